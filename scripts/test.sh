@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: release build + all tests (unit, golden, integration), the ASan/UBSan
+# build of the unit tests, the layer check, and a short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+bash scripts/check-layers.sh
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-10}"
