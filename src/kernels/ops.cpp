@@ -1,0 +1,70 @@
+// Forward-pass ops: RMSNorm, RoPE, softmax, SwiGLU, dot and axpy.
+#include "kernels/ops.h"
+
+#include <cmath>
+
+namespace corral {
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  // 16 independent lanes in a fixed order: vectorisable, deterministic.
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  float tail = 0.0f;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  for (int j = 0; j < 8; ++j) acc[j] += acc[j + 8];
+  for (int j = 0; j < 4; ++j) acc[j] += acc[j + 4];
+  return (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail;
+}
+
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, double freq_base, bool neox,
+          const float* freq_factors) {
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    double freq = std::pow(freq_base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+    if (freq_factors != nullptr) freq /= freq_factors[i];
+    const double theta = static_cast<double>(pos) * freq;
+    const auto c = static_cast<float>(std::cos(theta));
+    const auto s = static_cast<float>(std::sin(theta));
+    const int64_t i0 = neox ? i : 2 * i;
+    const int64_t i1 = neox ? i + half : 2 * i + 1;
+    const float x0 = x[i0];
+    const float x1 = x[i1];
+    x[i0] = x0 * c - x1 * s;
+    x[i1] = x0 * s + x1 * c;
+  }
+  (void)head_dim;  // dimensions past n_rot pass through unrotated
+}
+
+void softmax(float* x, int64_t n) {
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace corral

@@ -1,0 +1,29 @@
+// Element-wise and row operations of the forward pass (scalar code written so that the compiler
+// vectorises it without reassociating reductions: results do not depend on thread count).
+#pragma once
+
+#include <cstdint>
+
+namespace corral {
+
+// y[i] = x[i] / rms(x) * w[i]; y may alias x.
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+
+// Rotary embedding of one head vector in place. `neox`: pairs (i, i + d/2) instead of (2i, 2i+1).
+// `freq_factors` (Llama 3 rope_freqs, d/2 entries) divides each frequency; may be null.
+void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, double freq_base, bool neox,
+          const float* freq_factors);
+
+// In-place softmax over n values.
+void softmax(float* x, int64_t n);
+
+// gate[i] = silu(gate[i]) * up[i]
+void swiglu(float* gate, const float* up, int64_t n);
+
+// Dot product with a fixed summation order (16 interleaved partial sums).
+float dot_f32(const float* a, const float* b, int64_t n);
+
+// y[i] += a * x[i]
+void axpy(float a, const float* x, float* y, int64_t n);
+
+}  // namespace corral

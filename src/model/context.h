@@ -1,0 +1,72 @@
+// Inference state for one model: a KV cache with one region per sequence slot, and the scratch
+// buffers of the forward pass. Not thread-safe; one forward() at a time (it is itself parallel).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "base/result.h"
+#include "model/model.h"
+
+namespace corral {
+
+enum class KvType { kF16, kF32 };
+
+struct ContextParams {
+  int64_t n_ctx = 2048;      // positions per sequence slot
+  int32_t n_seq = 1;         // sequence slots (parallel requests)
+  KvType kv_type = KvType::kF16;
+};
+
+// One entry per token to evaluate. Tokens of different sequences may share a batch; the
+// result for each token is independent of what else is in the batch.
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> pos;
+  std::vector<int32_t> seq;
+  std::vector<uint8_t> want_logits;
+
+  void add(int32_t token, int32_t position, int32_t sequence, bool logits) {
+    tokens.push_back(token);
+    pos.push_back(position);
+    seq.push_back(sequence);
+    want_logits.push_back(logits ? 1 : 0);
+  }
+  size_t size() const { return tokens.size(); }
+  void clear() { tokens.clear(); pos.clear(); seq.clear(); want_logits.clear(); }
+};
+
+class Context {
+ public:
+  static Result<std::unique_ptr<Context>> create(std::shared_ptr<const Model> model, const ContextParams& params);
+
+  // Evaluates the batch: writes K/V for each token at (seq, pos) and returns the logits of the
+  // tokens with want_logits set, in batch order (n_vocab floats each). Positions attended to
+  // are 0..pos of the token's sequence, which the caller must have filled.
+  Result<std::span<const float>> forward(const Batch& batch);
+
+  const Model& model() const { return *model_; }
+  const ContextParams& params() const { return params_; }
+  int64_t n_vocab() const { return model_->hp.n_vocab; }
+
+  // Copies cached positions [0, n) of sequence `src` to `dst` (prompt prefix sharing).
+  void copy_sequence(int32_t src, int32_t dst, int64_t n);
+
+ private:
+  Context() = default;
+  void attention(const Batch& batch, int64_t il);
+  void store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, const float* v);
+  void load_k(int64_t il, int32_t seq, int64_t pos, float* out) const;
+  size_t kv_offset(int64_t il, int32_t seq, int64_t pos) const;
+
+  std::shared_ptr<const Model> model_;
+  ContextParams params_;
+  std::vector<uint16_t> k_f16_, v_f16_;
+  std::vector<float> k_f32_, v_f32_;
+  // scratch, [n_tokens][dim]
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
+};
+
+}  // namespace corral

@@ -1,0 +1,197 @@
+// The transformer forward pass shared by llama, qwen2 and qwen3 (their differences are flags in
+// HParams/LayerWeights: q/k/v biases, per-head q/k norms, NEOX RoPE, Llama 3 frequency factors).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/context.h"
+
+namespace corral {
+
+Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, const ContextParams& params) {
+  if (params.n_ctx <= 0 || params.n_seq <= 0) return make_error("invalid context size");
+  std::unique_ptr<Context> c(new Context());
+  c->model_ = std::move(model);
+  c->params_ = params;
+  const HParams& h = c->model_->hp;
+  const size_t n = static_cast<size_t>(h.n_layer) * static_cast<size_t>(params.n_seq) *
+                   static_cast<size_t>(params.n_ctx) * static_cast<size_t>(h.kv_dim());
+  if (params.kv_type == KvType::kF16) {
+    c->k_f16_.assign(n, 0);
+    c->v_f16_.assign(n, 0);
+  } else {
+    c->k_f32_.assign(n, 0.0f);
+    c->v_f32_.assign(n, 0.0f);
+  }
+  return c;
+}
+
+size_t Context::kv_offset(int64_t il, int32_t seq, int64_t pos) const {
+  const HParams& h = model_->hp;
+  return ((static_cast<size_t>(il) * static_cast<size_t>(params_.n_seq) + static_cast<size_t>(seq)) *
+              static_cast<size_t>(params_.n_ctx) + static_cast<size_t>(pos)) * static_cast<size_t>(h.kv_dim());
+}
+
+void Context::store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, const float* v) {
+  const size_t off = kv_offset(il, seq, pos);
+  const int64_t n = model_->hp.kv_dim();
+  if (params_.kv_type == KvType::kF16) {
+    for (int64_t i = 0; i < n; ++i) {
+      k_f16_[off + static_cast<size_t>(i)] = f32_to_fp16(k[i]);
+      v_f16_[off + static_cast<size_t>(i)] = f32_to_fp16(v[i]);
+    }
+  } else {
+    std::memcpy(&k_f32_[off], k, static_cast<size_t>(n) * sizeof(float));
+    std::memcpy(&v_f32_[off], v, static_cast<size_t>(n) * sizeof(float));
+  }
+}
+
+void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
+  if (src == dst || n <= 0) return;
+  const size_t len = static_cast<size_t>(n) * static_cast<size_t>(model_->hp.kv_dim());
+  for (int64_t il = 0; il < model_->hp.n_layer; ++il) {
+    const size_t s = kv_offset(il, src, 0), d = kv_offset(il, dst, 0);
+    if (params_.kv_type == KvType::kF16) {
+      std::copy_n(&k_f16_[s], len, &k_f16_[d]);
+      std::copy_n(&v_f16_[s], len, &v_f16_[d]);
+    } else {
+      std::copy_n(&k_f32_[s], len, &k_f32_[d]);
+      std::copy_n(&v_f32_[s], len, &v_f32_[d]);
+    }
+  }
+}
+
+// Attention for every (token, head) pair of the batch; reads K/V from the cache.
+void Context::attention(const Batch& batch, int64_t il) {
+  const HParams& h = model_->hp;
+  const int64_t hd = h.head_dim;
+  const int64_t group = h.n_head / h.n_head_kv;
+  const size_t n_tasks = batch.size() * static_cast<size_t>(h.n_head);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = params_.kv_type == KvType::kF16;
+  ThreadPool::global().parallel_for(n_tasks, [&](size_t begin, size_t end, int) {
+    thread_local std::vector<float> scores, krow;
+    krow.resize(static_cast<size_t>(hd));
+    for (size_t task = begin; task < end; ++task) {
+      const size_t t = task / static_cast<size_t>(h.n_head);
+      const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
+      const int64_t kvh = head / group;
+      const int32_t seq = batch.seq[t];
+      const int64_t n_pos = batch.pos[t] + 1;
+      const float* q = &q_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
+      scores.resize(static_cast<size_t>(n_pos));
+      for (int64_t p = 0; p < n_pos; ++p) {
+        const size_t off = kv_offset(il, seq, p) + static_cast<size_t>(kvh * hd);
+        const float* k;
+        if (f16) {
+          for (int64_t i = 0; i < hd; ++i) krow[static_cast<size_t>(i)] = fp16_to_f32(k_f16_[off + static_cast<size_t>(i)]);
+          k = krow.data();
+        } else {
+          k = &k_f32_[off];
+        }
+        scores[static_cast<size_t>(p)] = dot_f32(q, k, hd) * scale;
+      }
+      softmax(scores.data(), n_pos);
+      float* out = &attn_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t p = 0; p < n_pos; ++p) {
+        const size_t off = kv_offset(il, seq, p) + static_cast<size_t>(kvh * hd);
+        const float w = scores[static_cast<size_t>(p)];
+        if (f16) {
+          for (int64_t i = 0; i < hd; ++i) out[i] += w * fp16_to_f32(v_f16_[off + static_cast<size_t>(i)]);
+        } else {
+          axpy(w, &v_f32_[off], out, hd);
+        }
+      }
+    }
+  });
+}
+
+Result<std::span<const float>> Context::forward(const Batch& batch) {
+  const Model& m = *model_;
+  const HParams& h = m.hp;
+  const size_t nt = batch.size();
+  if (nt == 0) return std::span<const float>();
+  for (size_t t = 0; t < nt; ++t) {
+    if (batch.tokens[t] < 0 || batch.tokens[t] >= h.n_vocab)
+      return make_error("token id {} is outside the vocabulary (0..{})", batch.tokens[t], h.n_vocab - 1);
+    if (batch.pos[t] < 0 || batch.pos[t] >= params_.n_ctx)
+      return make_error("position {} is outside the context of {} tokens", batch.pos[t], params_.n_ctx);
+    if (batch.seq[t] < 0 || batch.seq[t] >= params_.n_seq)
+      return make_error("sequence {} is outside the {} slots", batch.seq[t], params_.n_seq);
+  }
+  const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), F = h.n_ff, hd = h.head_dim;
+  auto grow = [nt](std::vector<float>& v, int64_t dim) {
+    const size_t need = nt * static_cast<size_t>(dim);
+    if (v.size() < need) v.resize(need);
+  };
+  grow(x_, E); grow(xn_, E); grow(q_, QD); grow(k_, KD); grow(v_, KD); grow(attn_, QD);
+  grow(gate_, F); grow(up_, F);
+
+  for (size_t t = 0; t < nt; ++t) get_row_f32(m.token_embd, batch.tokens[t], &x_[t * static_cast<size_t>(E)]);
+
+  const float* freq_factors = m.rope_freqs.empty() ? nullptr : m.rope_freqs.data();
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    const LayerWeights& L = m.layers[static_cast<size_t>(il)];
+    const auto* attn_norm = static_cast<const float*>(L.attn_norm.data);
+    for (size_t t = 0; t < nt; ++t)
+      rmsnorm(&x_[t * static_cast<size_t>(E)], attn_norm, &xn_[t * static_cast<size_t>(E)], E, h.rms_eps);
+    const auto n = static_cast<int64_t>(nt);
+    matmul(L.wq, xn_.data(), E, n, q_.data(), QD);
+    matmul(L.wk, xn_.data(), E, n, k_.data(), KD);
+    matmul(L.wv, xn_.data(), E, n, v_.data(), KD);
+    for (size_t t = 0; t < nt; ++t) {
+      float* q = &q_[t * static_cast<size_t>(QD)];
+      float* k = &k_[t * static_cast<size_t>(KD)];
+      float* v = &v_[t * static_cast<size_t>(KD)];
+      if (L.bq.data != nullptr) {
+        axpy(1.0f, static_cast<const float*>(L.bq.data), q, QD);
+        axpy(1.0f, static_cast<const float*>(L.bk.data), k, KD);
+        axpy(1.0f, static_cast<const float*>(L.bv.data), v, KD);
+      }
+      for (int64_t hh = 0; hh < h.n_head; ++hh) {
+        float* qh = q + hh * hd;
+        if (L.q_norm.data != nullptr) rmsnorm(qh, static_cast<const float*>(L.q_norm.data), qh, hd, h.rms_eps);
+        rope(qh, hd, h.n_rot, batch.pos[t], h.rope_freq_base, h.rope_neox, freq_factors);
+      }
+      for (int64_t hh = 0; hh < h.n_head_kv; ++hh) {
+        float* kh = k + hh * hd;
+        if (L.k_norm.data != nullptr) rmsnorm(kh, static_cast<const float*>(L.k_norm.data), kh, hd, h.rms_eps);
+        rope(kh, hd, h.n_rot, batch.pos[t], h.rope_freq_base, h.rope_neox, freq_factors);
+      }
+      store_kv(il, batch.seq[t], batch.pos[t], k, v);
+    }
+    attention(batch, il);
+    matmul(L.wo, attn_.data(), QD, n, xn_.data(), E);
+    for (size_t i = 0; i < nt * static_cast<size_t>(E); ++i) x_[i] += xn_[i];
+
+    const auto* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
+    for (size_t t = 0; t < nt; ++t)
+      rmsnorm(&x_[t * static_cast<size_t>(E)], ffn_norm, &xn_[t * static_cast<size_t>(E)], E, h.rms_eps);
+    matmul(L.ffn_gate, xn_.data(), E, n, gate_.data(), F);
+    matmul(L.ffn_up, xn_.data(), E, n, up_.data(), F);
+    for (size_t t = 0; t < nt; ++t)
+      swiglu(&gate_[t * static_cast<size_t>(F)], &up_[t * static_cast<size_t>(F)], F);
+    matmul(L.ffn_down, gate_.data(), F, n, xn_.data(), E);
+    for (size_t i = 0; i < nt * static_cast<size_t>(E); ++i) x_[i] += xn_[i];
+  }
+
+  // Final norm and output projection only for the tokens whose logits are wanted.
+  size_t n_out = 0;
+  const auto* out_norm = static_cast<const float*>(m.output_norm.data);
+  for (size_t t = 0; t < nt; ++t) {
+    if (!batch.want_logits[t]) continue;
+    rmsnorm(&x_[t * static_cast<size_t>(E)], out_norm, &xn_[n_out * static_cast<size_t>(E)], E, h.rms_eps);
+    ++n_out;
+  }
+  const size_t need = n_out * static_cast<size_t>(h.n_vocab);
+  if (logits_.size() < need) logits_.resize(need);
+  if (n_out > 0) matmul(m.output, xn_.data(), E, static_cast<int64_t>(n_out), logits_.data(), h.n_vocab);
+  return std::span<const float>(logits_.data(), need);
+}
+
+}  // namespace corral

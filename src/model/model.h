@@ -1,0 +1,40 @@
+// A loaded model: hyper-parameters and tensor views bound by name over the mmapped GGUF.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "tensor/tensor_view.h"
+
+namespace corral {
+
+struct LayerWeights {
+  TensorView attn_norm;            // [n_embd]
+  TensorView wq, wk, wv, wo;       // [n_embd -> q_dim], [n_embd -> kv_dim] x2, [q_dim -> n_embd]
+  TensorView bq, bk, bv;           // qwen2 biases (data == nullptr when absent)
+  TensorView q_norm, k_norm;       // qwen3 per-head norms [head_dim] (data == nullptr when absent)
+  TensorView ffn_norm;             // [n_embd]
+  TensorView ffn_gate, ffn_up;     // [n_embd -> n_ff]
+  TensorView ffn_down;             // [n_ff -> n_embd]
+};
+
+struct Model {
+  std::shared_ptr<GgufFile> file;
+  HParams hp;
+  TensorView token_embd;           // [n_embd] x n_vocab rows
+  TensorView output_norm;          // [n_embd]
+  TensorView output;               // [n_embd] x n_vocab rows (token_embd when tied)
+  bool tied_embeddings = false;
+  std::vector<float> rope_freqs;   // Llama 3 frequency factors (empty when absent)
+  std::vector<LayerWeights> layers;
+
+  // Opens `path`, reads hyper-parameters and binds every tensor, checking shapes and types.
+  static Result<std::shared_ptr<Model>> load(const std::string& path);
+  static Result<std::shared_ptr<Model>> from_gguf(std::shared_ptr<GgufFile> file);
+};
+
+}  // namespace corral
