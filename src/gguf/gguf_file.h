@@ -53,7 +53,7 @@ struct GgufTensor {
   size_t n_bytes = 0;
 
   int64_t n_elements() const;
-  int64_t n_rows() const { return ne.empty() ? 0 : n_elements() / ne[0]; }
+  int64_t n_rows() const { return ne.empty() || ne[0] == 0 ? 0 : n_elements() / ne[0]; }
   std::string shape_string() const;  // "[256, 512]"
 };
 

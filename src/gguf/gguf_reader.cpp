@@ -121,8 +121,8 @@ Result<GgufValue> read_value(Cursor& c, GgufValueType t, const std::string& key)
     // remaining bytes is corrupt; this also bounds the allocation below.
     const size_t min_elem = elem == GgufValueType::kString ? 8 : scalar_size(elem);
     if (*n > c.remaining() / min_elem)
-      return make_error("{}: key '{}': array of {} elements runs past the end of the file",
-                        c.label(), key, *n);
+      return make_error("{}: key '{}': array of {} {} elements runs past the end of the file "
+                        "(corrupt or truncated)", c.label(), key, *n, gguf_value_type_name(elem));
     GgufArray arr;
     arr.elem_type = elem;
     const size_t count = static_cast<size_t>(*n);
@@ -218,6 +218,9 @@ Status GgufFile::parse_all() {
   if (version_ == 1)
     return make_error("{}: GGUF version 1 is obsolete and not supported; re-convert the model "
                       "with a current converter (versions 2 and 3 are supported)", path_);
+  if (version_ == 0x02000000u || version_ == 0x03000000u)
+    return make_error("{}: big-endian GGUF files are not supported (version field {:#010x})", path_,
+                      version_);
   if (version_ != 2 && version_ != 3)
     return make_error("{}: unsupported GGUF version {} (supported: 2, 3)", path_, version_);
 
@@ -228,9 +231,11 @@ Status GgufFile::parse_all() {
   // Minimum encoded sizes: a KV is key length (8) + type (4) + 1 byte; a tensor info is name
   // length (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
   if (*n_kv > c.remaining() / 13)
-    return make_error("{}: absurd metadata count {} for a file of {} bytes", path_, *n_kv, size_);
+    return make_error("{}: absurd metadata count {}: cannot fit in the {} bytes that follow "
+                      "(corrupt or truncated file)", path_, *n_kv, c.remaining());
   if (*n_tensors > c.remaining() / 32)
-    return make_error("{}: absurd tensor count {} for a file of {} bytes", path_, *n_tensors, size_);
+    return make_error("{}: absurd tensor count {}: cannot fit in the {} bytes that follow "
+                      "(corrupt or truncated file)", path_, *n_tensors, c.remaining());
 
   for (uint64_t i = 0; i < *n_kv; ++i) {
     auto key = c.read_string("metadata key");
@@ -255,6 +260,11 @@ Status GgufFile::parse_all() {
     alignment_ = static_cast<uint64_t>(al);
   }
 
+  // Checked again now that the key/values are behind us: the reservation below must stay
+  // proportional to the bytes actually present.
+  if (*n_tensors > c.remaining() / 32)
+    return make_error("{}: absurd tensor count {}: cannot fit in the {} bytes after the metadata "
+                      "(corrupt or truncated file)", path_, *n_tensors, c.remaining());
   tensors_.reserve(static_cast<size_t>(*n_tensors));
   for (uint64_t i = 0; i < *n_tensors; ++i) {
     GgufTensor t;
@@ -269,9 +279,11 @@ Status GgufFile::parse_all() {
     for (uint32_t d = 0; d < *n_dims; ++d) {
       auto dim = c.read<uint64_t>("tensor dimension");
       if (!dim) return dim.error();
+      if (*dim == 0)
+        return make_error("{}: tensor '{}' has an empty dimension (dimension {} is 0)", path_, t.name, d);
       if (*dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
           (*dim != 0 && static_cast<uint64_t>(n_elem) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / *dim))
-        return make_error("{}: tensor '{}' has an absurd shape", path_, t.name);
+        return make_error("{}: tensor '{}' has an absurd shape (element count overflows)", path_, t.name);
       t.ne.push_back(static_cast<int64_t>(*dim));
       n_elem *= static_cast<int64_t>(*dim);
     }
