@@ -1,0 +1,124 @@
+// The GGUF quant block structs, byte-for-byte as ggml-common.h lays them out (QK_K = 256).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace corral {
+
+// Multi-byte fields (fp16 scales, Q5 high-bit words) are read as little-endian, like GGUF.
+static_assert(std::endian::native == std::endian::little, "corral assumes a little-endian host");
+
+inline constexpr int kQK4_0 = 32;
+inline constexpr int kQK4_1 = 32;
+inline constexpr int kQK5_0 = 32;
+inline constexpr int kQK5_1 = 32;
+inline constexpr int kQK8_0 = 32;
+inline constexpr int kQK_K = 256;
+inline constexpr int kKScaleBytes = 12;  // packed 6-bit scales and mins of Q4_K / Q5_K
+
+// Raw IEEE half bits; convert with fp16_to_f32 / f32_to_fp16 from base/fp16.h.
+using Half = uint16_t;
+
+// x = d * (q - 8), q in 0..15; qs[j] holds element j (low nibble) and j + 16 (high nibble).
+struct BlockQ4_0 {
+  Half d;
+  uint8_t qs[kQK4_0 / 2];
+};
+static_assert(sizeof(BlockQ4_0) == 18);
+
+// x = d * q + m, q in 0..15; nibble order as Q4_0.
+struct BlockQ4_1 {
+  Half d;
+  Half m;
+  uint8_t qs[kQK4_1 / 2];
+};
+static_assert(sizeof(BlockQ4_1) == 20);
+
+// x = d * (q - 16), q in 0..31; low 4 bits as Q4_0, bit 4 of element j is bit j of qh (LE u32).
+struct BlockQ5_0 {
+  Half d;
+  uint8_t qh[4];
+  uint8_t qs[kQK5_0 / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
+// x = d * q + m, q in 0..31; bits as Q5_0.
+struct BlockQ5_1 {
+  Half d;
+  Half m;
+  uint8_t qh[4];
+  uint8_t qs[kQK5_1 / 2];
+};
+static_assert(sizeof(BlockQ5_1) == 24);
+
+// x = d * q, q in -128..127 (the reference quantizer uses -127..127).
+struct BlockQ8_0 {
+  Half d;
+  int8_t qs[kQK8_0];
+};
+static_assert(sizeof(BlockQ8_0) == 34);
+
+// 16 sub-blocks of 16: x = d * (scales[s] & 15) * q - dmin * (scales[s] >> 4), q in 0..3.
+// qs: for each half of 128, byte l (0..31) holds 2-bit q of elements l, l+32, l+64, l+96
+// (bits 0-1, 2-3, 4-5, 6-7).
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  Half d;
+  Half dmin;
+};
+static_assert(sizeof(BlockQ2_K) == 84);
+
+// 16 sub-blocks of 16: x = d * (s - 32) * (q - 4 * !hbit), s 6 bits packed in 12 bytes, q low
+// 2 bits packed as Q2_K, high bit of element j in hmask[j % 32] bit (j / 32).
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];
+  uint8_t qs[kQK_K / 4];
+  uint8_t scales[12];
+  Half d;
+};
+static_assert(sizeof(BlockQ3_K) == 110);
+
+// 8 sub-blocks of 32: x = d * sc * q - dmin * m, 6-bit sc/m packed in scales (get_scale_min_k4),
+// q in 0..15; each 64-element chunk uses 32 bytes: low nibbles first 32, high nibbles next 32.
+struct BlockQ4_K {
+  Half d;
+  Half dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ4_K) == 144);
+
+// As Q4_K with a fifth bit: chunk c (0..3) takes bit 2c (first 32) and 2c+1 (next 32) of qh[l].
+struct BlockQ5_K {
+  Half d;
+  Half dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qh[kQK_K / 8];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ5_K) == 176);
+
+// 16 sub-blocks of 16: x = d * scales[s] * (q - 32), q 6 bits: 4 low bits in ql, 2 high in qh.
+struct BlockQ6_K {
+  uint8_t ql[kQK_K / 2];
+  uint8_t qh[kQK_K / 4];
+  int8_t scales[kQK_K / 16];
+  Half d;
+};
+static_assert(sizeof(BlockQ6_K) == 210);
+
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes.
+inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = static_cast<uint8_t>(q[j] & 63);
+    *m = static_cast<uint8_t>(q[j + 4] & 63);
+  } else {
+    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+  }
+}
+
+}  // namespace corral

@@ -1,0 +1,41 @@
+// The per-type row functions behind the quant_traits table (internal to tensor/ and its tests).
+// Each takes n elements, a multiple of its block size; src/dst hold n / block_elems blocks.
+#pragma once
+
+#include <cstdint>
+
+namespace corral::quant {
+
+// quant_float.cpp
+void dequantize_row_f32(const void* src, float* dst, int64_t n);
+void dequantize_row_f16(const void* src, float* dst, int64_t n);
+void dequantize_row_bf16(const void* src, float* dst, int64_t n);
+void quantize_row_f32(const float* src, void* dst, int64_t n);
+void quantize_row_f16(const float* src, void* dst, int64_t n);
+void quantize_row_bf16(const float* src, void* dst, int64_t n);
+
+// quant_legacy.cpp
+void dequantize_row_q4_0(const void* src, float* dst, int64_t n);
+void dequantize_row_q4_1(const void* src, float* dst, int64_t n);
+void dequantize_row_q5_0(const void* src, float* dst, int64_t n);
+void dequantize_row_q5_1(const void* src, float* dst, int64_t n);
+void dequantize_row_q8_0(const void* src, float* dst, int64_t n);
+void quantize_row_q4_0(const float* src, void* dst, int64_t n);
+void quantize_row_q4_1(const float* src, void* dst, int64_t n);
+void quantize_row_q5_0(const float* src, void* dst, int64_t n);
+void quantize_row_q5_1(const float* src, void* dst, int64_t n);
+void quantize_row_q8_0(const float* src, void* dst, int64_t n);
+
+// quant_k.cpp (dequantizers) and quant_k_quantize.cpp (quantizers)
+void dequantize_row_q2_K(const void* src, float* dst, int64_t n);
+void dequantize_row_q3_K(const void* src, float* dst, int64_t n);
+void dequantize_row_q4_K(const void* src, float* dst, int64_t n);
+void dequantize_row_q5_K(const void* src, float* dst, int64_t n);
+void dequantize_row_q6_K(const void* src, float* dst, int64_t n);
+void quantize_row_q2_K(const float* src, void* dst, int64_t n);
+void quantize_row_q3_K(const float* src, void* dst, int64_t n);
+void quantize_row_q4_K(const float* src, void* dst, int64_t n);
+void quantize_row_q5_K(const float* src, void* dst, int64_t n);
+void quantize_row_q6_K(const float* src, void* dst, int64_t n);
+
+}  // namespace corral::quant
