@@ -27,6 +27,12 @@ class Rng {
   explicit Rng(uint64_t seed);
   // A seed drawn from std::random_device (for requests without a seed).
   static uint64_t random_seed();
+  // A generator in a given state (not all zero); for tests against published vectors.
+  static Rng from_state(const std::array<uint64_t, 4>& state) {
+    Rng r(0);
+    r.s_ = state;
+    return r;
+  }
 
   uint64_t next_u64();
   // Uniform in [0, 1): (next_u64() >> 11) * 2^-53, every value a multiple of 2^-53.
