@@ -1,0 +1,61 @@
+// What a caller asks of the engine and what it gets back, token by token.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sampling/sampling_params.h"
+
+namespace corral {
+
+// Restricts which tokens may come next (grammar / JSON-schema constrained output). The engine
+// calls mask() with the raw logits before sampling and accept() with each chosen token.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  virtual void mask(float* logits, int32_t n_vocab) = 0;  // set forbidden tokens to -inf
+  virtual void accept(int32_t token) = 0;
+  virtual bool done() const = 0;  // the constrained output is complete: end generation
+};
+
+struct GenerateRequest {
+  std::string prompt;                  // rendered prompt text (tokenized by the engine)
+  std::vector<int32_t> prompt_tokens;  // used instead of `prompt` when not empty
+  bool add_special = true;             // BOS/EOS as the model's metadata says
+  bool parse_special = true;           // "<|im_start|>" etc. in the text are control tokens
+  SamplingParams sampling;
+  int32_t num_predict = -1;            // -1: until end of generation or the context is full
+  std::vector<std::string> stop;       // stop strings; never emitted
+  int32_t top_logprobs = 0;            // alternatives per token when logprobs is set
+  bool logprobs = false;
+  std::shared_ptr<TokenConstraint> constraint;
+};
+
+struct TokenLogprob {
+  int32_t token = 0;
+  std::string text;
+  float logprob = 0.0f;
+  std::vector<std::pair<int32_t, float>> top;  // (token, logprob), most likely first
+};
+
+struct GenerateEvent {
+  std::string text;                    // new text since the previous event (whole UTF-8 only)
+  std::vector<TokenLogprob> logprobs;  // one per token behind `text` when asked
+  bool done = false;
+  std::string done_reason;             // "stop", "length", "cancel", "error"
+  std::string error;                   // when done_reason == "error"
+  int32_t prompt_eval_count = 0;       // prompt tokens evaluated (excluding reused cache)
+  int32_t prompt_tokens = 0;           // prompt length in tokens
+  int32_t eval_count = 0;              // tokens generated
+  int64_t prompt_eval_ns = 0;
+  int64_t eval_ns = 0;
+  std::vector<int32_t> context;        // prompt + generated tokens (on the final event)
+};
+
+// Called on the engine thread for every event; return false to cancel the request.
+using EventFn = std::function<bool(const GenerateEvent&)>;
+
+}  // namespace corral

@@ -1,0 +1,335 @@
+// The decode loop: admit queued requests into free slots, build one batch from every active
+// slot (one token for generating slots, prompt chunks for the rest), run the forward pass,
+// sample, stream text. Each slot's arithmetic is independent of the others in the batch.
+#include "engine/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <future>
+
+#include "base/log.h"
+#include "sampling/sampler.h"
+#include "sampling/stop_matcher.h"
+
+namespace corral {
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+struct Runner::Slot {
+  int32_t index = 0;
+  bool active = false;
+  uint64_t id = 0;
+  GenerateRequest request;
+  EventFn on_event;
+  std::vector<int32_t> cached;   // tokens whose K/V are in this slot, positions 0..n-1
+  std::vector<int32_t> tokens;   // prompt + generated so far
+  size_t n_prompt = 0;
+  size_t n_evaluated = 0;        // tokens of `tokens` already in the cache
+  int32_t prompt_eval_count = 0;
+  int32_t eval_count = 0;
+  int64_t t_start = 0, t_prompt_done = 0;
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<StopMatcher> stop;
+  std::unique_ptr<StreamDecoder> decoder;
+};
+
+Result<std::unique_ptr<Runner>> Runner::create(std::shared_ptr<const Model> model,
+                                               std::shared_ptr<const Tokenizer> tokenizer,
+                                               const RunnerParams& params) {
+  if (params.n_parallel <= 0 || params.n_batch <= 0 || params.n_ctx <= 0)
+    return make_error("invalid runner parameters");
+  if (tokenizer->n_vocab() != model->hp.n_vocab)
+    return make_error("{}: tokenizer has {} tokens but the model has {}", model->file->path(),
+                      tokenizer->n_vocab(), model->hp.n_vocab);
+  std::unique_ptr<Runner> r(new Runner());
+  r->model_ = std::move(model);
+  r->tokenizer_ = std::move(tokenizer);
+  r->params_ = params;
+  ContextParams cp;
+  cp.n_ctx = params.n_ctx;
+  cp.n_seq = params.n_parallel;
+  cp.kv_type = params.kv_type;
+  auto ctx = Context::create(r->model_, cp);
+  if (!ctx) return ctx.error();
+  r->ctx_ = std::move(*ctx);
+  for (int32_t i = 0; i < params.n_parallel; ++i) {
+    auto s = std::make_unique<Slot>();
+    s->index = i;
+    r->slots_.push_back(std::move(s));
+  }
+  r->thread_ = std::thread([raw = r.get()] { raw->loop(); });
+  return r;
+}
+
+Runner::~Runner() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t Runner::n_queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+Result<uint64_t> Runner::submit(GenerateRequest request, EventFn on_event) {
+  std::vector<int32_t> tokens = request.prompt_tokens;
+  if (tokens.empty()) tokens = tokenizer_->encode(request.prompt, request.add_special, request.parse_special);
+  if (tokens.empty() && tokenizer_->bos_id() >= 0) tokens.push_back(tokenizer_->bos_id());
+  if (tokens.empty()) return make_error("the prompt is empty and the model has no BOS token");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= model_->hp.n_vocab)
+      return make_error("token id {} is outside the vocabulary (0..{})", t, model_->hp.n_vocab - 1);
+  if (static_cast<int64_t>(tokens.size()) >= params_.n_ctx)
+    return make_error("the prompt is {} tokens, longer than the context of {} tokens (num_ctx)",
+                      tokens.size(), params_.n_ctx);
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t id = next_id_++;
+  queue_.push_back(Pending{id, std::move(request), std::move(tokens), std::move(on_event)});
+  cv_.notify_all();
+  return id;
+}
+
+void Runner::cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_.push_back(id);
+  cv_.notify_all();
+}
+
+Result<GenerateEvent> Runner::generate(GenerateRequest request, const EventFn& on_event) {
+  auto done = std::make_shared<std::promise<GenerateEvent>>();
+  auto future = done->get_future();
+  auto id = submit(std::move(request), [done, on_event](const GenerateEvent& ev) {
+    const bool keep = on_event ? on_event(ev) : true;
+    if (ev.done) done->set_value(ev);
+    return keep;
+  });
+  if (!id) return id.error();
+  return future.get();
+}
+
+void Runner::start_slot(Slot& s, Pending&& p) {
+  s.active = true;
+  s.id = p.id;
+  s.request = std::move(p.request);
+  s.on_event = std::move(p.on_event);
+  s.tokens = std::move(p.tokens);
+  s.n_prompt = s.tokens.size();
+  // Reuse the longest common prefix already cached; at least the last prompt token is
+  // evaluated again so that its logits exist.
+  size_t common = 0;
+  while (common < s.cached.size() && common < s.tokens.size() && s.cached[common] == s.tokens[common]) ++common;
+  if (common >= s.tokens.size()) common = s.tokens.size() - 1;
+  s.cached.resize(common);
+  s.n_evaluated = common;
+  s.prompt_eval_count = 0;
+  s.eval_count = 0;
+  s.t_start = now_ns();
+  s.t_prompt_done = 0;
+  s.sampler = std::make_unique<Sampler>(s.request.sampling, static_cast<int32_t>(model_->hp.n_vocab));
+  for (int32_t t : s.tokens) s.sampler->accept(t);
+  s.stop = std::make_unique<StopMatcher>(s.request.stop);
+  s.decoder = std::make_unique<StreamDecoder>(*tokenizer_);
+  n_active_++;
+}
+
+void Runner::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty() || n_active_.load() > 0; });
+      if (stop_) break;
+      // Admit queued requests into free slots, preferring the slot with the longest cached
+      // prefix of the request (prompt caching across turns of a conversation).
+      while (!queue_.empty()) {
+        Pending& p = queue_.front();
+        Slot* best = nullptr;
+        size_t best_common = 0;
+        for (auto& s : slots_) {
+          if (s->active) continue;
+          size_t c = 0;
+          while (c < s->cached.size() && c < p.tokens.size() && s->cached[c] == p.tokens[c]) ++c;
+          if (best == nullptr || c > best_common) {
+            best = s.get();
+            best_common = c;
+          }
+        }
+        if (best == nullptr) break;
+        Pending taken = std::move(p);
+        queue_.pop_front();
+        start_slot(*best, std::move(taken));
+      }
+    }
+    step();
+  }
+  // Shutting down: finish everything still running or queued as cancelled.
+  GenerateEvent ev;
+  ev.done = true;
+  ev.done_reason = "cancel";
+  for (auto& s : slots_)
+    if (s->active && s->on_event) s->on_event(ev);
+  for (auto& p : queue_)
+    if (p.on_event) p.on_event(ev);
+}
+
+bool Runner::step() {
+  std::vector<uint64_t> cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled.swap(cancelled_);
+  }
+  auto finish = [&](Slot& s, const std::string& reason, const std::string& error) {
+    GenerateEvent ev;
+    if (reason == "stop" || reason == "length") {
+      // Text held back (partial UTF-8, a possible stop-string prefix) is released at the end.
+      auto tail = s.stop->push(s.decoder->flush());
+      ev.text = tail.emit + (tail.stopped ? std::string() : s.stop->flush());
+    }
+    ev.done = true;
+    ev.done_reason = reason;
+    ev.error = error;
+    ev.prompt_tokens = static_cast<int32_t>(s.n_prompt);
+    ev.prompt_eval_count = s.prompt_eval_count;
+    ev.eval_count = s.eval_count;
+    const int64_t end = now_ns();
+    const int64_t prompt_done = s.t_prompt_done ? s.t_prompt_done : end;
+    ev.prompt_eval_ns = prompt_done - s.t_start;
+    ev.eval_ns = end - prompt_done;
+    ev.context = s.tokens;
+    // Keep only what is really in the cache for prefix reuse by the next request.
+    s.cached.assign(s.tokens.begin(), s.tokens.begin() + static_cast<std::ptrdiff_t>(s.n_evaluated));
+    s.active = false;
+    n_active_--;
+    EventFn on_event = std::move(s.on_event);
+    s.on_event = nullptr;
+    if (on_event) on_event(ev);
+  };
+
+  for (auto& sp : slots_) {
+    Slot& s = *sp;
+    if (s.active && std::find(cancelled.begin(), cancelled.end(), s.id) != cancelled.end())
+      finish(s, "cancel", "");
+  }
+  if (!cancelled.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (std::find(cancelled.begin(), cancelled.end(), it->id) != cancelled.end()) {
+        GenerateEvent ev;
+        ev.done = true;
+        ev.done_reason = "cancel";
+        if (it->on_event) it->on_event(ev);
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Build the batch: generating slots first (one token each), then prompt chunks.
+  Batch batch;
+  std::vector<std::pair<Slot*, size_t>> logit_rows;  // slot, row in the logits output
+  size_t budget = static_cast<size_t>(params_.n_batch);
+  size_t n_logit_rows = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& sp : slots_) {
+      Slot& s = *sp;
+      if (!s.active || budget == 0) continue;
+      const bool in_prompt = s.n_evaluated < s.n_prompt;
+      if ((pass == 0) == in_prompt) continue;
+      const size_t remaining = s.tokens.size() - s.n_evaluated;
+      const size_t take = std::min(remaining, budget);
+      for (size_t i = 0; i < take; ++i) {
+        const size_t idx = s.n_evaluated + i;
+        const bool last = idx + 1 == s.tokens.size();
+        batch.add(s.tokens[idx], static_cast<int32_t>(idx), s.index, last);
+        if (last) logit_rows.emplace_back(&s, n_logit_rows++);
+      }
+      budget -= take;
+    }
+  }
+  if (batch.size() == 0) return false;
+
+  auto out = ctx_->forward(batch);
+  if (!out) {
+    for (auto& sp : slots_)
+      if (sp->active) finish(*sp, "error", out.error().message);
+    return true;
+  }
+  // Advance evaluation counters.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Slot& s = *slots_[static_cast<size_t>(batch.seq[i])];
+    if (s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
+    s.n_evaluated++;
+  }
+  const int32_t n_vocab = static_cast<int32_t>(model_->hp.n_vocab);
+  std::vector<float> logits(static_cast<size_t>(n_vocab));
+  for (auto& [sp, row] : logit_rows) {
+    Slot& s = *sp;
+    if (s.t_prompt_done == 0) s.t_prompt_done = now_ns();
+    std::copy_n(out->data() + row * static_cast<size_t>(n_vocab), n_vocab, logits.data());
+    GenerateEvent ev;
+    if (s.request.logprobs) {
+      // Log-probabilities of the model's own distribution (before sampling transforms).
+      double mx = logits[0];
+      for (float v : logits) mx = std::max(mx, static_cast<double>(v));
+      double sum = 0;
+      for (float v : logits) sum += std::exp(static_cast<double>(v) - mx);
+      const double lse = mx + std::log(sum);
+      TokenLogprob lp;
+      if (s.request.top_logprobs > 0) {
+        std::vector<int32_t> ids(static_cast<size_t>(n_vocab));
+        for (int32_t i = 0; i < n_vocab; ++i) ids[static_cast<size_t>(i)] = i;
+        const size_t k = std::min(static_cast<size_t>(s.request.top_logprobs), ids.size());
+        std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
+                          [&](int32_t a, int32_t b) { return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] || (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b); });
+        for (size_t i = 0; i < k; ++i)
+          lp.top.emplace_back(ids[i], static_cast<float>(logits[static_cast<size_t>(ids[i])] - lse));
+      }
+      ev.logprobs.push_back(std::move(lp));
+      ev.logprobs.back().logprob = static_cast<float>(lse);  // temporarily the lse; fixed below
+    }
+    if (s.request.constraint) s.request.constraint->mask(logits.data(), n_vocab);
+    const int32_t tok = s.sampler->sample(logits.data());
+    s.sampler->accept(tok);
+    if (s.request.constraint) s.request.constraint->accept(tok);
+    if (!ev.logprobs.empty()) {
+      TokenLogprob& lp = ev.logprobs.back();
+      const double lse = lp.logprob;
+      lp.token = tok;
+      lp.text = tokenizer_->token_to_piece(tok);
+      lp.logprob = static_cast<float>(out->data()[row * static_cast<size_t>(n_vocab) + static_cast<size_t>(tok)] - lse);
+    }
+    if (tokenizer_->is_eog(tok)) {
+      finish(s, "stop", "");
+      continue;
+    }
+    s.tokens.push_back(tok);
+    s.eval_count++;
+    auto piece = s.stop->push(s.decoder->push(tok));
+    ev.text = std::move(piece.emit);
+    bool keep = true;
+    if (!ev.text.empty() || !ev.logprobs.empty()) keep = s.on_event(ev);
+    if (!keep) {
+      finish(s, "cancel", "");
+    } else if (piece.stopped || (s.request.constraint && s.request.constraint->done())) {
+      finish(s, "stop", "");
+    } else if (s.request.num_predict >= 0 && s.eval_count >= s.request.num_predict) {
+      finish(s, "length", "");
+    } else if (static_cast<int64_t>(s.tokens.size()) >= params_.n_ctx) {
+      CORRAL_LOG_INFO("request {} reached the context limit of {} tokens", s.id, params_.n_ctx);
+      finish(s, "length", "");
+    }
+  }
+  return true;
+}
+
+}  // namespace corral

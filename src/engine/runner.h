@@ -1,0 +1,82 @@
+// A Runner owns one loaded model with n_parallel sequence slots and a decode thread. Requests
+// join the running batch at the next step (continuous batching), reuse the longest matching
+// prompt prefix already in a slot's KV cache, and can be cancelled between steps.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/request.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace corral {
+
+struct RunnerParams {
+  int64_t n_ctx = 2048;       // context per slot
+  int32_t n_parallel = 1;     // slots decoding together
+  int32_t n_batch = 512;      // tokens per forward pass
+  KvType kv_type = KvType::kF16;
+};
+
+class Runner {
+ public:
+  static Result<std::unique_ptr<Runner>> create(std::shared_ptr<const Model> model,
+                                                std::shared_ptr<const Tokenizer> tokenizer,
+                                                const RunnerParams& params);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Validates and queues a request; on_event is then called from the decode thread until an
+  // event with done = true. Errors here (empty or too long prompt, bad token) are synchronous.
+  Result<uint64_t> submit(GenerateRequest request, EventFn on_event);
+  void cancel(uint64_t id);
+
+  // Runs a request to completion on the calling thread's behalf (blocks until done).
+  Result<GenerateEvent> generate(GenerateRequest request, const EventFn& on_event = nullptr);
+
+  const Model& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const RunnerParams& params() const { return params_; }
+  size_t n_active() const { return n_active_.load(); }
+  size_t n_queued() const;
+
+ private:
+  struct Pending {
+    uint64_t id;
+    GenerateRequest request;
+    std::vector<int32_t> tokens;
+    EventFn on_event;
+  };
+  struct Slot;
+
+  Runner() = default;
+  void loop();
+  void start_slot(Slot& slot, Pending&& p);
+  bool step();  // one forward pass over all active slots; false when idle
+
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  RunnerParams params_;
+  std::unique_ptr<Context> ctx_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  std::vector<uint64_t> cancelled_;
+  uint64_t next_id_ = 1;
+  bool stop_ = false;
+  std::atomic<size_t> n_active_{0};
+  std::thread thread_;
+};
+
+}  // namespace corral
