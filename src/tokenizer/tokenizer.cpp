@@ -1,0 +1,617 @@
+// Tokenizer: GGUF metadata loading, special-token partitioning, SPM and byte-level BPE.
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <queue>
+
+#include "base/log.h"
+#include "tokenizer/unicode.h"
+
+namespace corral {
+
+namespace {
+
+constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK
+
+std::string spm_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 4);
+  for (char c : text) {
+    if (c == ' ') {
+      out += kSpmSpace;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string spm_unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, kSpmSpace.size(), kSpmSpace) == 0) {
+      out.push_back(' ');
+      i += kSpmSpace.size();
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
+
+// Byte-level BPE text back to raw bytes.
+std::string bpe_unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const auto& c : unicode::decode_utf8(text)) {
+    const int b = c.cp == unicode::kInvalid ? -1 : unicode::unicode_to_byte(c.cp);
+    if (b >= 0) {
+      out.push_back(static_cast<char>(b));
+    } else {
+      out.append(text.substr(c.offset, c.len));
+    }
+  }
+  return out;
+}
+
+// Parses "<0xAB>"; returns -1 if `text` is not a byte token.
+int parse_byte_token(std::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return -1;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  const int hi = hex(text[3]), lo = hex(text[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+// Length of the UTF-8 sequence that starts with `c`, judged from the lead byte alone.
+size_t utf8_len_from_lead(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) return 2;
+  if ((c & 0xF0) == 0xE0) return 3;
+  if ((c & 0xF8) == 0xF0) return 4;
+  return 1;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file) {
+  std::shared_ptr<Tokenizer> tok(new Tokenizer());
+  Status st = tok->load(file);
+  if (!st.ok()) return make_error("{}: {}", file.path(), st.error().message);
+  return tok;
+}
+
+Status Tokenizer::load(const GgufFile& file) {
+  const auto model = file.get_string("tokenizer.ggml.model");
+  if (!model) return make_error("missing string key tokenizer.ggml.model");
+  if (*model == "llama") {
+    model_ = TokenizerModel::kSpm;
+  } else if (*model == "gpt2") {
+    model_ = TokenizerModel::kBpe;
+  } else {
+    return make_error("unsupported tokenizer model '{}' (tokenizer.ggml.model)", *model);
+  }
+
+  const GgufArray* tokens = file.get_array("tokenizer.ggml.tokens");
+  if (!tokens || tokens->elem_type != GgufValueType::kString) {
+    return make_error("missing string array tokenizer.ggml.tokens");
+  }
+  if (tokens->strings.empty() || tokens->strings.size() > static_cast<size_t>(INT32_MAX / 2)) {
+    return make_error("tokenizer.ggml.tokens has {} entries", tokens->strings.size());
+  }
+  const size_t n = tokens->strings.size();
+  tokens_ = tokens->strings;
+
+  scores_.assign(n, 0.0f);
+  if (const GgufArray* scores = file.get_array("tokenizer.ggml.scores")) {
+    if (scores->floats.size() != n) {
+      return make_error("tokenizer.ggml.scores has {} entries, tokens has {}", scores->size(), n);
+    }
+    for (size_t i = 0; i < n; ++i) scores_[i] = static_cast<float>(scores->floats[i]);
+  }
+  types_.assign(n, TokenType::kNormal);
+  if (const GgufArray* types = file.get_array("tokenizer.ggml.token_type")) {
+    if (types->ints.size() != n) {
+      return make_error("tokenizer.ggml.token_type has {} entries, tokens has {}", types->size(),
+                        n);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t t = types->ints[i];
+      types_[i] = t >= 1 && t <= 6 ? static_cast<TokenType>(t) : TokenType::kUndefined;
+    }
+  }
+  token_index_.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!tokens_[i].empty()) token_index_[tokens_[i]] = static_cast<int32_t>(i);
+  }
+
+  auto id_or = [&](int32_t id) { return id >= 0 && static_cast<size_t>(id) < n ? id : -1; };
+  if (model_ == TokenizerModel::kSpm) {
+    bos_id_ = id_or(1);
+    eos_id_ = id_or(2);
+    unk_id_ = id_or(0);
+    add_bos_ = true;
+    add_space_prefix_ = true;
+    byte_tokens_.assign(256, -1);
+    for (size_t i = 0; i < n; ++i) {
+      const int b = parse_byte_token(tokens_[i]);
+      if (b >= 0 && byte_tokens_[static_cast<size_t>(b)] < 0) {
+        byte_tokens_[static_cast<size_t>(b)] = static_cast<int32_t>(i);
+      }
+    }
+  } else {
+    // llama.cpp's defaults for byte-level BPE vocabs.
+    bos_id_ = id_or(11);
+    eos_id_ = id_or(11);
+    const auto pre = file.get_string("tokenizer.ggml.pre");
+    if (!pre) {
+      log_at(LogLevel::kWarn, "{}: no tokenizer.ggml.pre, using the default pre-tokenizer",
+             file.path());
+      pre_ = PreTokenizerKind::kDefault;
+    } else {
+      const auto kind = pre_tokenizer_from_name(*pre);
+      if (!kind) return make_error("unknown pre-tokenizer '{}' (tokenizer.ggml.pre)", *pre);
+      pre_ = *kind;
+    }
+    if (pre_ == PreTokenizerKind::kLlama3) {
+      add_bos_ = true;
+      ignore_merges_ = true;
+    }
+    nfc_ = pre_ == PreTokenizerKind::kQwen2;
+
+    const GgufArray* merges = file.get_array("tokenizer.ggml.merges");
+    if (!merges || merges->elem_type != GgufValueType::kString) {
+      return make_error("missing string array tokenizer.ggml.merges");
+    }
+    merges_.reserve(merges->strings.size());
+    size_t skipped = 0;
+    for (size_t r = 0; r < merges->strings.size(); ++r) {
+      const std::string& m = merges->strings[r];
+      const size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string::npos;
+      if (sp == std::string::npos) return make_error("tokenizer.ggml.merges[{}] has no space", r);
+      const std::string_view a = std::string_view(m).substr(0, sp);
+      const std::string_view b = std::string_view(m).substr(sp + 1);
+      const int32_t ia = lookup(a), ib = lookup(b);
+      std::string joined(a);
+      joined += b;
+      const int32_t ij = lookup(joined);
+      if (ia < 0 || ib < 0 || ij < 0) {
+        ++skipped;  // a merge whose parts or result are not tokens can never apply here
+        continue;
+      }
+      const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia)) << 32) |
+                           static_cast<uint32_t>(ib);
+      merges_.emplace(key, Merge{static_cast<int32_t>(r), ij});
+    }
+    if (skipped > 0) {
+      log_at(LogLevel::kDebug, "{}: {} merges refer to text outside the vocabulary", file.path(),
+             skipped);
+    }
+  }
+
+  auto read_id = [&](const char* key, int32_t& id) {
+    if (const auto v = file.get_int(key)) {
+      if (*v == -1 || *v == 0xFFFFFFFF) return;  // "none", as some converters write it
+      if (*v >= 0 && static_cast<uint64_t>(*v) < n) {
+        id = static_cast<int32_t>(*v);
+      } else {
+        log_at(LogLevel::kWarn, "{}: {} = {} is outside the vocabulary, ignored", file.path(),
+               key, *v);
+      }
+    }
+  };
+  read_id("tokenizer.ggml.bos_token_id", bos_id_);
+  read_id("tokenizer.ggml.eos_token_id", eos_id_);
+  read_id("tokenizer.ggml.eot_token_id", eot_id_);
+  read_id("tokenizer.ggml.eom_token_id", eom_id_);
+  read_id("tokenizer.ggml.unknown_token_id", unk_id_);
+  read_id("tokenizer.ggml.padding_token_id", pad_id_);
+  if (const auto v = file.get_bool("tokenizer.ggml.add_bos_token")) add_bos_ = *v;
+  if (const auto v = file.get_bool("tokenizer.ggml.add_eos_token")) add_eos_ = *v;
+  if (const auto v = file.get_bool("tokenizer.ggml.add_space_prefix")) add_space_prefix_ = *v;
+
+  // End-of-generation tokens, found by text as llama.cpp does; they are treated as control.
+  static constexpr std::string_view kEotTexts[] = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
+      "_<EOT>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+  static constexpr std::string_view kEogTexts[] = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
+      "<EOT>", "_<EOT>", "<|end_of_text|>"};
+  if (eot_id_ < 0) {
+    for (auto t : kEotTexts) {
+      if (const int32_t id = lookup(t); id >= 0) {
+        eot_id_ = id;
+        break;
+      }
+    }
+  }
+  if (eom_id_ < 0) eom_id_ = lookup("<|eom_id|>");
+  for (auto t : kEogTexts) {
+    if (const int32_t id = lookup(t); id >= 0) {
+      eog_ids_.push_back(id);
+      types_[static_cast<size_t>(id)] = TokenType::kControl;
+    }
+  }
+  for (int32_t id : {eos_id_, eot_id_, eom_id_}) {
+    if (id >= 0) eog_ids_.push_back(id);
+  }
+  std::sort(eog_ids_.begin(), eog_ids_.end());
+  eog_ids_.erase(std::unique(eog_ids_.begin(), eog_ids_.end()), eog_ids_.end());
+
+  for (size_t i = 0; i < n; ++i) {
+    const TokenType t = types_[i];
+    if ((t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown) &&
+        !tokens_[i].empty()) {
+      special_tokens_.push_back(static_cast<int32_t>(i));
+    }
+  }
+  std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [&](int32_t a, int32_t b) {
+    return tokens_[static_cast<size_t>(a)].size() > tokens_[static_cast<size_t>(b)].size();
+  });
+
+  if (model_ == TokenizerModel::kBpe) {
+    bpe_pieces_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (types_[i] == TokenType::kNormal || types_[i] == TokenType::kByte) {
+        bpe_pieces_[i] = bpe_unescape(tokens_[i]);
+      }
+    }
+  }
+  return {};
+}
+
+int32_t Tokenizer::lookup(std::string_view text) const {
+  const auto it = token_index_.find(text);
+  return it == token_index_.end() ? -1 : it->second;
+}
+
+std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
+  const int32_t id = lookup(text);
+  if (id < 0) return std::nullopt;
+  return id;
+}
+
+bool Tokenizer::is_eog(int32_t id) const {
+  return std::binary_search(eog_ids_.begin(), eog_ids_.end(), id);
+}
+
+bool Tokenizer::is_control(int32_t id) const {
+  return is_valid(id) && types_[static_cast<size_t>(id)] == TokenType::kControl;
+}
+
+TokenType Tokenizer::token_type(int32_t id) const {
+  return is_valid(id) ? types_[static_cast<size_t>(id)] : TokenType::kUndefined;
+}
+
+const std::string& Tokenizer::token_text(int32_t id) const {
+  static const std::string kEmpty;
+  return is_valid(id) ? tokens_[static_cast<size_t>(id)] : kEmpty;
+}
+
+float Tokenizer::token_score(int32_t id) const {
+  return is_valid(id) ? scores_[static_cast<size_t>(id)] : 0.0f;
+}
+
+std::vector<Tokenizer::Fragment> Tokenizer::partition_special(std::string_view text,
+                                                              bool parse_special) const {
+  std::vector<Fragment> frags;
+  if (text.empty()) return frags;
+  frags.push_back({text, -1});
+  std::vector<Fragment> next;
+  for (const int32_t id : special_tokens_) {
+    const TokenType type = types_[static_cast<size_t>(id)];
+    if (!parse_special && type != TokenType::kUserDefined) continue;
+    const std::string& needle = tokens_[static_cast<size_t>(id)];
+    if (text.find(needle) == std::string_view::npos) continue;  // cheap pre-check
+    next.clear();
+    for (const Fragment& f : frags) {
+      if (f.token >= 0) {
+        next.push_back(f);
+        continue;
+      }
+      std::string_view rest = f.text;
+      size_t pos;
+      while ((pos = rest.find(needle)) != std::string_view::npos) {
+        if (pos > 0) next.push_back({rest.substr(0, pos), -1});
+        next.push_back({{}, id});
+        rest.remove_prefix(pos + needle.size());
+      }
+      if (!rest.empty()) next.push_back({rest, -1});
+    }
+    frags.swap(next);
+  }
+  return frags;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  if (add_special && add_bos_ && bos_id_ >= 0) out.push_back(bos_id_);
+  const std::vector<Fragment> frags = partition_special(text, parse_special);
+  if (model_ == TokenizerModel::kSpm) {
+    bool prev_special = true;  // the dummy-prefix space goes at the start and after specials
+    for (const Fragment& f : frags) {
+      if (f.token >= 0) {
+        out.push_back(f.token);
+        prev_special = true;
+        continue;
+      }
+      std::string piece;
+      if (add_space_prefix_ && prev_special) piece = " ";
+      piece += f.text;
+      encode_spm(spm_escape(piece), out);
+      prev_special = false;
+    }
+  } else {
+    for (const Fragment& f : frags) {
+      if (f.token >= 0) {
+        out.push_back(f.token);
+        continue;
+      }
+      std::string normalized;
+      std::string_view raw = f.text;
+      if (nfc_) {
+        normalized = unicode::nfc(raw);
+        raw = normalized;
+      }
+      for (std::string_view word : pre_tokenize(pre_, raw)) encode_bpe_word(word, out);
+    }
+  }
+  if (add_special && add_eos_ && eos_id_ >= 0) out.push_back(eos_id_);
+  return out;
+}
+
+int32_t Tokenizer::spm_byte_token(uint8_t byte) const {
+  if (int32_t id = byte_tokens_[byte]; id >= 0) return id;
+  const char c = static_cast<char>(byte);
+  if (int32_t id = lookup(std::string_view(&c, 1)); id >= 0) return id;
+  return unk_id_;
+}
+
+void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) const {
+  // Symbols are UTF-8 characters in a doubly linked list; the highest-scoring adjacent pair
+  // whose concatenation is a token is merged first (ties: leftmost), as SentencePiece BPE does.
+  struct Symbol {
+    int32_t prev, next;
+    uint32_t offset, len;
+  };
+  struct Bigram {
+    float score;
+    int32_t left, right;
+    uint32_t len;
+  };
+  auto worse = [](const Bigram& a, const Bigram& b) {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  };
+  std::vector<Symbol> syms;
+  syms.reserve(text.size());
+  for (size_t off = 0; off < text.size();) {
+    const size_t len = std::min(utf8_len_from_lead(static_cast<unsigned char>(text[off])),
+                                text.size() - off);
+    const auto idx = static_cast<int32_t>(syms.size());
+    syms.push_back({idx - 1, off + len == text.size() ? -1 : idx + 1,
+                    static_cast<uint32_t>(off), static_cast<uint32_t>(len)});
+    off += len;
+  }
+  std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+  auto try_add = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    const Symbol& l = syms[static_cast<size_t>(left)];
+    const Symbol& r = syms[static_cast<size_t>(right)];
+    const int32_t id = lookup(text.substr(l.offset, l.len + r.len));
+    if (id < 0) return;
+    queue.push({scores_[static_cast<size_t>(id)], left, right, l.len + r.len});
+  };
+  for (size_t i = 1; i < syms.size(); ++i) {
+    try_add(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+  }
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Symbol& l = syms[static_cast<size_t>(b.left)];
+    Symbol& r = syms[static_cast<size_t>(b.right)];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != b.len) continue;  // stale
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+  for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
+    const Symbol& s = syms[static_cast<size_t>(i)];
+    const std::string_view piece = text.substr(s.offset, s.len);
+    if (const int32_t id = lookup(piece); id >= 0) {
+      out.push_back(id);
+      continue;
+    }
+    for (char c : piece) {  // byte fallback
+      const int32_t id = spm_byte_token(static_cast<uint8_t>(c));
+      if (id >= 0) out.push_back(id);
+    }
+  }
+}
+
+void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.empty()) return;
+  std::string encoded;
+  encoded.reserve(word.size() * 2);
+  for (char c : word) encoded += unicode::byte_to_unicode(static_cast<uint8_t>(c));
+  if (ignore_merges_) {
+    if (const int32_t id = lookup(encoded); id >= 0) {
+      out.push_back(id);
+      return;
+    }
+  }
+  // One symbol per input byte (= one codepoint of the byte-level alphabet). The lowest-ranked
+  // merge among adjacent pairs is applied first (ties: leftmost), as in GPT-2's BPE.
+  struct Symbol {
+    int32_t prev, next, id;
+  };
+  struct Pair {
+    int32_t rank, left, right, left_id, right_id;
+  };
+  auto worse = [](const Pair& a, const Pair& b) {
+    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+  };
+  std::vector<Symbol> syms(word.size());
+  for (size_t i = 0; i < word.size(); ++i) {
+    const int32_t id = lookup(unicode::byte_to_unicode(static_cast<uint8_t>(word[i])));
+    syms[i] = {static_cast<int32_t>(i) - 1,
+               i + 1 == word.size() ? -1 : static_cast<int32_t>(i + 1), id};
+  }
+  std::priority_queue<Pair, std::vector<Pair>, decltype(worse)> queue(worse);
+  auto try_add = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    const int32_t a = syms[static_cast<size_t>(left)].id;
+    const int32_t b = syms[static_cast<size_t>(right)].id;
+    if (a < 0 || b < 0) return;
+    const auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+                                 static_cast<uint32_t>(b));
+    if (it == merges_.end()) return;
+    queue.push({it->second.rank, left, right, a, b});
+  };
+  for (size_t i = 1; i < syms.size(); ++i) {
+    try_add(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+  }
+  while (!queue.empty()) {
+    const Pair p = queue.top();
+    queue.pop();
+    Symbol& l = syms[static_cast<size_t>(p.left)];
+    Symbol& r = syms[static_cast<size_t>(p.right)];
+    // Stale when either side was merged away or changed since the pair was queued.
+    if (l.next != p.right || l.id != p.left_id || r.id != p.right_id) continue;
+    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(l.id)) << 32) |
+                         static_cast<uint32_t>(r.id);
+    l.id = merges_.find(key)->second.result;
+    l.next = r.next;
+    r.id = -2;  // dead
+    r.next = -1;
+    if (l.next >= 0) syms[static_cast<size_t>(l.next)].prev = p.left;
+    try_add(l.prev, p.left);
+    try_add(p.left, l.next);
+  }
+  for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
+    const int32_t id = syms[static_cast<size_t>(i)].id;
+    if (id >= 0) out.push_back(id);  // a byte with no token is dropped, as in llama.cpp
+  }
+}
+
+std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
+  if (!is_valid(id)) return {};
+  const auto i = static_cast<size_t>(id);
+  switch (types_[i]) {
+    case TokenType::kControl:
+    case TokenType::kUnknown: return special ? tokens_[i] : std::string();
+    case TokenType::kUserDefined: return tokens_[i];
+    case TokenType::kUnused:
+    case TokenType::kUndefined: return {};
+    case TokenType::kByte:
+      if (model_ == TokenizerModel::kSpm) {
+        const int b = parse_byte_token(tokens_[i]);
+        if (b >= 0) return std::string(1, static_cast<char>(b));
+        return tokens_[i];
+      }
+      return bpe_pieces_[i];
+    case TokenType::kNormal:
+      return model_ == TokenizerModel::kSpm ? spm_unescape(tokens_[i]) : bpe_pieces_[i];
+  }
+  return {};
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool special) const {
+  std::string out;
+  bool at_start = true;
+  for (const int32_t id : ids) {
+    std::string piece = token_to_piece(id, special);
+    if (piece.empty()) continue;
+    if (at_start && add_space_prefix_ && !is_control(id) && piece[0] == ' ') piece.erase(0, 1);
+    if (!is_control(id)) at_start = false;
+    out += piece;
+  }
+  return out;
+}
+
+// ---- StreamDecoder ----
+
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+
+// True when bytes [0, n) could still become a valid UTF-8 sequence once more bytes arrive.
+bool is_valid_prefix(const unsigned char* s, size_t n) {
+  const unsigned char c = s[0];
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return false;
+  }
+  if (n >= need) return false;  // complete length: not a prefix (caller checks validity)
+  for (size_t i = 1; i < n; ++i) {
+    if (i == 1 ? (s[i] < lo || s[i] > hi) : (s[i] & 0xC0) != 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string StreamDecoder::push(int32_t id) { return push_bytes(tok_.token_to_piece(id, special_)); }
+
+std::string StreamDecoder::push_bytes(std::string_view bytes) {
+  pending_.append(bytes);
+  std::string out;
+  const auto* s = reinterpret_cast<const unsigned char*>(pending_.data());
+  const size_t n = pending_.size();
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      out.push_back(static_cast<char>(s[i++]));
+      continue;
+    }
+    const size_t len = unicode::valid_utf8_len(pending_, i);
+    if (len > 0) {
+      out.append(pending_, i, len);
+      i += len;
+    } else if (is_valid_prefix(s + i, n - i)) {
+      break;  // hold back the incomplete character
+    } else {
+      // One U+FFFD per maximal ill-formed subpart (Unicode's recommended practice).
+      size_t m = 1;
+      while (i + m < n && is_valid_prefix(s + i, m + 1)) ++m;
+      out += kReplacement;
+      i += m;
+    }
+  }
+  pending_.erase(0, i);
+  return out;
+}
+
+std::string StreamDecoder::flush() {
+  std::string out = push_bytes({});
+  if (!pending_.empty()) {
+    out += kReplacement;
+    pending_.clear();
+  }
+  return out;
+}
+
+}  // namespace corral

@@ -1,0 +1,161 @@
+// Unicode helpers for the tokenizers (see unicode.h).
+#include "tokenizer/unicode.h"
+
+#include <array>
+#include <cstdlib>
+
+#include <utf8proc.h>
+
+namespace corral::unicode {
+
+size_t valid_utf8_len(std::string_view text, size_t pos) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const unsigned char c = s[pos];
+  if (c < 0x80) return 1;
+  size_t len = 0;
+  uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1Fu;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0Fu;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  if (pos + len > n) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((s[pos + i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[pos + i] & 0x3Fu);
+  }
+  // Reject overlong forms, surrogates and values beyond U+10FFFF.
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+static uint32_t decode_at(std::string_view text, size_t pos, size_t len) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data()) + pos;
+  switch (len) {
+    case 1: return s[0];
+    case 2: return ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    case 3: return ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    default:
+      return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+             (s[3] & 0x3Fu);
+  }
+}
+
+std::vector<Cpt> decode_utf8(std::string_view text) {
+  std::vector<Cpt> out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t len = valid_utf8_len(text, pos);
+    if (len == 0) {
+      out.push_back({kInvalid, static_cast<uint32_t>(pos), 1});
+      ++pos;
+    } else {
+      out.push_back({decode_at(text, pos, len), static_cast<uint32_t>(pos),
+                     static_cast<uint32_t>(len)});
+      pos += len;
+    }
+  }
+  return out;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+static utf8proc_category_t category(uint32_t cp) {
+  if (cp > 0x10FFFF) return UTF8PROC_CATEGORY_CN;
+  return utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+}
+
+bool is_letter(uint32_t cp) {
+  if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+  const auto c = category(cp);
+  return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
+}
+
+bool is_number(uint32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  const auto c = category(cp);
+  return c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO;
+}
+
+bool is_punctuation(uint32_t cp) {
+  const auto c = category(cp);
+  return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
+}
+
+bool is_whitespace(uint32_t cp) {
+  // The Unicode White_Space property.
+  if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
+  if (cp < 0x85) return false;
+  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+         cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+std::string nfc(std::string_view text) {
+  utf8proc_uint8_t* out = nullptr;
+  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                              static_cast<utf8proc_ssize_t>(text.size()), &out,
+                              static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  if (n < 0) return std::string(text);
+  std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+  std::free(out);
+  return result;
+}
+
+namespace {
+
+struct ByteTables {
+  std::array<std::string, 256> to_unicode;
+  std::array<int, 324> to_byte;  // codepoints used by the alphabet are < 324
+  ByteTables() {
+    to_byte.fill(-1);
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      const uint32_t cp = printable ? b : next++;
+      append_utf8(to_unicode[b], cp);
+      to_byte[cp] = static_cast<int>(b);
+    }
+  }
+};
+
+const ByteTables& byte_tables() {
+  static const ByteTables tables;
+  return tables;
+}
+
+}  // namespace
+
+const std::string& byte_to_unicode(uint8_t b) { return byte_tables().to_unicode[b]; }
+
+int unicode_to_byte(uint32_t cp) {
+  if (cp >= 324) return -1;
+  return byte_tables().to_byte[cp];
+}
+
+}  // namespace corral::unicode
