@@ -17,6 +17,23 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline float clean(float x) { return std::isnan(x) ? kNegInf : x; }
+// The running max m stays when v is NaN; compiles to a vector max.
+inline float max_ignoring_nan(float m, float v) { return v > m ? v : m; }
+
+// Max of n floats (NaN ignored, -inf if none) with 8 independent lanes, which the compiler
+// turns into vector max instructions even at -O2; max is exact, so lanes change no result.
+float max_of(const float* p, int32_t n) {
+  float lane[8];
+  for (float& l : lane) l = kNegInf;
+  int32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int32_t j = 0; j < 8; ++j) lane[j] = max_ignoring_nan(lane[j], p[i + j]);
+  }
+  float m = kNegInf;
+  for (; i < n; ++i) m = max_ignoring_nan(m, p[i]);
+  for (const float l : lane) m = max_ignoring_nan(m, l);
+  return m;
+}
 
 }  // namespace
 
@@ -37,14 +54,22 @@ void select_top_k(const float* logits, int32_t n_vocab, int32_t k, CandidateList
   h.reserve(static_cast<size_t>(k));
   for (int32_t i = 0; i < k; ++i) h.push_back({i, clean(logits[i])});
   std::make_heap(h.begin(), h.end(), candidate_before);
-  for (int32_t i = k; i < n_vocab; ++i) {
-    const float v = clean(logits[i]);
-    // Later ids lose ties, so only a strictly larger logit can enter.
-    if (!(v > h.front().logit)) continue;
+  // Later ids lose ties, so only a strictly larger logit can enter (NaN never compares larger).
+  // Whole blocks below the current k-th best are skipped with one vectorisable max.
+  constexpr int32_t kBlock = 32;
+  auto offer = [&](int32_t i) {
+    const float v = logits[i];
+    if (!(v > h.front().logit)) return;
     std::pop_heap(h.begin(), h.end(), candidate_before);
     h.back() = {i, v};
     std::push_heap(h.begin(), h.end(), candidate_before);
+  };
+  int32_t i = k;
+  for (; i + kBlock <= n_vocab; i += kBlock) {
+    if (!(max_of(logits + i, kBlock) > h.front().logit)) continue;
+    for (int32_t j = 0; j < kBlock; ++j) offer(i + j);
   }
+  for (; i < n_vocab; ++i) offer(i);
   std::sort_heap(h.begin(), h.end(), candidate_before);
   out.sorted = true;
 }
@@ -145,6 +170,30 @@ void apply_typical_p(CandidateList& c, float p) {
 
 void apply_top_p(CandidateList& c, float p) {
   if (p >= 1.0f || c.items.size() <= 1) return;
+  // Large unsorted lists (top_k off): the kept prefix is usually tiny, so sort only a growing
+  // prefix instead of the whole vocabulary. The normaliser is the sum over all items.
+  constexpr size_t kFirstPrefix = 1024;
+  if (!c.sorted && c.items.size() > 2 * kFirstPrefix) {
+    float max_logit = kNegInf;
+    for (const auto& it : c.items) max_logit = std::max(max_logit, it.logit);
+    if (max_logit == kNegInf) return;
+    const double m = static_cast<double>(max_logit);
+    double sum = 0.0;
+    for (const auto& it : c.items) sum += portable_exp(static_cast<double>(it.logit) - m);
+    for (size_t len = kFirstPrefix; len < c.items.size(); len *= 8) {
+      std::partial_sort(c.items.begin(), c.items.begin() + static_cast<ptrdiff_t>(len),
+                        c.items.end(), candidate_before);
+      double cum = 0.0;
+      for (size_t i = 0; i < len; ++i) {
+        cum += portable_exp(static_cast<double>(c.items[i].logit) - m) / sum;
+        if (cum >= static_cast<double>(p)) {
+          c.items.resize(i + 1);
+          c.sorted = true;
+          return;
+        }
+      }
+    }
+  }
   sort_candidates(c);
   std::vector<double> probs;
   if (!softmax_candidates(c, probs)) return;
@@ -203,16 +252,13 @@ size_t draw_index(const std::vector<double>& probs, double u) {
 
 int32_t argmax_token(const float* logits, int32_t n_vocab) {
   assert(n_vocab >= 1);
-  int32_t best = 0;
-  float best_v = clean(logits[0]);
-  for (int32_t i = 1; i < n_vocab; ++i) {
-    const float v = clean(logits[i]);
-    if (v > best_v) {
-      best_v = v;
-      best = i;
-    }
+  // Two passes: a vectorisable max, then the first id holding it (ties to the lowest id).
+  const float m = max_of(logits, n_vocab);
+  if (m == kNegInf) return 0;  // everything masked
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    if (logits[i] == m) return i;
   }
-  return best;
+  return 0;  // unreachable
 }
 
 }  // namespace corral

@@ -36,27 +36,32 @@ void Sampler::reset() {
 }
 
 int32_t Sampler::sample(const float* logits) {
-  std::memcpy(logits_.data(), logits, logits_.size() * sizeof(float));
-
-  if (params_.repeat_last_n != 0 && !history_.empty()) {
+  // Penalties work on a copy; without them the caller's logits are read directly.
+  const float* src = logits;
+  const bool penalize = params_.repeat_last_n != 0 && !history_.empty() &&
+                        (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                         params_.presence_penalty != 0.0f);
+  if (penalize) {
+    std::memcpy(logits_.data(), logits, logits_.size() * sizeof(float));
     size_t n = history_.size();
     if (params_.repeat_last_n > 0) n = std::min(n, static_cast<size_t>(params_.repeat_last_n));
     const std::span<const int32_t> window(history_.data() + (history_.size() - n), n);
     apply_penalties(logits_.data(), n_vocab_, window, params_, counts_);
+    src = logits_.data();
   }
 
-  if (params_.temperature <= 0.0f) return argmax_token(logits_.data(), n_vocab_);
+  if (params_.temperature <= 0.0f) return argmax_token(src, n_vocab_);
 
   // Exactly one draw per non-greedy token, whatever the filters do: the RNG stream position
   // depends only on how many tokens were sampled.
   const double u = rng_.next_double();
 
-  select_top_k(logits_.data(), n_vocab_, params_.top_k, cand_);
+  select_top_k(src, n_vocab_, params_.top_k, cand_);
   apply_typical_p(cand_, params_.typical_p);
   apply_top_p(cand_, params_.top_p);
   apply_min_p(cand_, params_.min_p);
   apply_temperature(cand_, params_.temperature);
-  if (!softmax_candidates(cand_, probs_)) return argmax_token(logits_.data(), n_vocab_);
+  if (!softmax_candidates(cand_, probs_)) return argmax_token(src, n_vocab_);
   return cand_.items[draw_index(probs_, u)].id;
 }
 
