@@ -1,0 +1,427 @@
+// make_test_model: writes a GGUF with seeded random weights at any shape, for llama (optionally
+// Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases) and qwen3 (q/k norms, key_length),
+// with tensor names and metadata keys as llama.cpp's converter writes them. Streams tensors to
+// disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
+#include "tensor/quant.h"
+
+namespace corral {
+namespace {
+
+struct Spec {
+  std::string arch = "llama";
+  std::string type_name = "f32";
+  int64_t n_embd = 256;
+  int64_t n_ff = 768;
+  int64_t n_layer = 2;
+  int64_t n_head = 4;
+  int64_t n_head_kv = 2;
+  int64_t n_vocab = 512;
+  int64_t n_ctx = 2048;
+  int64_t head_dim = 0;     // 0: n_embd / n_head (qwen3: 128)
+  double rope_theta = 0;    // 0: the architecture's usual value
+  double rms_eps = 0;       // 0: the architecture's usual value
+  int tied = -1;            // -1: the architecture's usual choice
+  bool llama3_rope = false;
+  double rope_scale_factor = 32.0;  // Llama 3.2; Llama 3.1 uses 8
+  uint64_t seed = 1;
+  std::string name;
+  std::string vocab_path;
+  std::string out;
+  bool n_vocab_given = false;
+};
+
+// ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// Uniform in [-1, 1).
+float next_signed_unit(uint64_t& state) {
+  return static_cast<float>(splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+// ---- the tensor plan ----
+
+enum class Init {
+  kMatrix,     // uniform, std 1/sqrt(row length): keeps activations near unit scale
+  kEmbedding,  // uniform in [-1, 1)
+  kNorm,       // 1 +- 0.1
+  kBias,       // +- 0.1
+  kRopeFreqs,  // Llama 3 frequency factors, not random
+};
+
+struct PlannedTensor {
+  std::string name;
+  GgmlType type;
+  std::vector<int64_t> ne;
+  Init init;
+};
+
+int64_t head_dim_of(const Spec& s) {
+  if (s.head_dim > 0) return s.head_dim;
+  if (s.arch == "qwen3") return 128;
+  return s.n_embd / s.n_head;
+}
+
+bool is_tied(const Spec& s) { return s.tied >= 0 ? s.tied == 1 : s.arch != "llama"; }
+
+std::vector<PlannedTensor> plan_tensors(const Spec& s, GgmlType wtype) {
+  const int64_t hd = head_dim_of(s);
+  const int64_t q_dim = s.n_head * hd;
+  const int64_t kv_dim = s.n_head_kv * hd;
+  std::vector<PlannedTensor> out;
+  auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
+    out.push_back({std::move(name), t, std::move(ne), init});
+  };
+  add("token_embd.weight", wtype, {s.n_embd, s.n_vocab}, Init::kEmbedding);
+  if (s.llama3_rope) add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kRopeFreqs);
+  for (int64_t il = 0; il < s.n_layer; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    add(p + "attn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    add(p + "attn_q.weight", wtype, {s.n_embd, q_dim}, Init::kMatrix);
+    add(p + "attn_k.weight", wtype, {s.n_embd, kv_dim}, Init::kMatrix);
+    add(p + "attn_v.weight", wtype, {s.n_embd, kv_dim}, Init::kMatrix);
+    if (s.arch == "qwen2") {
+      add(p + "attn_q.bias", GgmlType::kF32, {q_dim}, Init::kBias);
+      add(p + "attn_k.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
+      add(p + "attn_v.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
+    }
+    if (s.arch == "qwen3") {
+      add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
+      add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
+    }
+    add(p + "attn_output.weight", wtype, {q_dim, s.n_embd}, Init::kMatrix);
+    add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    add(p + "ffn_gate.weight", wtype, {s.n_embd, s.n_ff}, Init::kMatrix);
+    add(p + "ffn_up.weight", wtype, {s.n_embd, s.n_ff}, Init::kMatrix);
+    add(p + "ffn_down.weight", wtype, {s.n_ff, s.n_embd}, Init::kMatrix);
+  }
+  add("output_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+  if (!is_tied(s)) add("output.weight", wtype, {s.n_embd, s.n_vocab}, Init::kMatrix);
+  return out;
+}
+
+// Llama 3 RoPE frequency factors (the converter's rope_freqs): wavelengths shorter than
+// original_ctx / high_freq_factor keep their frequency, longer than original_ctx /
+// low_freq_factor are divided by `factor`, and the band between is interpolated smoothly.
+std::vector<float> llama3_rope_factors(const Spec& s) {
+  const int64_t hd = head_dim_of(s);
+  const double factor = s.rope_scale_factor, low = 1.0, high = 4.0, original_ctx = 8192.0;
+  const double pi = 3.14159265358979323846;
+  std::vector<float> out;
+  for (int64_t i = 0; i < hd; i += 2) {
+    const double freq = 1.0 / std::pow(s.rope_theta, static_cast<double>(i) / static_cast<double>(hd));
+    const double wavelen = 2.0 * pi / freq;
+    double f;
+    if (wavelen < original_ctx / high) {
+      f = 1.0;
+    } else if (wavelen > original_ctx / low) {
+      f = factor;
+    } else {
+      const double smooth = (original_ctx / wavelen - low) / (high - low);
+      f = 1.0 / ((1.0 - smooth) / factor + smooth);
+    }
+    out.push_back(static_cast<float>(f));
+  }
+  return out;
+}
+
+void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
+  const int64_t n = t.ne[0];
+  uint64_t state = s.seed * 0x9e3779b97f4a7c15ull ^ fnv1a(t.name) ^ (static_cast<uint64_t>(row) << 1);
+  splitmix64(state);
+  const float matrix_amp = std::sqrt(3.0f / static_cast<float>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const float u = next_signed_unit(state);
+    switch (t.init) {
+      case Init::kMatrix: dst[i] = u * matrix_amp; break;
+      case Init::kEmbedding: dst[i] = u; break;
+      case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
+      case Init::kBias: dst[i] = 0.1f * u; break;
+      case Init::kRopeFreqs: break;
+    }
+  }
+  if (t.init == Init::kRopeFreqs) {
+    const auto f = llama3_rope_factors(s);
+    std::copy(f.begin(), f.end(), dst);
+  }
+}
+
+// Streams one tensor: rows are generated and converted in parallel, a chunk at a time, and each
+// row has its own random stream, so the bytes do not depend on the thread count.
+Status stream_tensor(const Spec& s, const PlannedTensor& t, GgufByteSink& out) {
+  const int64_t row_len = t.ne[0];
+  int64_t n_rows = 1;
+  for (size_t d = 1; d < t.ne.size(); ++d) n_rows *= t.ne[d];
+  const size_t row_bytes = ggml_row_bytes(t.type, row_len);
+  const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>((8u << 20) / row_bytes));
+  ThreadPool& pool = ThreadPool::global();
+  std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.size()),
+                                          std::vector<float>(static_cast<size_t>(row_len)));
+  std::vector<uint8_t> chunk;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, n_rows - r0);
+    chunk.resize(static_cast<size_t>(n) * row_bytes);
+    pool.parallel_for(static_cast<size_t>(n), [&](size_t begin, size_t end, int thread) {
+      float* row = scratch[static_cast<size_t>(thread)].data();
+      for (size_t r = begin; r < end; ++r) {
+        fill_row(s, t, r0 + static_cast<int64_t>(r), row);
+        quantize_row(t.type, row, chunk.data() + r * row_bytes, row_len);
+      }
+    });
+    CORRAL_TRY(out.write(chunk.data(), chunk.size()));
+  }
+  return {};
+}
+
+// ---- metadata ----
+
+// llama.cpp's LLAMA_FTYPE for a file whose matrices all have one type.
+uint32_t file_type_of(GgmlType t) {
+  switch (t) {
+    case GgmlType::kF32: return 0;
+    case GgmlType::kF16: return 1;
+    case GgmlType::kQ4_0: return 2;
+    case GgmlType::kQ4_1: return 3;
+    case GgmlType::kQ8_0: return 7;
+    case GgmlType::kQ5_0: return 8;
+    case GgmlType::kQ5_1: return 9;
+    case GgmlType::kQ2_K: return 10;
+    case GgmlType::kQ3_K: return 11;  // Q3_K_S
+    case GgmlType::kQ4_K: return 14;  // Q4_K_S
+    case GgmlType::kQ5_K: return 16;  // Q5_K_S
+    case GgmlType::kQ6_K: return 18;
+    case GgmlType::kBF16: return 32;
+    default: return 0;
+  }
+}
+
+Result<GgmlType> parse_type(const std::string& name) {
+  std::string want = name;
+  std::transform(want.begin(), want.end(), want.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string known;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const GgmlTypeInfo* info = ggml_type_info(id);
+    if (info == nullptr || quant_traits(info->type) == nullptr) continue;
+    std::string n(info->name);
+    known += (known.empty() ? "" : ", ") + n;
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (n == want) return info->type;
+  }
+  return make_error("unknown or unsupported tensor type '{}' (supported: {})", name, known);
+}
+
+// A SentencePiece-style vocabulary with unique made-up pieces: <unk>, <s>, </s>, the 256 byte
+// tokens when there is room, then "▁" + a base-26 word per id.
+void write_synthetic_vocab(const Spec& s, GgufWriter& w) {
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  if (s.n_vocab >= 3 + 256 + 1) {
+    for (int b = 0; b < 256; ++b) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+      tokens.push_back(buf);
+      types.push_back(6);
+    }
+  }
+  for (int64_t i = static_cast<int64_t>(tokens.size()); i < s.n_vocab; ++i) {
+    std::string word;
+    for (int64_t v = i; v > 0; v /= 26) word.insert(word.begin(), static_cast<char>('a' + v % 26));
+    tokens.push_back("\xe2\x96\x81" + word);
+    types.push_back(1);
+  }
+  tokens.resize(static_cast<size_t>(s.n_vocab));
+  types.resize(static_cast<size_t>(s.n_vocab));
+  std::vector<float> scores(tokens.size());
+  for (size_t i = 0; i < scores.size(); ++i) scores[i] = types[i] == 1 ? -static_cast<float>(i) : 0.0f;
+  w.set_string_array("tokenizer.ggml.tokens", tokens);
+  w.set_f32_array("tokenizer.ggml.scores", scores);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+  w.set_u32("tokenizer.ggml.bos_token_id", 1);
+  w.set_u32("tokenizer.ggml.eos_token_id", 2);
+}
+
+using KeyValues = std::vector<std::pair<std::string, GgufValue>>;
+
+// Reads every tokenizer.* key of a vocab GGUF, in file order; its token count decides n_vocab.
+Status read_vocab(Spec& s, KeyValues& out) {
+  auto vocab = GgufFile::open(s.vocab_path);
+  if (!vocab) return vocab.error();
+  const GgufArray* tokens = (*vocab)->get_array("tokenizer.ggml.tokens");
+  if (tokens == nullptr) return make_error("{}: no tokenizer.ggml.tokens array", s.vocab_path);
+  const auto n = static_cast<int64_t>(tokens->size());
+  if (s.n_vocab_given && n != s.n_vocab)
+    return make_error("{}: has {} tokens but --n-vocab is {}", s.vocab_path, n, s.n_vocab);
+  s.n_vocab = n;
+  for (const auto& key : (*vocab)->key_order())
+    if (key.rfind("tokenizer.", 0) == 0) out.emplace_back(key, *(*vocab)->find(key));
+  return {};
+}
+
+Status check_spec(const Spec& s, GgmlType wtype) {
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
+    return make_error("unknown architecture '{}' (llama, qwen2, qwen3)", s.arch);
+  if (s.llama3_rope && s.arch != "llama") return make_error("--llama3-rope is for --arch llama");
+  for (int64_t v : {s.n_embd, s.n_ff, s.n_layer, s.n_head, s.n_head_kv, s.n_vocab, s.n_ctx})
+    if (v <= 0 || v > (int64_t{1} << 31)) return make_error("every size must be between 1 and 2^31");
+  if (s.n_head % s.n_head_kv != 0)
+    return make_error("--n-head {} is not a multiple of --n-head-kv {}", s.n_head, s.n_head_kv);
+  if (s.head_dim == 0 && s.arch != "qwen3" && s.n_embd % s.n_head != 0)
+    return make_error("--n-embd {} is not a multiple of --n-head {}", s.n_embd, s.n_head);
+  if (head_dim_of(s) % 2 != 0) return make_error("the head size {} must be even", head_dim_of(s));
+  const int64_t block = ggml_type_info(wtype).block_elems;
+  for (int64_t row : {s.n_embd, s.n_ff, s.n_head * head_dim_of(s)})
+    if (row % block != 0)
+      return make_error("type {} needs row lengths that are multiples of {}, but a matrix has rows of {}",
+                        ggml_type_name(wtype), block, row);
+  return {};
+}
+
+Status run(Spec s) {
+  auto wtype = parse_type(s.type_name);
+  if (!wtype) return wtype.error();
+  if (s.rope_theta == 0) s.rope_theta = s.arch == "llama" ? (s.llama3_rope ? 500000.0 : 10000.0) : 1000000.0;
+  if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" ? 1e-5 : 1e-6;
+  if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
+
+  GgufWriter w;
+  const std::string a = s.arch + ".";
+  w.set_string("general.architecture", s.arch);
+  w.set_string("general.name", s.name);
+  w.set_string("general.description", "RANDOM weights from corral make_test_model (seed " +
+                                          std::to_string(s.seed) + "); for tests and benchmarks only");
+  // The vocabulary may decide n_vocab, so it is read before the hyper-parameters are written;
+  // its keys are still written after them, in the converter's order.
+  KeyValues vocab_keys;
+  if (!s.vocab_path.empty()) CORRAL_TRY(read_vocab(s, vocab_keys));
+  CORRAL_TRY(check_spec(s, *wtype));
+  const int64_t hd = head_dim_of(s);
+  w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
+  w.set_u32(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
+  w.set_u32(a + "block_count", static_cast<uint32_t>(s.n_layer));
+  w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
+  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
+  w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(hd));
+  w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(s.rms_eps));
+  w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_theta));
+  w.set_u32(a + "vocab_size", static_cast<uint32_t>(s.n_vocab));
+  if (s.arch == "qwen3" || s.head_dim > 0) {
+    w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
+    w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
+  }
+  w.set_u32("general.file_type", file_type_of(*wtype));
+  if (ggml_type_info(*wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
+  if (s.vocab_path.empty()) write_synthetic_vocab(s, w);
+  for (const auto& [key, value] : vocab_keys) w.set_value(key, value);
+
+  const auto plan = plan_tensors(s, *wtype);
+  int64_t n_params = 0;
+  for (const auto& t : plan) {
+    CORRAL_TRY(w.add_tensor_info(t.name, t.type, t.ne));
+    int64_t n = 1;
+    for (int64_t d : t.ne) n *= d;
+    n_params += n;
+  }
+  CORRAL_TRY(w.write_streaming(s.out, [&](size_t i, GgufByteSink& sink) {
+    return stream_tensor(s, plan[i], sink);
+  }));
+  std::printf("%s: %s %s, %zu tensors, %lld parameters, %lld layers, n_embd %lld, n_vocab %lld\n",
+              s.out.c_str(), s.arch.c_str(), std::string(ggml_type_name(*wtype)).c_str(), plan.size(),
+              static_cast<long long>(n_params), static_cast<long long>(s.n_layer),
+              static_cast<long long>(s.n_embd), static_cast<long long>(s.n_vocab));
+  return {};
+}
+
+void apply_preset(const std::string& preset, Spec& s) {
+  if (preset == "tinyllama-1.1b") {
+    s.arch = "llama";
+    s.n_embd = 2048, s.n_ff = 5632, s.n_layer = 22, s.n_head = 32, s.n_head_kv = 4;
+    s.n_vocab = 32000, s.n_ctx = 2048, s.rope_theta = 10000.0, s.rms_eps = 1e-5, s.tied = 0;
+  } else if (preset == "llama3.2-3b") {
+    s.arch = "llama";
+    s.n_embd = 3072, s.n_ff = 8192, s.n_layer = 28, s.n_head = 24, s.n_head_kv = 8;
+    s.n_vocab = 128256, s.n_ctx = 131072, s.rope_theta = 500000.0, s.rms_eps = 1e-5;
+    s.llama3_rope = true, s.rope_scale_factor = 32.0, s.tied = 1;
+  }
+}
+
+}  // namespace
+}  // namespace corral
+
+int main(int argc, char** argv) {
+  corral::Spec s;
+  std::string preset;
+  CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
+  app.add_option("--preset", preset, "Shape preset; later flags override it")
+      ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
+  app.add_option("--arch", s.arch, "llama, qwen2 or qwen3")->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
+  app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ...");
+  app.add_option("--n-embd", s.n_embd);
+  app.add_option("--n-ff", s.n_ff);
+  app.add_option("--n-layer", s.n_layer);
+  app.add_option("--n-head", s.n_head);
+  app.add_option("--n-head-kv", s.n_head_kv);
+  auto* n_vocab_opt = app.add_option("--n-vocab", s.n_vocab);
+  app.add_option("--ctx", s.n_ctx, "context_length");
+  app.add_option("--head-dim", s.head_dim, "Head size (key_length); default n_embd/n_head, 128 for qwen3");
+  app.add_option("--rope-theta", s.rope_theta);
+  app.add_option("--rms-eps", s.rms_eps);
+  app.add_flag("--llama3-rope", s.llama3_rope, "Llama 3 RoPE scaling (rope_freqs.weight)");
+  app.add_option("--rope-scale-factor", s.rope_scale_factor, "Llama 3 RoPE factor (3.2: 32, 3.1: 8)");
+  bool tied = false, untied = false;
+  app.add_flag("--tied", tied, "No output.weight: the output reuses token_embd");
+  app.add_flag("--untied", untied, "Write output.weight");
+  app.add_option("--seed", s.seed);
+  app.add_option("--name", s.name, "general.name");
+  app.add_option("--vocab", s.vocab_path, "Copy every tokenizer.* key of this GGUF (sets n_vocab)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--out,-o", s.out, "Output GGUF path")->required();
+
+  // The preset is applied before parsing, so explicit flags override its values.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--preset" && i + 1 < argc) corral::apply_preset(argv[i + 1], s);
+    if (arg.rfind("--preset=", 0) == 0) corral::apply_preset(arg.substr(9), s);
+  }
+  CLI11_PARSE(app, argc, argv);
+  s.n_vocab_given = n_vocab_opt->count() > 0;
+  if (tied && untied) {
+    std::fprintf(stderr, "make_test_model: --tied and --untied are exclusive\n");
+    return 2;
+  }
+  if (tied) s.tied = 1;
+  if (untied) s.tied = 0;
+  auto st = corral::run(s);
+  if (!st.ok()) {
+    std::fprintf(stderr, "make_test_model: error: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  return 0;
+}
