@@ -165,7 +165,8 @@ Status Tokenizer::load(const GgufFile& file) {
       add_bos_ = true;
       ignore_merges_ = true;
     }
-    nfc_ = pre_ == PreTokenizerKind::kQwen2;
+    // Qwen2's tokenizer.json has an NFC normalizer (llama.cpp skips it; the reference does not).
+    nfc_ = pre && (*pre == "qwen2" || *pre == "deepseek-r1-qwen");
 
     const GgufArray* merges = file.get_array("tokenizer.ggml.merges");
     if (!merges || merges->elem_type != GgufValueType::kString) {
@@ -214,6 +215,10 @@ Status Tokenizer::load(const GgufFile& file) {
   read_id("tokenizer.ggml.eom_token_id", eom_id_);
   read_id("tokenizer.ggml.unknown_token_id", unk_id_);
   read_id("tokenizer.ggml.padding_token_id", pad_id_);
+  int32_t fim_pad = -1, fim_rep = -1, fim_sep = -1;
+  read_id("tokenizer.ggml.fim_pad_token_id", fim_pad);
+  read_id("tokenizer.ggml.fim_rep_token_id", fim_rep);
+  read_id("tokenizer.ggml.fim_sep_token_id", fim_sep);
   if (const auto v = file.get_bool("tokenizer.ggml.add_bos_token")) add_bos_ = *v;
   if (const auto v = file.get_bool("tokenizer.ggml.add_eos_token")) add_eos_ = *v;
   if (const auto v = file.get_bool("tokenizer.ggml.add_space_prefix")) add_space_prefix_ = *v;
@@ -240,7 +245,11 @@ Status Tokenizer::load(const GgufFile& file) {
       types_[static_cast<size_t>(id)] = TokenType::kControl;
     }
   }
-  for (int32_t id : {eos_id_, eot_id_, eom_id_}) {
+  // FIM padding/repo/file-separator tokens also end generation (llama.cpp does the same).
+  if (fim_pad < 0) fim_pad = lookup("<|fim_pad|>");
+  if (fim_rep < 0) fim_rep = lookup("<|repo_name|>");
+  if (fim_sep < 0) fim_sep = lookup("<|file_sep|>");
+  for (int32_t id : {eos_id_, eot_id_, eom_id_, fim_pad, fim_rep, fim_sep}) {
     if (id >= 0) eog_ids_.push_back(id);
   }
   std::sort(eog_ids_.begin(), eog_ids_.end());
