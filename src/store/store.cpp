@@ -372,6 +372,26 @@ Result<PruneStats> Store::prune() {
   return prune_unlocked();
 }
 
+Result<PruneStats> Store::remove_unreferenced(const std::vector<std::string>& digests) {
+  PruneStats stats;
+  if (digests.empty()) return stats;
+  auto lk = lock_exclusive();
+  if (!lk) return lk.error();
+  auto refs = referenced_digests();
+  if (!refs) return refs.error();
+  std::set<std::string> used(refs->begin(), refs->end());
+  for (const auto& d : digests) {
+    if (!is_valid_digest(d) || used.count(d)) continue;
+    std::error_code ec;
+    const auto size = fs::file_size(blob_path(d), ec);
+    if (!ec && fs::remove(blob_path(d), ec)) {
+      ++stats.n_removed;
+      stats.bytes_removed += static_cast<int64_t>(size);
+    }
+  }
+  return stats;
+}
+
 Result<PruneStats> Store::prune_unlocked() {
   auto refs = referenced_digests();
   if (!refs) return refs.error();

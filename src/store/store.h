@@ -101,6 +101,8 @@ class Store {
   Status remove(const ModelName& name, PruneStats* stats = nullptr);
   // Deletes every blob no manifest references (and stale temp files); takes the exclusive lock.
   Result<PruneStats> prune();
+  // Deletes those of `digests` that no manifest references (exclusive lock).
+  Result<PruneStats> remove_unreferenced(const std::vector<std::string>& digests);
 
   // Adds a file to blobs/ and returns its digest. With `allow_link` the file is hard-linked
   // when on the same filesystem (else copied); a blob already present is never written twice.
