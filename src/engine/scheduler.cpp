@@ -1,0 +1,402 @@
+// Scheduler: load on first use, keep_alive expiry, LRU eviction of idle models, bounded queue.
+// Loads run outside the lock (other models stay usable meanwhile); instances are destroyed
+// outside the lock too, since a Runner's destructor joins its decode thread.
+#include "engine/scheduler.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "base/log.h"
+
+namespace corral {
+
+struct Scheduler::Entry {
+  LoadSpec spec;
+  LoadedInstance inst;
+  bool loading = true;
+  bool failed = false;
+  std::string error;
+  int32_t n_active = 0;
+  bool unload_requested = false;
+  bool forever = false;
+  std::chrono::steady_clock::time_point expires_at{};
+  std::chrono::nanoseconds keep_alive{};
+  uint64_t last_used = 0;
+  int64_t size_bytes = 0;
+};
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+// One term of a Go duration: the multiplier of a unit suffix, or 0 when unknown.
+double unit_ns(std::string_view u) {
+  if (u == "ns") return 1.0;
+  if (u == "us" || u == "\xC2\xB5s" || u == "\xCE\xBCs") return 1e3;
+  if (u == "ms") return 1e6;
+  if (u == "s") return 1e9;
+  if (u == "m") return 60e9;
+  if (u == "h") return 3600e9;
+  return 0.0;
+}
+
+bool parse_number(std::string_view s, double* out) {
+  if (s.empty() || s.size() > 64) return false;
+  std::string tmp(s);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(tmp.c_str(), &end);
+  if (end != tmp.c_str() + tmp.size() || errno != 0 || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+Result<nanoseconds> parse_keep_alive(std::string_view s) {
+  if (s.empty()) return make_error("invalid duration \"\"");
+  double plain = 0;
+  double total = 0;
+  if (parse_number(s, &plain)) {
+    total = plain * 1e9;  // plain numbers are seconds
+  } else {
+    std::string_view rest = s;
+    bool negative = false;
+    if (rest.front() == '-' || rest.front() == '+') {
+      negative = rest.front() == '-';
+      rest.remove_prefix(1);
+    }
+    if (rest.empty()) return make_error("invalid duration \"{}\"", s);
+    while (!rest.empty()) {
+      size_t i = 0;
+      while (i < rest.size() && ((rest[i] >= '0' && rest[i] <= '9') || rest[i] == '.')) ++i;
+      size_t j = i;
+      while (j < rest.size() && !((rest[j] >= '0' && rest[j] <= '9') || rest[j] == '.')) ++j;
+      double v = 0;
+      const double mult = unit_ns(rest.substr(i, j - i));
+      if (i == 0 || mult == 0.0 || !parse_number(rest.substr(0, i), &v))
+        return make_error("invalid duration \"{}\"", s);
+      total += v * mult;
+      rest.remove_prefix(j);
+    }
+    if (negative) total = -total;
+  }
+  if (total < 0) return kKeepForever;
+  // Anything beyond ~100 years is forever as well (and would overflow time_point arithmetic).
+  if (total > 3.1e18) return kKeepForever;
+  return nanoseconds(static_cast<int64_t>(total));
+}
+
+SchedulerConfig scheduler_config_from_env() {
+  SchedulerConfig c;
+  auto int_env = [](const char* name, int32_t* out) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 0 || n > 1000000) {
+      CORRAL_LOG_WARN("ignoring {}={}: not a non-negative integer", name, v);
+      return;
+    }
+    *out = static_cast<int32_t>(n);
+  };
+  int_env("OLLAMA_MAX_LOADED_MODELS", &c.max_loaded_models);
+  if (c.max_loaded_models == 0) c.max_loaded_models = 3;  // Ollama: 3 x GPUs, 3 on CPU
+  int_env("OLLAMA_MAX_QUEUE", &c.max_queue);
+  if (const char* v = std::getenv("OLLAMA_KEEP_ALIVE"); v != nullptr && *v != '\0') {
+    auto d = parse_keep_alive(v);
+    if (d) c.default_keep_alive = *d;
+    else CORRAL_LOG_WARN("ignoring OLLAMA_KEEP_ALIVE: {}", d.error().message);
+  }
+  return c;
+}
+
+Scheduler::Lease& Scheduler::Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    release();
+    sched_ = o.sched_;
+    entry_ = std::move(o.entry_);
+    keep_alive_ = o.keep_alive_;
+    load_duration_ = o.load_duration_;
+    o.sched_ = nullptr;
+    o.entry_.reset();
+  }
+  return *this;
+}
+
+void Scheduler::Lease::release() {
+  if (entry_ && sched_ != nullptr) sched_->release(entry_, keep_alive_);
+  entry_.reset();
+  sched_ = nullptr;
+}
+
+const LoadedInstance& Scheduler::Lease::instance() const {
+  assert(entry_);
+  return entry_->inst;
+}
+
+Scheduler::Scheduler(SchedulerConfig config, LoaderFn loader, ClockFn clock)
+    : config_(config), loader_(std::move(loader)), clock_(std::move(clock)) {
+  if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
+  if (config_.max_loaded_models <= 0) config_.max_loaded_models = 1;
+}
+
+Scheduler::~Scheduler() { unload_all(); }
+
+int64_t Scheduler::used_bytes() const {
+  int64_t total = 0;
+  for (const auto& [k, e] : entries_) total += e->size_bytes;
+  return total;
+}
+
+bool Scheduler::make_room(int64_t bytes, std::vector<std::shared_ptr<Entry>>& evicted) {
+  auto over = [&] {
+    const auto n = static_cast<int64_t>(entries_.size());
+    if (n + 1 > config_.max_loaded_models) return true;
+    return config_.memory_budget_bytes > 0 && n > 0 &&
+           used_bytes() + bytes > config_.memory_budget_bytes;
+  };
+  while (over()) {
+    std::shared_ptr<Entry> victim;
+    for (const auto& [k, e] : entries_) {
+      if (e->loading || e->n_active > 0) continue;  // a model in use is never evicted
+      if (!victim || e->last_used < victim->last_used) victim = e;
+    }
+    if (!victim) return false;
+    CORRAL_LOG_INFO("scheduler: evicting idle model {} to make room", victim->spec.key);
+    entries_.erase(victim->spec.key);
+    evicted.push_back(std::move(victim));
+  }
+  return true;
+}
+
+Scheduler::AcquireResult Scheduler::acquire(const LoadSpec& spec,
+                                            std::optional<nanoseconds> keep_alive,
+                                            const std::function<bool()>& cancelled) {
+  AcquireResult out;
+  std::vector<std::shared_ptr<Entry>> evicted;
+  std::unique_lock<std::mutex> lock(mu_);
+  const nanoseconds ka = keep_alive.value_or(config_.default_keep_alive);
+
+  // Admission: a request that can start at once on a loaded model is always let in; any other
+  // waits, and the number waiting is bounded.
+  {
+    auto it = entries_.find(spec.key);
+    const bool free_slot = it != entries_.end() && !it->second->loading &&
+                           it->second->n_active < std::max(1, it->second->spec.params.n_parallel);
+    if (!free_slot) {
+      int32_t depth = n_waiting_;
+      for (const auto& [k, e] : entries_)
+        depth += std::max(0, e->n_active - std::max(1, e->spec.params.n_parallel));
+      if (depth >= config_.max_queue) {
+        out.kind = SchedulerErrorKind::kBusy;
+        out.error = "server busy, please try again.  maximum pending requests exceeded";
+        return out;
+      }
+    }
+  }
+
+  bool waiting = false;
+  auto set_waiting = [&](bool w) {
+    if (w != waiting) n_waiting_ += w ? 1 : -1;
+    waiting = w;
+  };
+  for (;;) {
+    if (cancelled && cancelled()) {
+      set_waiting(false);
+      out.kind = SchedulerErrorKind::kCancelled;
+      out.error = "request canceled";
+      break;
+    }
+    auto it = entries_.find(spec.key);
+    if (it != entries_.end()) {
+      std::shared_ptr<Entry> e = it->second;
+      if (e->loading) {
+        set_waiting(true);
+        cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !e->loading; });
+        if (e->failed) {
+          set_waiting(false);
+          out.kind = SchedulerErrorKind::kLoadFailed;
+          out.error = e->error;
+          break;
+        }
+        continue;
+      }
+      set_waiting(false);
+      e->n_active++;
+      e->unload_requested = false;  // a new user wants it after all
+      e->last_used = ++use_counter_;
+      out.lease.sched_ = this;
+      out.lease.entry_ = e;
+      out.lease.keep_alive_ = ka;
+      break;
+    }
+    if (!make_room(spec.estimated_bytes, evicted)) {
+      set_waiting(true);
+      if (!evicted.empty()) {
+        lock.unlock();
+        evicted.clear();
+        lock.lock();
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      continue;
+    }
+    set_waiting(false);
+    auto e = std::make_shared<Entry>();
+    e->spec = spec;
+    e->n_active = 1;
+    e->size_bytes = spec.estimated_bytes;
+    e->last_used = ++use_counter_;
+    entries_[spec.key] = e;
+    lock.unlock();
+    evicted.clear();  // destroy evicted instances outside the lock
+    const auto t0 = clock_();
+    Result<LoadedInstance> loaded = loader_(spec);
+    const auto t1 = clock_();
+    lock.lock();
+    e->loading = false;
+    if (!loaded) {
+      e->failed = true;
+      e->error = loaded.error().message;
+      e->n_active = 0;
+      auto cur = entries_.find(spec.key);
+      if (cur != entries_.end() && cur->second == e) entries_.erase(cur);
+      cv_.notify_all();
+      out.kind = SchedulerErrorKind::kLoadFailed;
+      out.error = e->error;
+      break;
+    }
+    e->inst = std::move(*loaded);
+    if (e->inst.size_bytes > 0) e->size_bytes = e->inst.size_bytes;
+    cv_.notify_all();
+    out.lease.sched_ = this;
+    out.lease.entry_ = e;
+    out.lease.keep_alive_ = ka;
+    out.lease.load_duration_ = std::chrono::duration_cast<nanoseconds>(t1 - t0);
+    CORRAL_LOG_INFO("scheduler: loaded {} in {} ms", spec.key,
+                    out.lease.load_duration_.count() / 1000000);
+    break;
+  }
+  lock.unlock();
+  evicted.clear();
+  return out;
+}
+
+void Scheduler::release(const std::shared_ptr<Entry>& e, nanoseconds keep_alive) {
+  std::shared_ptr<Entry> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    e->n_active--;
+    e->keep_alive = keep_alive;
+    e->forever = keep_alive == kKeepForever;
+    if (e->n_active == 0) {
+      if (keep_alive.count() == 0 || e->unload_requested) {
+        auto it = entries_.find(e->spec.key);
+        if (it != entries_.end() && it->second == e) {
+          doomed = it->second;
+          entries_.erase(it);
+        }
+      } else if (!e->forever) {
+        e->expires_at = clock_() + keep_alive;
+      }
+    }
+    cv_.notify_all();
+  }
+  if (doomed) CORRAL_LOG_INFO("scheduler: unloaded {}", doomed->spec.key);
+}
+
+bool Scheduler::unload(const std::string& name) {
+  std::vector<std::shared_ptr<Entry>> doomed;
+  bool found = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      auto& e = it->second;
+      if (e->spec.name != name && e->spec.key != name) {
+        ++it;
+        continue;
+      }
+      found = true;
+      if (e->n_active == 0 && !e->loading) {
+        doomed.push_back(e);
+        it = entries_.erase(it);
+      } else {
+        e->unload_requested = true;
+        ++it;
+      }
+    }
+    cv_.notify_all();
+  }
+  return found;
+}
+
+void Scheduler::expire_idle() {
+  std::vector<std::shared_ptr<Entry>> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = clock_();
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      auto& e = it->second;
+      if (e->n_active == 0 && !e->loading && !e->forever && e->expires_at <= now) {
+        CORRAL_LOG_INFO("scheduler: keep_alive of {} expired", e->spec.key);
+        doomed.push_back(e);
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!doomed.empty()) cv_.notify_all();
+  }
+}
+
+void Scheduler::unload_all() {
+  std::vector<std::shared_ptr<Entry>> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second->n_active == 0 && !it->second->loading) {
+        doomed.push_back(it->second);
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    cv_.notify_all();
+  }
+}
+
+std::vector<LoadedModelInfo> Scheduler::loaded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<LoadedModelInfo> out;
+  for (const auto& [k, e] : entries_) {
+    LoadedModelInfo i;
+    i.key = e->spec.key;
+    i.name = e->spec.name;
+    i.path = e->spec.path;
+    i.size_bytes = e->size_bytes;
+    i.n_active = e->n_active;
+    i.loading = e->loading;
+    i.forever = e->forever;
+    i.keep_alive = e->keep_alive;
+    i.expires_at = e->expires_at;
+    i.n_ctx = e->spec.params.n_ctx;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+int32_t Scheduler::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int32_t depth = n_waiting_;
+  for (const auto& [k, e] : entries_)
+    depth += std::max(0, e->n_active - std::max(1, e->spec.params.n_parallel));
+  return depth;
+}
+
+int32_t Scheduler::n_loaded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int32_t>(entries_.size());
+}
+
+}  // namespace corral
