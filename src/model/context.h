@@ -27,6 +27,9 @@ struct Batch {
   std::vector<int32_t> pos;
   std::vector<int32_t> seq;
   std::vector<uint8_t> want_logits;
+  // Embedding mode: forward() returns the final-norm hidden state (n_embd floats) of each
+  // want_logits token instead of its logits.
+  bool embeddings = false;
 
   void add(int32_t token, int32_t position, int32_t sequence, bool logits) {
     tokens.push_back(token);

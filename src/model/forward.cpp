@@ -188,6 +188,7 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     rmsnorm(&x_[t * static_cast<size_t>(E)], out_norm, &xn_[n_out * static_cast<size_t>(E)], E, h.rms_eps);
     ++n_out;
   }
+  if (batch.embeddings) return std::span<const float>(xn_.data(), n_out * static_cast<size_t>(E));
   const size_t need = n_out * static_cast<size_t>(h.n_vocab);
   if (logits_.size() < need) logits_.resize(need);
   if (n_out > 0) matmul(m.output, xn_.data(), E, static_cast<int64_t>(n_out), logits_.data(), h.n_vocab);
