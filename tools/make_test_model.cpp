@@ -9,14 +9,17 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/file_util.h"
 #include "base/thread_pool.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "tensor/quant.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace corral {
 namespace {
@@ -40,6 +43,8 @@ struct Spec {
   uint64_t seed = 1;
   std::string name;
   std::string vocab_path;
+  std::string tokenizer_json_path;
+  std::string tokenizer_config_path;  // empty: tokenizer_config.json beside tokenizer.json, if any
   std::string out;
   bool n_vocab_given = false;
 };
@@ -284,6 +289,39 @@ Status read_vocab(Spec& s, KeyValues& out) {
   return {};
 }
 
+// Converts a Hugging Face tokenizer.json (with its tokenizer_config.json) into tokenizer.* keys
+// through the tokenizer layer's converter; the token count decides n_vocab.
+Status read_tokenizer_json(Spec& s, KeyValues& out) {
+  auto tj = read_file(s.tokenizer_json_path);
+  if (!tj) return tj.error();
+  std::string config_path = s.tokenizer_config_path;
+  if (config_path.empty()) {
+    const auto beside = std::filesystem::path(s.tokenizer_json_path).parent_path() / "tokenizer_config.json";
+    if (std::filesystem::exists(beside)) config_path = beside.string();
+  }
+  std::string config;
+  if (!config_path.empty()) {
+    auto c = read_file(config_path);
+    if (!c) return c.error();
+    config = std::move(*c);
+  }
+  GgufWriter scratch;
+  if (Status st = tokenizer_json_to_gguf_metadata(*tj, config, scratch); !st.ok())
+    return make_error("{}: {}", s.tokenizer_json_path, st.error().message);
+  // GgufWriter has no getters: read the keys back through the parser.
+  const std::string bytes = scratch.serialize();
+  auto parsed = GgufFile::parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), s.tokenizer_json_path);
+  if (!parsed) return parsed.error();
+  const GgufArray* tokens = (*parsed)->get_array("tokenizer.ggml.tokens");
+  if (tokens == nullptr) return make_error("{}: the converter wrote no tokens", s.tokenizer_json_path);
+  const auto n = static_cast<int64_t>(tokens->size());
+  if (s.n_vocab_given && n != s.n_vocab)
+    return make_error("{}: has {} tokens but --n-vocab is {}", s.tokenizer_json_path, n, s.n_vocab);
+  s.n_vocab = n;
+  for (const auto& key : (*parsed)->key_order()) out.emplace_back(key, *(*parsed)->find(key));
+  return {};
+}
+
 Status check_spec(const Spec& s, GgmlType wtype) {
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
     return make_error("unknown architecture '{}' (llama, qwen2, qwen3)", s.arch);
@@ -319,7 +357,10 @@ Status run(Spec s) {
   // The vocabulary may decide n_vocab, so it is read before the hyper-parameters are written;
   // its keys are still written after them, in the converter's order.
   KeyValues vocab_keys;
+  if (!s.vocab_path.empty() && !s.tokenizer_json_path.empty())
+    return make_error("--vocab and --tokenizer-json are exclusive");
   if (!s.vocab_path.empty()) CORRAL_TRY(read_vocab(s, vocab_keys));
+  if (!s.tokenizer_json_path.empty()) CORRAL_TRY(read_tokenizer_json(s, vocab_keys));
   CORRAL_TRY(check_spec(s, *wtype));
   const int64_t hd = head_dim_of(s);
   w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
@@ -338,7 +379,7 @@ Status run(Spec s) {
   }
   w.set_u32("general.file_type", file_type_of(*wtype));
   if (ggml_type_info(*wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
-  if (s.vocab_path.empty()) write_synthetic_vocab(s, w);
+  if (vocab_keys.empty()) write_synthetic_vocab(s, w);
   for (const auto& [key, value] : vocab_keys) w.set_value(key, value);
 
   const auto plan = plan_tensors(s, *wtype);
@@ -401,6 +442,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", s.seed);
   app.add_option("--name", s.name, "general.name");
   app.add_option("--vocab", s.vocab_path, "Copy every tokenizer.* key of this GGUF (sets n_vocab)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tokenizer-json", s.tokenizer_json_path,
+                 "Convert this Hugging Face tokenizer.json (byte-level BPE) into tokenizer.* keys")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tokenizer-config", s.tokenizer_config_path,
+                 "tokenizer_config.json (default: the one beside --tokenizer-json)")
       ->check(CLI::ExistingFile);
   app.add_option("--out,-o", s.out, "Output GGUF path")->required();
 

