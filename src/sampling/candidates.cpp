@@ -115,16 +115,27 @@ void apply_top_k(CandidateList& c, int32_t k) {
   c.sorted = true;
 }
 
-bool softmax_candidates(const CandidateList& c, std::vector<double>& probs) {
+bool softmax_candidates(const CandidateList& c, std::vector<double>& probs, float temperature) {
   probs.assign(c.items.size(), 0.0);
   if (c.items.empty()) return false;
   float max_logit = kNegInf;
   for (const auto& it : c.items) max_logit = std::max(max_logit, it.logit);
   if (max_logit == kNegInf) return false;
+  if (max_logit == -kNegInf) {  // +inf logits: certain, shared equally
+    double n_inf = 0.0;
+    for (size_t i = 0; i < c.items.size(); ++i) n_inf += c.items[i].logit == max_logit ? 1.0 : 0.0;
+    for (size_t i = 0; i < c.items.size(); ++i) {
+      probs[i] = c.items[i].logit == max_logit ? 1.0 / n_inf : 0.0;
+    }
+    return true;
+  }
+  // Temperature divides the shifted logits (<= 0) in double: a tiny temperature sends the
+  // others to exp(-inf) = 0 instead of overflowing a float logit to +inf.
+  const double t = temperature > 0.0f ? static_cast<double>(temperature) : 1.0;
   const double m = static_cast<double>(max_logit);
   double sum = 0.0;
   for (size_t i = 0; i < c.items.size(); ++i) {
-    probs[i] = portable_exp(static_cast<double>(c.items[i].logit) - m);
+    probs[i] = portable_exp((static_cast<double>(c.items[i].logit) - m) / t);
     sum += probs[i];
   }
   for (double& p : probs) p /= sum;
@@ -227,11 +238,6 @@ void apply_min_p(CandidateList& c, float p) {
     }
   }
   c.items = std::move(kept);
-}
-
-void apply_temperature(CandidateList& c, float t) {
-  if (!(t > 0.0f) || t == 1.0f) return;
-  for (auto& it : c.items) it.logit /= t;
 }
 
 size_t draw_index(const std::vector<double>& probs, double u) {

@@ -42,14 +42,15 @@ void apply_top_k(CandidateList& c, int32_t k);        // k <= 0: no-op
 void apply_typical_p(CandidateList& c, float p);      // p >= 1: no-op
 void apply_top_p(CandidateList& c, float p);          // p >= 1: no-op
 void apply_min_p(CandidateList& c, float p);          // p <= 0: no-op
-void apply_temperature(CandidateList& c, float t);    // t > 0: logit /= t
 
 // Sorts c (candidate_before) unless it already is.
 void sort_candidates(CandidateList& c);
 
-// Softmax over the items, in item order, into `probs` (double). Returns false when every logit
-// is -inf (probs then all zero).
-bool softmax_candidates(const CandidateList& c, std::vector<double>& probs);
+// Softmax of logit / temperature over the items, in item order, into `probs` (double): the
+// temperature step of the chain. temperature <= 0 or NaN counts as 1. +inf logits share all the
+// mass. Returns false when every logit is -inf (probs then all zero).
+bool softmax_candidates(const CandidateList& c, std::vector<double>& probs,
+                        float temperature = 1.0f);
 
 // Index into c.items of the token a uniform u in [0, 1) selects: the first item where the
 // running sum of probabilities exceeds u * total.

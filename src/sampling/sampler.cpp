@@ -60,8 +60,7 @@ int32_t Sampler::sample(const float* logits) {
   apply_typical_p(cand_, params_.typical_p);
   apply_top_p(cand_, params_.top_p);
   apply_min_p(cand_, params_.min_p);
-  apply_temperature(cand_, params_.temperature);
-  if (!softmax_candidates(cand_, probs_)) return argmax_token(src, n_vocab_);
+  if (!softmax_candidates(cand_, probs_, params_.temperature)) return argmax_token(src, n_vocab_);
   return cand_.items[draw_index(probs_, u)].id;
 }
 

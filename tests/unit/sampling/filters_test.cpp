@@ -134,13 +134,23 @@ TEST(TypicalP, KnownCase) {
   EXPECT_EQ(run(1.0f), (Ids{0, 1, 2, 3}));
 }
 
-TEST(Temperature, DividesLogits) {
+TEST(Temperature, ScalesLogitsInsideSoftmax) {
   CandidateList c;
-  c.items = {{0, 2.0f}, {1, -1.0f}, {2, -INFINITY}};
-  apply_temperature(c, 0.5f);
-  EXPECT_EQ(c.items[0].logit, 4.0f);
-  EXPECT_EQ(c.items[1].logit, -2.0f);
-  EXPECT_EQ(c.items[2].logit, -INFINITY);
+  c.items = {{0, 2.0f}, {1, 0.0f}, {2, -INFINITY}};
+  std::vector<double> p;
+  ASSERT_TRUE(softmax_candidates(c, p, 0.5f));  // logits 4, 0
+  EXPECT_NEAR(p[0], 1.0 / (1.0 + std::exp(-4.0)), 1e-15);
+  EXPECT_EQ(p[2], 0.0);
+  ASSERT_TRUE(softmax_candidates(c, p, 2.0f));  // logits 1, 0
+  EXPECT_NEAR(p[0], 1.0 / (1.0 + std::exp(-1.0)), 1e-15);
+  // A tiny temperature is greedy, not a tie of overflowed +inf logits.
+  ASSERT_TRUE(softmax_candidates(c, p, 1e-40f));
+  EXPECT_EQ(p[0], 1.0);
+  EXPECT_EQ(p[1], 0.0);
+  // +inf logits share the mass.
+  c.items = {{0, INFINITY}, {1, 5.0f}, {2, INFINITY}};
+  ASSERT_TRUE(softmax_candidates(c, p));
+  EXPECT_EQ(p, (std::vector<double>{0.5, 0.0, 0.5}));
 }
 
 TEST(Softmax, NormalisesAndHandlesMinusInfinity) {
@@ -201,6 +211,38 @@ TEST(Penalties, AllCombined) {
   sp.presence_penalty = 1.0f;
   apply_penalties(logits.data(), 4, window, sp, counts);
   EXPECT_EQ(logits, (std::vector<float>{-1.0f, -5.5f, 1.0f, -1.25f}));
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// The growing-prefix path of top_p (large unsorted lists) keeps the same set as sorting first.
+TEST(TopP, LargeUnsortedListMatchesSortedPath) {
+  std::mt19937 gen(8);  // test data only
+  for (float scale : {8.0f, 1.0f, 0.05f}) {  // peaky, medium, nearly flat (prefix grows)
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> logits(20000);
+    for (auto& x : logits) x = dist(gen);
+    for (float p : {0.5f, 0.9f, 0.99f}) {
+      CandidateList fast;
+      candidates_from_logits(logits.data(), 20000, fast);
+      apply_top_p(fast, p);
+      CandidateList slow;
+      candidates_from_logits(logits.data(), 20000, slow);
+      sort_candidates(slow);
+      apply_top_p(slow, p);
+      // The normaliser is summed in a different order, so allow the cut to move by one token.
+      const auto a = ids(fast);
+      const auto b = ids(slow);
+      ASSERT_LE(a.size() > b.size() ? a.size() - b.size() : b.size() - a.size(), 1u);
+      const size_t common = std::min(a.size(), b.size());
+      EXPECT_TRUE(std::equal(a.begin(), a.begin() + static_cast<ptrdiff_t>(common), b.begin()));
+      EXPECT_GE(common, 1u);
+    }
+  }
 }
 
 }  // namespace

@@ -221,3 +221,64 @@ TEST(Sampler, LargeVocabTopKStaysInTopK) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(Sampler, HostileParamsAndLogitsStayInRange) {
+  // Request options are untrusted: NaN, infinities and negative values must never crash or
+  // produce an id outside the vocabulary (UBSan/ASan run this too).
+  const float specials[] = {NAN, INFINITY, -INFINITY, -1.0f, 0.0f, 1e-40f, 1e30f, 0.5f, 2.0f};
+  std::vector<float> logits = random_logits(3000, 4);
+  logits[5] = NAN;
+  logits[6] = INFINITY;
+  logits[7] = -INFINITY;
+  std::vector<float> finite = random_logits(3000, 4);
+  int cases = 0;
+  for (float a : specials) {
+    for (float b : specials) {
+      SamplingParams sp;
+      sp.seed = 1;
+      sp.has_seed = true;
+      sp.temperature = a;
+      sp.top_p = b;
+      sp.min_p = b;
+      sp.typical_p = a;
+      sp.repeat_penalty = b;
+      sp.presence_penalty = a;
+      sp.frequency_penalty = b;
+      sp.top_k = static_cast<int32_t>(cases % 7) * 700 - 700;
+      sp.repeat_last_n = static_cast<int32_t>(cases % 5) - 2;
+      Sampler s(sp, 3000);
+      s.accept(-5);
+      s.accept(999999);
+      s.accept(6);
+      s.accept(10);
+      for (const auto* l : {&logits, &finite}) {
+        const int32_t t = s.sample(l->data());
+        ASSERT_GE(t, 0);
+        ASSERT_LT(t, 3000);
+        s.accept(t);
+      }
+      ++cases;
+    }
+  }
+  // +inf logit wins whenever it is not penalised.
+  SamplingParams sp = plain(1.0f);
+  Sampler s(sp, 3000);
+  EXPECT_EQ(s.sample(logits.data()), 6);
+}
+
+TEST(Sampler, HistoryStaysBoundedAndKeepsTheWindow) {
+  SamplingParams sp = plain(0.0f);
+  sp.repeat_last_n = 64;
+  Sampler s(sp, 100);
+  for (int32_t i = 0; i < 5000; ++i) s.accept(i % 100);
+  EXPECT_LE(s.history().size(), 1024u);
+  ASSERT_GE(s.history().size(), 64u);
+  EXPECT_EQ(s.history().back(), 4999 % 100);
+  EXPECT_EQ(s.history()[s.history().size() - 64], (5000 - 64) % 100);
+}
+
+}  // namespace
+}  // namespace corral

@@ -1,6 +1,9 @@
 // StopMatcher: stop strings across token boundaries are held back and never emitted.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "sampling/stop_matcher.h"
 
 namespace corral {
@@ -140,6 +143,78 @@ TEST(StopMatcher, EmptyPieceIsHarmless) {
   EXPECT_EQ(m.push("ax").emit, "a");
   EXPECT_EQ(m.push("").emit, "");
   EXPECT_EQ(m.push("z").emit, "xz");
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// Naive reference: after each piece, look for stop strings in the whole text so far; the first
+// piece that completes one cuts the text at the earliest match start.
+std::pair<std::string, bool> reference(const std::vector<std::string>& stops,
+                                       const std::vector<std::string>& pieces) {
+  std::string text;
+  for (const auto& p : pieces) {
+    text += p;
+    size_t first = std::string::npos;
+    for (const auto& s : stops) {
+      if (!s.empty()) first = std::min(first, text.find(s));
+    }
+    if (first != std::string::npos) return {text.substr(0, first), true};
+  }
+  return {text, false};
+}
+
+TEST(StopMatcher, RandomisedAgainstNaiveReference) {
+  std::mt19937 gen(2024);  // test data only
+  auto rand_string = [&](size_t max_len) {
+    std::uniform_int_distribution<size_t> len(0, max_len);
+    std::uniform_int_distribution<int> ch(0, 2);  // tiny alphabet: many partial matches
+    std::string s(len(gen), 'a');
+    for (char& c : s) c = static_cast<char>('a' + ch(gen));
+    return s;
+  };
+  int stopped = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::vector<std::string> stops;
+    const int n_stops = static_cast<int>(gen() % 4);
+    for (int i = 0; i < n_stops; ++i) stops.push_back(rand_string(5));
+    std::vector<std::string> pieces;
+    const int n_pieces = static_cast<int>(gen() % 8);
+    for (int i = 0; i < n_pieces; ++i) pieces.push_back(rand_string(4));
+
+    StopMatcher m(stops);
+    std::string emitted;
+    bool was_stopped = false;
+    std::string text;
+    for (const auto& p : pieces) {
+      const auto out = m.push(p);
+      emitted += out.emit;
+      text += p;
+      if (out.stopped) {
+        was_stopped = true;
+        break;
+      }
+      // Nothing is held back that could not start a stop string: what is held is exactly the
+      // longest suffix of the text that is a proper prefix of some stop.
+      size_t held = 0;
+      for (const auto& s : stops) {
+        for (size_t len = 1; len < s.size() && len <= text.size(); ++len) {
+          if (text.compare(text.size() - len, len, s, 0, len) == 0) held = std::max(held, len);
+        }
+      }
+      ASSERT_EQ(emitted, text.substr(0, text.size() - held)) << "iteration " << iter;
+    }
+    if (!was_stopped) emitted += m.flush();
+    const auto want = reference(stops, pieces);
+    ASSERT_EQ(emitted, want.first) << "iteration " << iter;
+    ASSERT_EQ(was_stopped, want.second) << "iteration " << iter;
+    stopped += was_stopped;
+  }
+  EXPECT_GT(stopped, 2000);  // the generator exercises both outcomes
+  EXPECT_LT(stopped, 18000);
 }
 
 }  // namespace
