@@ -17,21 +17,21 @@ struct ChatMessage {
   std::string tool_name;  // for role=tool: the function whose result this is
   std::string tool_call_id;
   // OpenAI/Ollama shape: [{"id"?, "type"?, "function": {"name", "arguments": {...}}}]
-  nlohmann::json tool_calls = nlohmann::json::array();
+  nlohmann::ordered_json tool_calls = nlohmann::ordered_json::array();
   std::vector<std::string> images;
 };
 
 struct ChatRequest {
   std::vector<ChatMessage> messages;
-  nlohmann::json tools = nlohmann::json::array();  // [{"type":"function","function":{...}}]
+  nlohmann::ordered_json tools = nlohmann::ordered_json::array();  // [{"type":"function","function":{...}}]
   bool add_generation_prompt = true;
   std::optional<bool> think;   // unset: template default
   std::string think_level;     // "low" | "medium" | "high" (Ollama .ThinkLevel)
   std::string bos_token, eos_token;
   std::string prompt, suffix;  // /api/generate style: used when messages is empty
-  nlohmann::json documents;    // optional RAG documents (Jinja `documents`)
+  nlohmann::ordered_json documents;    // optional RAG documents (Jinja `documents`)
   // Extra variables for Jinja templates (chat_template_kwargs), merged last.
-  nlohmann::json extra = nlohmann::json::object();
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 };
 
 }  // namespace corral

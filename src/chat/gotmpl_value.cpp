@@ -36,19 +36,19 @@ const GoValue* GoStruct::field(const std::string& name) const {
   return nullptr;
 }
 
-GoValue from_json_any(const nlohmann::json& j) {
+GoValue from_json_any(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::boolean: return GoValue::boolean(j.get<bool>());
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float: return GoValue::number(j.get<double>());
-    case nlohmann::json::value_t::string: return GoValue::string(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
+    case nlohmann::ordered_json::value_t::boolean: return GoValue::boolean(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+    case nlohmann::ordered_json::value_t::number_unsigned:
+    case nlohmann::ordered_json::value_t::number_float: return GoValue::number(j.get<double>());
+    case nlohmann::ordered_json::value_t::string: return GoValue::string(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::array: {
       std::vector<GoValue> out;
       for (const auto& e : j) out.push_back(from_json_any(e));
       return GoValue::make_list(std::move(out));
     }
-    case nlohmann::json::value_t::object: {
+    case nlohmann::ordered_json::value_t::object: {
       std::map<std::string, GoValue> out;
       for (auto it = j.begin(); it != j.end(); ++it) out[it.key()] = from_json_any(it.value());
       return GoValue::make_map(std::move(out));

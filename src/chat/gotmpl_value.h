@@ -60,7 +60,7 @@ GoValue make_struct(std::vector<GoField> fields, bool prints_as_json = false);
 
 // Converts decoded JSON the way Go's encoding/json fills an `any`: objects become maps, arrays
 // slices, every number a float64.
-GoValue from_json_any(const nlohmann::json& j);
+GoValue from_json_any(const nlohmann::ordered_json& j);
 
 // Go truthiness as text/template's `if` sees it.
 bool truth(const GoValue& v);

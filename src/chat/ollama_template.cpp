@@ -12,19 +12,19 @@ using gotmpl::make_struct;
 
 namespace {
 
-GoValue str(const nlohmann::json& j, const char* key) {
+GoValue str(const nlohmann::ordered_json& j, const char* key) {
   if (j.is_object() && j.contains(key) && j[key].is_string()) return GoValue::string(j[key].get<std::string>());
   return GoValue::string("");
 }
 
-GoValue any(const nlohmann::json& j, const char* key) {
+GoValue any(const nlohmann::ordered_json& j, const char* key) {
   if (j.is_object() && j.contains(key)) return gotmpl::from_json_any(j[key]);
   return GoValue::nil();
 }
 
 // Ollama's PropertyType: a string or a list of strings; one element prints and marshals as a
 // plain string.
-GoValue property_type(const nlohmann::json& j) {
+GoValue property_type(const nlohmann::ordered_json& j) {
   if (!j.is_object() || !j.contains("type")) return GoValue::nil();
   const auto& t = j["type"];
   if (t.is_string()) return GoValue::string(t.get<std::string>());
@@ -35,16 +35,16 @@ GoValue property_type(const nlohmann::json& j) {
   return GoValue::nil();
 }
 
-GoValue tool_property(const nlohmann::json& j);
+GoValue tool_property(const nlohmann::ordered_json& j);
 
-GoValue property_map(const nlohmann::json& j, const char* key) {
+GoValue property_map(const nlohmann::ordered_json& j, const char* key) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_object()) return GoValue::nil();
   std::map<std::string, GoValue> out;
   for (auto it = j[key].begin(); it != j[key].end(); ++it) out[it.key()] = tool_property(it.value());
   return GoValue::make_map(std::move(out));
 }
 
-GoValue tool_property(const nlohmann::json& j) {
+GoValue tool_property(const nlohmann::ordered_json& j) {
   std::vector<GoValue> any_of;
   if (j.is_object() && j.contains("anyOf") && j["anyOf"].is_array())
     for (const auto& e : j["anyOf"]) any_of.push_back(tool_property(e));
@@ -58,17 +58,17 @@ GoValue tool_property(const nlohmann::json& j) {
   });
 }
 
-GoValue string_list(const nlohmann::json& j, const char* key) {
+GoValue string_list(const nlohmann::ordered_json& j, const char* key) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_array()) return GoValue::nil();
   std::vector<GoValue> out;
   for (const auto& e : j[key]) out.push_back(e.is_string() ? GoValue::string(e.get<std::string>()) : gotmpl::from_json_any(e));
   return GoValue::make_list(std::move(out));
 }
 
-GoValue tool_value(const nlohmann::json& t) {
-  const nlohmann::json empty = nlohmann::json::object();
-  const nlohmann::json& f = t.is_object() && t.contains("function") ? t["function"] : empty;
-  const nlohmann::json& p = f.is_object() && f.contains("parameters") ? f["parameters"] : empty;
+GoValue tool_value(const nlohmann::ordered_json& t) {
+  const nlohmann::ordered_json empty = nlohmann::ordered_json::object();
+  const nlohmann::ordered_json& f = t.is_object() && t.contains("function") ? t["function"] : empty;
+  const nlohmann::ordered_json& p = f.is_object() && f.contains("parameters") ? f["parameters"] : empty;
   GoValue props = property_map(p, "properties");
   if (props.is_nil()) props = GoValue::make_map();
   GoValue params = make_struct({
@@ -90,12 +90,12 @@ GoValue tool_value(const nlohmann::json& t) {
   }, /*prints_as_json=*/true);
 }
 
-GoValue tool_call_value(const nlohmann::json& c, size_t index) {
-  const nlohmann::json empty = nlohmann::json::object();
-  const nlohmann::json& f = c.is_object() && c.contains("function") ? c["function"] : empty;
-  nlohmann::json args = f.is_object() && f.contains("arguments") ? f["arguments"] : empty;
+GoValue tool_call_value(const nlohmann::ordered_json& c, size_t index) {
+  const nlohmann::ordered_json empty = nlohmann::ordered_json::object();
+  const nlohmann::ordered_json& f = c.is_object() && c.contains("function") ? c["function"] : empty;
+  nlohmann::ordered_json args = f.is_object() && f.contains("arguments") ? f["arguments"] : empty;
   if (args.is_string()) {
-    auto parsed = nlohmann::json::parse(args.get<std::string>(), nullptr, false);
+    auto parsed = nlohmann::ordered_json::parse(args.get<std::string>(), nullptr, false);
     if (!parsed.is_discarded()) args = parsed;
   }
   GoValue argv = gotmpl::from_json_any(args);
@@ -141,7 +141,7 @@ GoValue ollama_message_value(const ChatMessage& m) {
   });
 }
 
-GoValue ollama_tools_value(const nlohmann::json& tools) {
+GoValue ollama_tools_value(const nlohmann::ordered_json& tools) {
   if (!tools.is_array() || tools.empty()) return GoValue::nil();
   std::vector<GoValue> out;
   for (const auto& t : tools) out.push_back(tool_value(t));
@@ -158,7 +158,7 @@ Result<gotmpl::Template> parse_ollama_template(std::string_view source, std::str
 
 Result<std::string> render_ollama_template(const gotmpl::Template& tmpl, const ChatRequest& req) {
   std::vector<ChatMessage> msgs = req.messages;
-  if (msgs.empty() && !req.prompt.empty()) msgs.push_back({"user", req.prompt, "", "", "", nlohmann::json::array(), {}});
+  if (msgs.empty() && !req.prompt.empty()) msgs.push_back({"user", req.prompt, "", "", "", nlohmann::ordered_json::array(), {}});
 
   // collate: system messages joined; consecutive messages of one role merged (tool results kept)
   std::string system;

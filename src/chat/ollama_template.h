@@ -22,6 +22,6 @@ Result<std::string> render_ollama_template(const gotmpl::Template& tmpl, const C
 
 // The Go value of one message (api.Message) and of the tool list (api.Tools).
 gotmpl::GoValue ollama_message_value(const ChatMessage& m);
-gotmpl::GoValue ollama_tools_value(const nlohmann::json& tools);
+gotmpl::GoValue ollama_tools_value(const nlohmann::ordered_json& tools);
 
 }  // namespace corral

@@ -6,7 +6,7 @@
 namespace corral::gotmpl {
 namespace {
 
-std::string render(const std::string& src, const nlohmann::json& data = nlohmann::json::object()) {
+std::string render(const std::string& src, const nlohmann::ordered_json& data = nlohmann::ordered_json::object()) {
   auto t = Template::parse(src, "t");
   if (!t.ok()) return "PARSE: " + t.error().message;
   auto r = t->execute(from_json_any(data));
@@ -23,15 +23,15 @@ TEST(GoTemplate, TrimMarkersAndComments) {
 
 TEST(GoTemplate, IfElseChainsAndTruth) {
   const char* t = "{{ if eq .x 1.0 }}one{{ else if gt .x 1.0 }}big{{ else }}small{{ end }}";
-  EXPECT_EQ(render(t, {{"x", 1}}), "one");
-  EXPECT_EQ(render(t, {{"x", 5}}), "big");
-  EXPECT_EQ(render(t, {{"x", 0}}), "small");
-  EXPECT_EQ(render("{{ if .missing }}y{{ else }}n{{ end }}{{ if .l }}y{{ end }}", {{"l", nlohmann::json::array()}}), "n");
+  EXPECT_EQ(render(t, nlohmann::ordered_json{{"x", 1}}), "one");
+  EXPECT_EQ(render(t, nlohmann::ordered_json{{"x", 5}}), "big");
+  EXPECT_EQ(render(t, nlohmann::ordered_json{{"x", 0}}), "small");
+  EXPECT_EQ(render("{{ if .missing }}y{{ else }}n{{ end }}{{ if .l }}y{{ end }}", {{"l", nlohmann::ordered_json::array()}}), "n");
   EXPECT_EQ(render("{{ .missing }}"), "<no value>");
 }
 
 TEST(GoTemplate, RangeWithVariablesElseBreakContinue) {
-  nlohmann::json d = {{"l", {"a", "b", "c", "d"}}, {"m", {{"z", 1}, {"a", 2}}}};
+  nlohmann::ordered_json d = {{"l", {"a", "b", "c", "d"}}, {"m", {{"z", 1}, {"a", 2}}}};
   EXPECT_EQ(render("{{ range $i, $v := .l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $v \"d\" }}{{ break }}{{ end }}{{ $i }}={{ $v }};{{ end }}", d), "0=a;2=c;");
   EXPECT_EQ(render("{{ range $k, $v := .m }}{{ $k }}{{ $v }}{{ end }}", d), "a2z1");
   EXPECT_EQ(render("{{ range .none }}x{{ else }}empty{{ end }}", d), "empty");
@@ -52,7 +52,7 @@ TEST(GoTemplate, WithDefineTemplateBlock) {
 }
 
 TEST(GoTemplate, Functions) {
-  nlohmann::json d = {{"s", "héllo"}, {"l", {1, 2, 3}}, {"m", {{"k", "v"}}}};
+  nlohmann::ordered_json d = {{"s", "héllo"}, {"l", {1, 2, 3}}, {"m", {{"k", "v"}}}};
   EXPECT_EQ(render("{{ len .s }} {{ len .l }} {{ index .l 1 }} {{ index .m \"k\" }}", d), "6 3 2 v");
   EXPECT_EQ(render("{{ slice .l 1 }} {{ slice \"abcdef\" 1 3 }}", d), "[2 3] bc");
   EXPECT_EQ(render("{{ printf \"%s-%d-%q-%v-%5.2f|%-3s|\" \"a\" 3 \"q\" .l 3.14159 \"x\" }}", d), "a-3-\"q\"-[1 2 3]- 3.14|x  |");
@@ -70,7 +70,7 @@ TEST(GoTemplate, ErrorsNameTemplateLineAndColumn) {
   EXPECT_NE(t.error().message.find("template: mytmpl:2:"), std::string::npos) << t.error().message;
   auto t2 = Template::parse("ok\n{{ .a.b }}", "t2");
   ASSERT_TRUE(t2.ok());
-  auto r = t2->execute(from_json_any(nlohmann::json::object()));
+  auto r = t2->execute(from_json_any(nlohmann::ordered_json::object()));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("t2:2:4"), std::string::npos) << r.error().message;
   EXPECT_NE(render("{{ nosuch 1 }}").find("function \"nosuch\" not defined"), std::string::npos);

@@ -114,11 +114,11 @@ TEST(OllamaTemplateCases, ToolsAndToolCallsPrintAsOllamaDoes) {
       "tools");
   ASSERT_TRUE(t.ok()) << t.error().message;
   ChatRequest req;
-  req.tools = nlohmann::json::parse(R"([{"type":"function","function":{"name":"get_weather",
+  req.tools = nlohmann::ordered_json::parse(R"([{"type":"function","function":{"name":"get_weather",
       "description":"Get <weather>","parameters":{"type":"object","required":["city"],
       "properties":{"city":{"type":"string","description":"City"}}}}}])");
   ChatMessage a = msg("assistant", "");
-  a.tool_calls = nlohmann::json::parse(R"([{"function":{"name":"get_weather","arguments":{"z":1,"city":"Paris"}}}])");
+  a.tool_calls = nlohmann::ordered_json::parse(R"([{"function":{"name":"get_weather","arguments":{"z":1,"city":"Paris"}}}])");
   req.messages = {msg("user", "hi"), a};
   auto out = render_ollama_template(*t, req);
   ASSERT_TRUE(out.ok()) << out.error().message;

@@ -1,0 +1,1034 @@
+// Jinja filters, tests, str/dict methods and operators with Python semantics.
+#include "chat/jinja_builtins.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace corral::jinja {
+namespace {
+
+bool is_py_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right) {
+  auto in_set = [&](char c) {
+    if (!chars || chars->is_none() || chars->is_undefined()) return is_py_space(c);
+    return chars->is_string() && chars->str().find(c) != std::string::npos;
+  };
+  size_t b = 0, e = s.size();
+  if (left)
+    while (b < e && in_set(s[b])) ++b;
+  if (right)
+    while (e > b && in_set(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+std::string title_case(const std::string& s) {
+  std::string out;
+  bool prev_alpha = false;
+  for (char c : s) {
+    const bool alpha = std::isalpha(static_cast<unsigned char>(c)) != 0;
+    if (alpha) out += static_cast<char>(prev_alpha ? std::tolower(static_cast<unsigned char>(c)) : std::toupper(static_cast<unsigned char>(c)));
+    else out += c;
+    prev_alpha = alpha || static_cast<unsigned char>(c) >= 0x80;
+  }
+  return out;
+}
+
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+  if (count == 0) return s;
+  std::string out;
+  if (from.empty()) {
+    // Python inserts `to` between every character (and at both ends).
+    auto chars = utf8_chars(s);
+    int64_t n = 0;
+    for (const auto& ch : chars) {
+      if (count < 0 || n < count) { out += to; ++n; }
+      out += ch;
+    }
+    if (count < 0 || n < count) out += to;
+    return out;
+  }
+  size_t p = 0;
+  int64_t n = 0;
+  while (true) {
+    size_t f = s.find(from, p);
+    if (f == std::string::npos || (count >= 0 && n >= count)) break;
+    out.append(s, p, f - p);
+    out += to;
+    p = f + from.size();
+    ++n;
+  }
+  out.append(s, p, std::string::npos);
+  return out;
+}
+
+Result<Value> split(const std::string& s, const Value* sep, const Value* maxsplit_v, bool from_right) {
+  int64_t maxsplit = -1;
+  if (maxsplit_v && maxsplit_v->is_int()) maxsplit = maxsplit_v->as_int();
+  std::vector<Value> parts;
+  if (!sep || sep->is_none() || sep->is_undefined()) {
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && is_py_space(s[i])) ++i;
+      if (i >= s.size()) break;
+      if (maxsplit >= 0 && static_cast<int64_t>(words.size()) >= maxsplit && !from_right) {
+        std::string rest = s.substr(i);
+        while (!rest.empty() && is_py_space(rest.back())) rest.pop_back();
+        words.push_back(rest);
+        i = s.size();
+        break;
+      }
+      size_t j = i;
+      while (j < s.size() && !is_py_space(s[j])) ++j;
+      words.push_back(s.substr(i, j - i));
+      i = j;
+    }
+    for (auto& w : words) parts.push_back(Value::string(w));
+    return Value::list(std::move(parts));
+  }
+  if (!sep->is_string()) return make_error("split(): separator must be a string");
+  const std::string& d = sep->str();
+  if (d.empty()) return make_error("empty separator");
+  std::vector<std::string> out;
+  if (!from_right) {
+    size_t p = 0;
+    while (true) {
+      size_t f = s.find(d, p);
+      if (f == std::string::npos || (maxsplit >= 0 && static_cast<int64_t>(out.size()) >= maxsplit)) {
+        out.push_back(s.substr(p));
+        break;
+      }
+      out.push_back(s.substr(p, f - p));
+      p = f + d.size();
+    }
+  } else {
+    size_t end = s.size();
+    while (true) {
+      size_t f = end >= d.size() ? s.rfind(d, end - d.size()) : std::string::npos;
+      if (f == std::string::npos || (maxsplit >= 0 && static_cast<int64_t>(out.size()) >= maxsplit)) {
+        out.insert(out.begin(), s.substr(0, end));
+        break;
+      }
+      out.insert(out.begin(), s.substr(f + d.size(), end - f - d.size()));
+      end = f;
+    }
+  }
+  for (auto& w : out) parts.push_back(Value::string(w));
+  return Value::list(std::move(parts));
+}
+
+Value method(std::string name, NativeFn fn) { return Value::function(std::move(fn), std::move(name)); }
+
+const Value* arg(CallArgs& a, size_t i, const char* name = nullptr) { return a.get(i, name); }
+
+Result<Value> string_method(const Value& obj, const std::string& name) {
+  const std::string s = obj.str();
+  if (name == "startswith" || name == "endswith") {
+    const bool start = name == "startswith";
+    return method(name, [s, start](CallArgs& a) -> Result<Value> {
+      const Value* p = arg(a, 0);
+      if (!p) return make_error("{}() takes at least 1 argument", start ? "startswith" : "endswith");
+      auto test = [&](const std::string& x) {
+        if (x.size() > s.size()) return false;
+        return start ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
+      };
+      if (p->is_string()) return Value::boolean(test(p->str()));
+      if (p->is_list()) {
+        for (const auto& e : p->items())
+          if (e.is_string() && test(e.str())) return Value::boolean(true);
+        return Value::boolean(false);
+      }
+      return make_error("{}() argument must be str or a tuple of str", start ? "startswith" : "endswith");
+    });
+  }
+  if (name == "split" || name == "rsplit") {
+    const bool right = name == "rsplit";
+    return method(name, [s, right](CallArgs& a) { return split(s, arg(a, 0, "sep"), arg(a, 1, "maxsplit"), right); });
+  }
+  if (name == "strip" || name == "lstrip" || name == "rstrip") {
+    const bool l = name != "rstrip", r = name != "lstrip";
+    return method(name, [s, l, r](CallArgs& a) -> Result<Value> { return Value::string(strip_chars(s, arg(a, 0), l, r)); });
+  }
+  if (name == "upper") return method(name, [s](CallArgs&) -> Result<Value> { return Value::string(utf8_upper(s)); });
+  if (name == "lower") return method(name, [s](CallArgs&) -> Result<Value> { return Value::string(utf8_lower(s)); });
+  if (name == "title") return method(name, [s](CallArgs&) -> Result<Value> { return Value::string(title_case(s)); });
+  if (name == "capitalize")
+    return method(name, [s](CallArgs&) -> Result<Value> {
+      std::string r = utf8_lower(s);
+      if (!r.empty()) r[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(r[0])));
+      return Value::string(r);
+    });
+  if (name == "replace")
+    return method(name, [s](CallArgs& a) -> Result<Value> {
+      const Value* from = arg(a, 0, "old");
+      const Value* to = arg(a, 1, "new");
+      const Value* count = arg(a, 2, "count");
+      if (!from || !to || !from->is_string() || !to->is_string()) return make_error("replace() arguments must be strings");
+      return Value::string(replace_all(s, from->str(), to->str(), count && count->is_int() ? count->as_int() : -1));
+    });
+  if (name == "find" || name == "rfind" || name == "index" || name == "count")
+    return method(name, [s, name](CallArgs& a) -> Result<Value> {
+      const Value* x = arg(a, 0);
+      if (!x || !x->is_string()) return make_error("{}() argument must be str", name);
+      if (name == "count") {
+        if (x->str().empty()) return Value::integer(static_cast<int64_t>(utf8_chars(s).size() + 1));
+        int64_t n = 0;
+        for (size_t p = s.find(x->str()); p != std::string::npos; p = s.find(x->str(), p + x->str().size())) ++n;
+        return Value::integer(n);
+      }
+      const size_t p = name == "rfind" ? s.rfind(x->str()) : s.find(x->str());
+      if (p == std::string::npos) {
+        if (name == "index") return make_error("substring not found");
+        return Value::integer(-1);
+      }
+      return Value::integer(static_cast<int64_t>(utf8_chars(s.substr(0, p)).size()));
+    });
+  if (name == "join")
+    return method(name, [s](CallArgs& a) -> Result<Value> {
+      const Value* x = arg(a, 0);
+      if (!x) return make_error("join() takes exactly one argument");
+      auto items = iterate(*x);
+      if (!items.ok()) return items.error();
+      std::string out;
+      for (size_t k = 0; k < items->size(); ++k) {
+        if (k) out += s;
+        out += (*items)[k].to_str();
+      }
+      return Value::string(out);
+    });
+  if (name == "splitlines")
+    return method(name, [s](CallArgs&) -> Result<Value> {
+      std::vector<Value> out;
+      size_t p = 0;
+      while (p < s.size()) {
+        size_t e = s.find_first_of("\r\n", p);
+        if (e == std::string::npos) { out.push_back(Value::string(s.substr(p))); break; }
+        out.push_back(Value::string(s.substr(p, e - p)));
+        p = e + ((s[e] == '\r' && e + 1 < s.size() && s[e + 1] == '\n') ? 2 : 1);
+      }
+      return Value::list(std::move(out));
+    });
+  if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" || name == "isupper" || name == "islower")
+    return method(name, [s, name](CallArgs&) -> Result<Value> {
+      if (s.empty()) return Value::boolean(false);
+      bool ok = true, cased = false;
+      for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (name == "isdigit") ok = ok && std::isdigit(c);
+        else if (name == "isalpha") ok = ok && std::isalpha(c);
+        else if (name == "isalnum") ok = ok && std::isalnum(c);
+        else if (name == "isspace") ok = ok && is_py_space(ch);
+        else if (name == "isupper") { ok = ok && !std::islower(c); cased = cased || std::isupper(c); }
+        else { ok = ok && !std::isupper(c); cased = cased || std::islower(c); }
+      }
+      if (name == "isupper" || name == "islower") ok = ok && cased;
+      return Value::boolean(ok);
+    });
+  return Value();
+}
+
+Result<Value> dict_method(const Value& obj, const std::string& name) {
+  if (name == "get")
+    return method(name, [obj](CallArgs& a) -> Result<Value> {
+      const Value* k = arg(a, 0);
+      if (!k) return make_error("get() takes at least 1 argument");
+      if (k->is_string())
+        if (const Value* v = obj.dict_ref().find(k->str())) return *v;
+      const Value* d = arg(a, 1, "default");
+      return d ? *d : Value::none();
+    });
+  if (name == "items")
+    return method(name, [obj](CallArgs&) -> Result<Value> {
+      std::vector<Value> out;
+      for (const auto& [k, v] : obj.dict_ref().items) out.push_back(Value::list({Value::string(k), v}, true));
+      return Value::list(std::move(out));
+    });
+  if (name == "keys")
+    return method(name, [obj](CallArgs&) -> Result<Value> {
+      std::vector<Value> out;
+      for (const auto& kv : obj.dict_ref().items) out.push_back(Value::string(kv.first));
+      return Value::list(std::move(out));
+    });
+  if (name == "values")
+    return method(name, [obj](CallArgs&) -> Result<Value> {
+      std::vector<Value> out;
+      for (const auto& kv : obj.dict_ref().items) out.push_back(kv.second);
+      return Value::list(std::move(out));
+    });
+  return Value();
+}
+
+int64_t py_floordiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t py_mod(int64_t a, int64_t b) {
+  int64_t m = a % b;
+  if (m != 0 && ((m < 0) != (b < 0))) m += b;
+  return m;
+}
+
+bool is_numeric(const Value& v) { return v.is_number() || v.is_bool(); }
+
+Result<Value> get_path(const Value& item, const std::string& path) {
+  Value cur = item;
+  size_t p = 0;
+  while (true) {
+    size_t dot = path.find('.', p);
+    std::string part = path.substr(p, dot == std::string::npos ? std::string::npos : dot - p);
+    bool all_digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    Result<Value> next = all_digits && cur.is_list() ? get_item(cur, Value::integer(std::stoll(part))) : get_item(cur, Value::string(part));
+    if (!next.ok()) return next.error();
+    cur = *next;
+    if (dot == std::string::npos) return cur;
+    p = dot + 1;
+  }
+}
+
+Result<std::string> join_values(const std::vector<Value>& items, const std::string& sep) {
+  std::string out;
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (k) out += sep;
+    out += items[k].to_str();
+  }
+  return out;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Result<Value> to_int(const Value& v, const Value* dflt) {
+  const Value fallback = dflt ? *dflt : Value::integer(0);
+  if (v.is_int()) return v;
+  if (v.is_bool()) return Value::integer(v.as_bool() ? 1 : 0);
+  if (v.is_float()) return std::isfinite(v.as_double()) ? Value::integer(static_cast<int64_t>(v.as_double())) : fallback;
+  if (v.is_string()) {
+    std::string s = strip_chars(v.str(), nullptr, true, true);
+    try {
+      size_t used = 0;
+      long long x = std::stoll(s, &used, 10);
+      if (used == s.size()) return Value::integer(x);
+      double d = std::stod(s, &used);
+      if (used == s.size() && std::isfinite(d)) return Value::integer(static_cast<int64_t>(d));
+    } catch (...) {
+    }
+    return fallback;
+  }
+  return fallback;
+}
+
+Result<Value> to_float(const Value& v, const Value* dflt) {
+  const Value fallback = dflt ? *dflt : Value::number(0.0);
+  if (v.is_number() || v.is_bool()) return Value::number(v.as_double());
+  if (v.is_string()) {
+    try {
+      size_t used = 0;
+      std::string s = strip_chars(v.str(), nullptr, true, true);
+      double d = std::stod(s, &used);
+      if (used == s.size()) return Value::number(d);
+    } catch (...) {
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
+std::string utf8_lower(const std::string& s) {
+  std::string out = s;
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string utf8_upper(const std::string& s) {
+  std::string out = s;
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Result<std::vector<Value>> iterate(const Value& v) {
+  if (v.is_list()) return v.items();
+  if (v.is_dict()) {
+    std::vector<Value> keys;
+    for (const auto& kv : v.dict_ref().items) keys.push_back(Value::string(kv.first));
+    return keys;
+  }
+  if (v.is_string()) {
+    std::vector<Value> out;
+    for (auto& c : utf8_chars(v.str())) out.push_back(Value::string(c));
+    return out;
+  }
+  if (v.is_undefined()) return std::vector<Value>{};
+  return make_error("'{}' object is not iterable", v.type_name());
+}
+
+Result<Value> get_attr(const Value& obj, const std::string& name) {
+  if (obj.is_dict()) {
+    if (!obj.is_namespace()) {
+      auto m = dict_method(obj, name);
+      if (!m.ok() || !m->is_undefined()) return m;
+    }
+    if (const Value* v = obj.dict_ref().find(name)) return *v;
+    return Value();
+  }
+  if (obj.is_string()) return string_method(obj, name);
+  return Value();
+}
+
+Result<Value> get_item(const Value& obj, const Value& key) {
+  if (obj.is_dict()) {
+    if (key.is_string()) {
+      if (const Value* v = obj.dict_ref().find(key.str())) return *v;
+      if (!obj.is_namespace()) return dict_method(obj, key.str());
+    } else if (key.is_int() || key.is_bool()) {
+      // JSON objects only have string keys; Python would look up the int key and miss.
+    }
+    return Value();
+  }
+  if (obj.is_list() || obj.is_string()) {
+    if (key.is_int() || key.is_bool()) {
+      int64_t i = key.as_int();
+      if (obj.is_list()) {
+        const auto n = static_cast<int64_t>(obj.items().size());
+        if (i < 0) i += n;
+        if (i < 0 || i >= n) return Value();
+        return obj.items()[static_cast<size_t>(i)];
+      }
+      auto chars = utf8_chars(obj.str());
+      const auto n = static_cast<int64_t>(chars.size());
+      if (i < 0) i += n;
+      if (i < 0 || i >= n) return Value();
+      return Value::string(chars[static_cast<size_t>(i)]);
+    }
+    if (key.is_string() && obj.is_string()) return string_method(obj, key.str());
+    return Value();
+  }
+  return Value();
+}
+
+Result<Value> get_slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
+  auto as_opt = [](const Value& v, const char* what) -> Result<std::optional<int64_t>> {
+    if (v.is_undefined() || v.is_none()) return std::optional<int64_t>{};
+    if (v.is_int() || v.is_bool()) return std::optional<int64_t>{v.as_int()};
+    return make_error("slice {} must be an integer or None", what);
+  };
+  auto a = as_opt(start_v, "start");
+  auto b = as_opt(stop_v, "stop");
+  auto c = as_opt(step_v, "step");
+  if (!a.ok()) return a.error();
+  if (!b.ok()) return b.error();
+  if (!c.ok()) return c.error();
+  const int64_t step = c->value_or(1);
+  if (step == 0) return make_error("slice step cannot be zero");
+  std::vector<Value> src;
+  std::vector<std::string> chars;
+  int64_t n = 0;
+  if (obj.is_list()) n = static_cast<int64_t>(obj.items().size());
+  else if (obj.is_string()) { chars = utf8_chars(obj.str()); n = static_cast<int64_t>(chars.size()); }
+  else if (obj.is_undefined()) return Value();
+  else return make_error("'{}' object is not subscriptable", obj.type_name());
+  auto clamp = [&](std::optional<int64_t> v, int64_t dflt) -> int64_t {
+    if (!v) return dflt;
+    int64_t x = *v;
+    if (x < 0) x += n;
+    if (step > 0) return std::clamp<int64_t>(x, 0, n);
+    return std::clamp<int64_t>(x, -1, n - 1);
+  };
+  const int64_t start = clamp(*a, step > 0 ? 0 : n - 1);
+  const int64_t stop = clamp(*b, step > 0 ? n : -1);
+  std::vector<Value> out;
+  std::string sout;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    if (obj.is_list()) out.push_back(obj.items()[static_cast<size_t>(i)]);
+    else sout += chars[static_cast<size_t>(i)];
+  }
+  if (obj.is_list()) return Value::list(std::move(out));
+  return Value::string(sout);
+}
+
+Result<int> compare_values(const Value& a, const Value& b, bool case_sensitive) {
+  if (is_numeric(a) && is_numeric(b)) {
+    if (a.is_float() || b.is_float()) {
+      const double x = a.as_double(), y = b.as_double();
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
+  }
+  if (a.is_string() && b.is_string()) {
+    if (case_sensitive) return a.str() < b.str() ? -1 : a.str() > b.str() ? 1 : 0;
+    const std::string x = utf8_lower(a.str()), y = utf8_lower(b.str());
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a.is_list() && b.is_list()) {
+    const auto& x = a.items();
+    const auto& y = b.items();
+    for (size_t k = 0; k < std::min(x.size(), y.size()); ++k) {
+      auto c = compare_values(x[k], y[k], case_sensitive);
+      if (!c.ok()) return c;
+      if (*c != 0) return *c;
+    }
+    return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
+  }
+  return make_error("'<' not supported between instances of '{}' and '{}'", a.type_name(), b.type_name());
+}
+
+Result<bool> compare_op(const std::string& op, const Value& a, const Value& b) {
+  if (op == "==") return a.equals(b);
+  if (op == "!=") return !a.equals(b);
+  if (op == "in" || op == "not in") {
+    bool found = false;
+    if (b.is_string()) {
+      if (!a.is_string()) return make_error("'in <string>' requires string as left operand, not {}", a.type_name());
+      found = b.str().find(a.str()) != std::string::npos;
+    } else if (b.is_list()) {
+      for (const auto& e : b.items())
+        if (e.equals(a)) { found = true; break; }
+    } else if (b.is_dict()) {
+      found = a.is_string() && b.dict_ref().find(a.str()) != nullptr;
+    } else if (b.is_undefined()) {
+      found = false;
+    } else {
+      return make_error("argument of type '{}' is not iterable", b.type_name());
+    }
+    return op == "in" ? found : !found;
+  }
+  auto c = compare_values(a, b);
+  if (!c.ok()) return c.error();
+  if (op == "<") return *c < 0;
+  if (op == ">") return *c > 0;
+  if (op == "<=") return *c <= 0;
+  if (op == ">=") return *c >= 0;
+  return make_error("unknown comparison operator {}", op);
+}
+
+Result<std::string> percent_format(const std::string& f, const Value& args) {
+  std::vector<Value> list;
+  if (args.is_tuple()) list = args.items();
+  else list.push_back(args);
+  std::string out;
+  size_t ai = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') {
+      out += f[i];
+      continue;
+    }
+    if (++i >= f.size()) return make_error("incomplete format");
+    std::string spec;
+    while (i < f.size() && std::string("-+ #0123456789.").find(f[i]) != std::string::npos) spec += f[i++];
+    if (i >= f.size()) return make_error("incomplete format");
+    const char conv = f[i];
+    if (conv == '%') {
+      out += '%';
+      continue;
+    }
+    if (ai >= list.size()) return make_error("not enough arguments for format string");
+    const Value& v = list[ai++];
+    switch (conv) {
+      case 's': out += v.to_str(); break;
+      case 'r': out += v.repr(); break;
+      case 'd': case 'i': {
+        auto iv = to_int(v, nullptr);
+        if (!is_numeric(v)) return make_error("%d format: a real number is required, not {}", v.type_name());
+        out += std::to_string(iv->as_int());
+        break;
+      }
+      case 'f': case 'F': {
+        if (!is_numeric(v)) return make_error("must be real number, not {}", v.type_name());
+        int prec = 6;
+        auto dot = spec.find('.');
+        if (dot != std::string::npos) prec = std::atoi(spec.c_str() + dot + 1);
+        out += fmt::format("{:.{}f}", v.as_double(), std::clamp(prec, 0, 100));
+        break;
+      }
+      case 'x': {
+        if (!v.is_int()) return make_error("%x format: an integer is required");
+        out += fmt::format("{:x}", v.as_int());
+        break;
+      }
+      default: return make_error("unsupported format character '{}'", std::string(1, conv));
+    }
+  }
+  if (ai < list.size()) return make_error("not all arguments converted during string formatting");
+  return out;
+}
+
+Result<Value> binary_op(const std::string& op, const Value& a, const Value& b) {
+  if (op == "+") {
+    if (is_numeric(a) && is_numeric(b)) {
+      if (a.is_float() || b.is_float()) return Value::number(a.as_double() + b.as_double());
+      return Value::integer(a.as_int() + b.as_int());
+    }
+    if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
+    if (a.is_list() && b.is_list()) {
+      std::vector<Value> out = a.items();
+      out.insert(out.end(), b.items().begin(), b.items().end());
+      return Value::list(std::move(out), a.is_tuple() && b.is_tuple());
+    }
+    if ((a.is_string() && b.is_undefined()) || (a.is_undefined() && b.is_string()))
+      return Value::string(a.to_str() + b.to_str());
+    return make_error("unsupported operand type(s) for +: '{}' and '{}'", a.type_name(), b.type_name());
+  }
+  if (op == "*") {
+    if (is_numeric(a) && is_numeric(b)) {
+      if (a.is_float() || b.is_float()) return Value::number(a.as_double() * b.as_double());
+      return Value::integer(a.as_int() * b.as_int());
+    }
+    const Value* seq = a.is_string() || a.is_list() ? &a : b.is_string() || b.is_list() ? &b : nullptr;
+    const Value* cnt = seq == &a ? &b : &a;
+    if (seq && (cnt->is_int() || cnt->is_bool())) {
+      const int64_t n = std::max<int64_t>(0, cnt->as_int());
+      const size_t unit = seq->is_string() ? seq->str().size() : seq->items().size();
+      if (unit * static_cast<size_t>(n) > (size_t{16} << 20)) return make_error("sequence repetition too large");
+      if (seq->is_string()) {
+        std::string out;
+        for (int64_t k = 0; k < n; ++k) out += seq->str();
+        return Value::string(out);
+      }
+      std::vector<Value> out;
+      for (int64_t k = 0; k < n; ++k) out.insert(out.end(), seq->items().begin(), seq->items().end());
+      return Value::list(std::move(out));
+    }
+    return make_error("unsupported operand type(s) for *: '{}' and '{}'", a.type_name(), b.type_name());
+  }
+  if (op == "%" && a.is_string()) {
+    auto s = percent_format(a.str(), b);
+    if (!s.ok()) return s.error();
+    return Value::string(*s);
+  }
+  if (!is_numeric(a) || !is_numeric(b))
+    return make_error("unsupported operand type(s) for {}: '{}' and '{}'", op, a.type_name(), b.type_name());
+  const bool fl = a.is_float() || b.is_float();
+  if (op == "-") return fl ? Value::number(a.as_double() - b.as_double()) : Value::integer(a.as_int() - b.as_int());
+  if (op == "/") {
+    if (b.as_double() == 0.0) return make_error("division by zero");
+    return Value::number(a.as_double() / b.as_double());
+  }
+  if (op == "//" || op == "%") {
+    if (b.as_double() == 0.0) return make_error("integer division or modulo by zero");
+    if (fl) {
+      const double x = a.as_double(), y = b.as_double();
+      const double q = std::floor(x / y);
+      return op == "//" ? Value::number(q) : Value::number(x - q * y);
+    }
+    return op == "//" ? Value::integer(py_floordiv(a.as_int(), b.as_int())) : Value::integer(py_mod(a.as_int(), b.as_int()));
+  }
+  if (op == "**") {
+    if (!fl && b.as_int() >= 0) {
+      int64_t r = 1;
+      for (int64_t k = 0; k < b.as_int(); ++k) {
+        if (std::abs(r) > (int64_t{1} << 53)) return make_error("integer power too large");
+        r *= a.as_int();
+      }
+      return Value::integer(r);
+    }
+    return Value::number(std::pow(a.as_double(), b.as_double()));
+  }
+  return make_error("unknown operator {}", op);
+}
+
+Result<bool> apply_test(const std::string& name, const Value& v, CallArgs& a) {
+  const Value* x = a.get(0, nullptr);
+  if (name == "defined") return !v.is_undefined();
+  if (name == "undefined") return v.is_undefined();
+  if (name == "none") return v.is_none();
+  if (name == "string") return v.is_string();
+  if (name == "number") return v.is_number();
+  if (name == "integer") return v.is_int();
+  if (name == "float") return v.is_float();
+  if (name == "boolean") return v.is_bool();
+  if (name == "true") return v.is_bool() && v.as_bool();
+  if (name == "false") return v.is_bool() && !v.as_bool();
+  if (name == "mapping") return v.is_dict() && !v.is_namespace();
+  if (name == "iterable") return v.is_list() || v.is_dict() || v.is_string();
+  if (name == "sequence") return v.is_list() || v.is_dict() || v.is_string();
+  if (name == "callable") return v.is_function();
+  if (name == "odd" || name == "even") {
+    if (!v.is_int()) return make_error("'{}' test needs an integer", name);
+    return (py_mod(v.as_int(), 2) == 1) == (name == "odd");
+  }
+  if (name == "divisibleby") {
+    if (!x || !v.is_int() || !x->is_int() || x->as_int() == 0) return make_error("divisibleby needs integers");
+    return py_mod(v.as_int(), x->as_int()) == 0;
+  }
+  if (name == "lower") return v.is_string() && utf8_lower(v.str()) == v.str();
+  if (name == "upper") return v.is_string() && utf8_upper(v.str()) == v.str();
+  if (name == "sameas") {
+    if (!x) return make_error("sameas needs an argument");
+    if (v.identity() || x->identity()) return v.identity() == x->identity();
+    return v.kind() == x->kind() && v.equals(*x);
+  }
+  if (name == "escaped") return false;
+  static const std::pair<const char*, const char*> kCmp[] = {
+      {"eq", "=="}, {"equalto", "=="}, {"==", "=="}, {"ne", "!="}, {"!=", "!="}, {"lt", "<"}, {"lessthan", "<"},
+      {"<", "<"}, {"le", "<="}, {"<=", "<="}, {"gt", ">"}, {"greaterthan", ">"}, {">", ">"}, {"ge", ">="},
+      {">=", ">="}, {"in", "in"}};
+  for (const auto& [n, op] : kCmp) {
+    if (name == n) {
+      if (!x) return make_error("test '{}' needs an argument", name);
+      return compare_op(op, v, *x);
+    }
+  }
+  return make_error("no test named '{}'", name);
+}
+
+Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a) {
+  if (name == "safe" || name == "forceescape_off") return v;
+  if (name == "string") return v.is_string() ? v : Value::string(v.to_str());
+  if (name == "tojson") {
+    JsonOptions o;
+    const Value* indent = a.get(0, "indent");
+    if (indent && indent->is_int()) o.indent = static_cast<int>(std::clamp<int64_t>(indent->as_int(), 0, 64));
+    const Value* seps = a.get(1, "separators");
+    if (seps && seps->is_list() && seps->items().size() == 2 && seps->items()[0].is_string() && seps->items()[1].is_string()) {
+      o.item_sep = seps->items()[0].str();
+      o.key_sep = seps->items()[1].str();
+    } else {
+      o.item_sep = o.indent >= 0 ? "," : ", ";
+      o.key_sep = ": ";
+    }
+    const Value* sk = a.get(3, "sort_keys");
+    o.sort_keys = sk && sk->truthy();
+    const Value* ea = a.get(2, "ensure_ascii");
+    o.ensure_ascii = ea && ea->truthy();
+    auto s = to_json(v, o);
+    if (!s.ok()) return s.error();
+    return Value::string(*s);
+  }
+  if (name == "default" || name == "d") {
+    const Value* dflt = a.get(0, "default_value");
+    const Value* boolean = a.get(1, "boolean");
+    const bool use = v.is_undefined() || (boolean && boolean->truthy() && !v.truthy());
+    if (use) return dflt ? *dflt : Value::string("");
+    return v;
+  }
+  if (name == "length" || name == "count") {
+    if (v.is_string()) return Value::integer(static_cast<int64_t>(utf8_chars(v.str()).size()));
+    if (v.is_list()) return Value::integer(static_cast<int64_t>(v.items().size()));
+    if (v.is_dict()) return Value::integer(static_cast<int64_t>(v.dict_ref().items.size()));
+    if (v.is_undefined()) return Value::integer(0);
+    return make_error("object of type '{}' has no len()", v.type_name());
+  }
+  if (name == "trim") {
+    if (!v.is_string()) return make_error("trim needs a string, got {}", v.type_name());
+    return Value::string(strip_chars(v.str(), a.get(0, "chars"), true, true));
+  }
+  if (name == "lower" || name == "upper" || name == "title" || name == "capitalize") {
+    const std::string s = v.to_str();
+    if (name == "lower") return Value::string(utf8_lower(s));
+    if (name == "upper") return Value::string(utf8_upper(s));
+    if (name == "title") return Value::string(title_case(s));
+    std::string r = utf8_lower(s);
+    if (!r.empty()) r[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(r[0])));
+    return Value::string(r);
+  }
+  if (name == "replace") {
+    const Value* from = a.get(0, "old");
+    const Value* to = a.get(1, "new");
+    const Value* count = a.get(2, "count");
+    if (!from || !to) return make_error("replace needs two arguments");
+    return Value::string(replace_all(v.to_str(), from->to_str(), to->to_str(), count && count->is_int() ? count->as_int() : -1));
+  }
+  if (name == "escape" || name == "e" || name == "forceescape") return Value::string(html_escape(v.to_str()));
+  if (name == "int") return to_int(v, a.get(0, "default"));
+  if (name == "float") return to_float(v, a.get(0, "default"));
+  if (name == "abs") {
+    if (v.is_int()) return Value::integer(std::abs(v.as_int()));
+    if (v.is_float()) return Value::number(std::fabs(v.as_double()));
+    return make_error("bad operand type for abs(): '{}'", v.type_name());
+  }
+  if (name == "round") {
+    if (!is_numeric(v)) return make_error("round needs a number");
+    const Value* prec = a.get(0, "precision");
+    const Value* meth = a.get(1, "method");
+    const double p = std::pow(10.0, prec && prec->is_int() ? static_cast<double>(prec->as_int()) : 0.0);
+    const std::string m = meth && meth->is_string() ? meth->str() : "common";
+    const double x = v.as_double() * p;
+    double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::round(x);
+    return Value::number(r / p);
+  }
+  if (name == "indent") {
+    const Value* width = a.get(0, "width");
+    const Value* first = a.get(1, "first");
+    const Value* blank = a.get(2, "blank");
+    std::string ind = width && width->is_string() ? width->str()
+                      : std::string(static_cast<size_t>(std::clamp<int64_t>(width && width->is_int() ? width->as_int() : 4, 0, 1024)), ' ');
+    std::string s = v.to_str() + "\n";
+    std::vector<std::string> lines;
+    size_t p = 0;
+    while (p < s.size()) {
+      size_t e = s.find('\n', p);
+      lines.push_back(s.substr(p, e - p));
+      p = e + 1;
+    }
+    std::string rv;
+    if (blank && blank->truthy()) {
+      for (size_t k = 0; k < lines.size(); ++k) rv += (k ? "\n" + ind : "") + lines[k];
+    } else {
+      rv = lines.empty() ? "" : lines[0];
+      for (size_t k = 1; k < lines.size(); ++k) rv += "\n" + (lines[k].empty() ? "" : ind + lines[k]);
+    }
+    if (first && first->truthy()) rv = ind + rv;
+    return Value::string(rv);
+  }
+  if (name == "list") {
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    return Value::list(std::move(*items));
+  }
+  if (name == "items") {
+    if (v.is_undefined()) return Value::list();
+    if (!v.is_dict()) return make_error("items needs a mapping, got {}", v.type_name());
+    std::vector<Value> out;
+    for (const auto& [k, e] : v.dict_ref().items) out.push_back(Value::list({Value::string(k), e}, true));
+    return Value::list(std::move(out));
+  }
+  if (name == "dictsort") {
+    if (!v.is_dict()) return make_error("dictsort needs a mapping");
+    const Value* cs = a.get(0, "case_sensitive");
+    const Value* by = a.get(1, "by");
+    const Value* rev = a.get(2, "reverse");
+    const bool by_value = by && by->is_string() && by->str() == "value";
+    std::vector<Value> out;
+    for (const auto& [k, e] : v.dict_ref().items) out.push_back(Value::list({Value::string(k), e}, true));
+    Status st;
+    std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
+      auto c = compare_values(x.items()[by_value ? 1 : 0], y.items()[by_value ? 1 : 0], cs && cs->truthy());
+      if (!c.ok()) { st = c.error(); return false; }
+      return rev && rev->truthy() ? *c > 0 : *c < 0;
+    });
+    if (!st.ok()) return st.error();
+    return Value::list(std::move(out));
+  }
+  if (name == "first" || name == "last") {
+    if (v.is_string()) {
+      auto c = utf8_chars(v.str());
+      if (c.empty()) return Value();
+      return Value::string(name == "first" ? c.front() : c.back());
+    }
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    if (items->empty()) return Value();
+    return name == "first" ? items->front() : items->back();
+  }
+  if (name == "reverse") {
+    if (v.is_string()) {
+      auto c = utf8_chars(v.str());
+      std::string out;
+      for (auto it = c.rbegin(); it != c.rend(); ++it) out += *it;
+      return Value::string(out);
+    }
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    std::reverse(items->begin(), items->end());
+    return Value::list(std::move(*items));
+  }
+  if (name == "join") {
+    const Value* sep = a.get(0, "d");
+    const Value* attr = a.get(1, "attribute");
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    if (attr && attr->is_string()) {
+      for (auto& e : *items) {
+        auto r = get_path(e, attr->str());
+        if (!r.ok()) return r.error();
+        e = *r;
+      }
+    }
+    auto s = join_values(*items, sep ? sep->to_str() : "");
+    if (!s.ok()) return s.error();
+    return Value::string(*s);
+  }
+  if (name == "unique") {
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    std::vector<Value> out;
+    for (const auto& e : *items) {
+      bool seen = false;
+      for (const auto& o : out)
+        if (o.equals(e)) { seen = true; break; }
+      if (!seen) out.push_back(e);
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "sort") {
+    const Value* rev = a.get(0, "reverse");
+    const Value* cs = a.get(1, "case_sensitive");
+    const Value* attr = a.get(2, "attribute");
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    Status st;
+    std::stable_sort(items->begin(), items->end(), [&](const Value& x, const Value& y) {
+      Value kx = x, ky = y;
+      if (attr && attr->is_string()) {
+        auto rx = get_path(x, attr->str());
+        auto ry = get_path(y, attr->str());
+        if (rx.ok()) kx = *rx;
+        if (ry.ok()) ky = *ry;
+      }
+      auto c = compare_values(kx, ky, cs && cs->truthy());
+      if (!c.ok()) { st = c.error(); return false; }
+      return rev && rev->truthy() ? *c > 0 : *c < 0;
+    });
+    if (!st.ok()) return st.error();
+    return Value::list(std::move(*items));
+  }
+  if (name == "min" || name == "max" || name == "sum") {
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    const Value* attr = a.get(name == "sum" ? 0 : 1, "attribute");
+    if (attr && attr->is_string()) {
+      for (auto& e : *items) {
+        auto r = get_path(e, attr->str());
+        if (!r.ok()) return r.error();
+        e = *r;
+      }
+    }
+    if (name == "sum") {
+      const Value* start = a.get(1, "start");
+      Value acc = start ? *start : Value::integer(0);
+      for (const auto& e : *items) {
+        auto r = binary_op("+", acc, e);
+        if (!r.ok()) return r.error();
+        acc = *r;
+      }
+      return acc;
+    }
+    if (items->empty()) return Value();
+    Value best = items->front();
+    for (const auto& e : *items) {
+      auto c = compare_values(e, best, false);
+      if (!c.ok()) return c.error();
+      if ((name == "min" && *c < 0) || (name == "max" && *c > 0)) best = e;
+    }
+    return best;
+  }
+  if (name == "map") {
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    const Value* attr = nullptr;
+    const Value* dflt = nullptr;
+    for (const auto& [k, e] : a.kw) {
+      if (k == "attribute") attr = &e;
+      if (k == "default") dflt = &e;
+    }
+    std::vector<Value> out;
+    if (attr) {
+      for (const auto& e : *items) {
+        auto r = attr->is_int() ? get_item(e, *attr) : get_path(e, attr->to_str());
+        if (!r.ok()) return r.error();
+        out.push_back(r->is_undefined() && dflt ? *dflt : *r);
+      }
+      return Value::list(std::move(out));
+    }
+    if (a.pos.empty() || !a.pos[0].is_string()) return make_error("map needs a filter name or attribute=");
+    const std::string fname = a.pos[0].str();
+    CallArgs rest;
+    rest.pos.assign(a.pos.begin() + 1, a.pos.end());
+    rest.kw = a.kw;
+    for (const auto& e : *items) {
+      auto r = apply_filter(fname, e, rest);
+      if (!r.ok()) return r.error();
+      out.push_back(*r);
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr") {
+    const bool by_attr = name == "selectattr" || name == "rejectattr";
+    const bool keep_when = name == "select" || name == "selectattr";
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    size_t ai = 0;
+    std::string attr;
+    if (by_attr) {
+      if (a.pos.empty()) return make_error("{} needs an attribute name", name);
+      attr = a.pos[0].to_str();
+      ai = 1;
+    }
+    std::string test;
+    if (ai < a.pos.size()) test = a.pos[ai].to_str();
+    CallArgs targs;
+    if (ai + 1 < a.pos.size()) targs.pos.assign(a.pos.begin() + static_cast<long>(ai) + 1, a.pos.end());
+    std::vector<Value> out;
+    for (const auto& e : *items) {
+      Value subject = e;
+      if (by_attr) {
+        auto r = get_path(e, attr);
+        if (!r.ok()) return r.error();
+        subject = *r;
+      }
+      bool ok;
+      if (test.empty()) {
+        ok = subject.truthy();
+      } else {
+        auto r = apply_test(test, subject, targs);
+        if (!r.ok()) return r.error();
+        ok = *r;
+      }
+      if (ok == keep_when) out.push_back(e);
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "attr") {
+    const Value* n = a.get(0, "name");
+    if (!n || !n->is_string()) return make_error("attr needs a name");
+    return get_attr(v, n->str());
+  }
+  if (name == "batch") {
+    const Value* size = a.get(0, "linecount");
+    const Value* fill = a.get(1, "fill_with");
+    if (!size || !size->is_int() || size->as_int() <= 0) return make_error("batch needs a positive size");
+    auto items = iterate(v);
+    if (!items.ok()) return items.error();
+    std::vector<Value> out, cur;
+    for (const auto& e : *items) {
+      cur.push_back(e);
+      if (static_cast<int64_t>(cur.size()) == size->as_int()) { out.push_back(Value::list(cur)); cur.clear(); }
+    }
+    if (!cur.empty()) {
+      if (fill) while (static_cast<int64_t>(cur.size()) < size->as_int()) cur.push_back(*fill);
+      out.push_back(Value::list(cur));
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "format") {
+    std::vector<Value> args = a.pos;
+    auto s = percent_format(v.to_str(), Value::list(std::move(args), true));
+    if (!s.ok()) return s.error();
+    return Value::string(*s);
+  }
+  if (name == "wordcount") {
+    auto r = split(v.to_str(), nullptr, nullptr, false);
+    if (!r.ok()) return r.error();
+    return Value::integer(static_cast<int64_t>(r->items().size()));
+  }
+  if (name == "center") {
+    const Value* w = a.get(0, "width");
+    const std::string s = v.to_str();
+    const int64_t width = w && w->is_int() ? std::min<int64_t>(w->as_int(), 4096) : 80;
+    const int64_t len = static_cast<int64_t>(utf8_chars(s).size());
+    if (width <= len) return Value::string(s);
+    const int64_t total = width - len;
+    const int64_t left = total / 2 + (total & width & 1);
+    return Value::string(std::string(static_cast<size_t>(left), ' ') + s + std::string(static_cast<size_t>(total - left), ' '));
+  }
+  if (name == "pprint") return Value::string(v.repr());
+  return make_error("no filter named '{}'", name);
+}
+
+}  // namespace corral::jinja
