@@ -9,6 +9,7 @@ pkgs=(
   nlohmann-json3-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libssl-dev libcurl4-openssl-dev libutf8proc-dev libsqlite3-dev
   docker-registry python3 python3-requests curl
+  python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
 )
 missing=()
 for p in "${pkgs[@]}"; do
