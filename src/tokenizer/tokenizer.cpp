@@ -96,6 +96,8 @@ Status Tokenizer::load(const GgufFile& file) {
     model_ = TokenizerModel::kSpm;
   } else if (*model == "gpt2") {
     model_ = TokenizerModel::kBpe;
+  } else if (*model == "bert") {
+    model_ = TokenizerModel::kWpm;
   } else {
     return make_error("unsupported tokenizer model '{}' (tokenizer.ggml.model)", *model);
   }
@@ -131,6 +133,7 @@ Status Tokenizer::load(const GgufFile& file) {
   token_index_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (!tokens_[i].empty()) token_index_[tokens_[i]] = static_cast<int32_t>(i);
+    max_token_len_ = std::max(max_token_len_, tokens_[i].size());
   }
 
   auto id_or = [&](int32_t id) { return id >= 0 && static_cast<size_t>(id) < n ? id : -1; };
@@ -147,6 +150,13 @@ Status Tokenizer::load(const GgufFile& file) {
         byte_tokens_[static_cast<size_t>(b)] = static_cast<int32_t>(i);
       }
     }
+  } else if (model_ == TokenizerModel::kWpm) {
+    // llama.cpp's BERT defaults: [CLS] text [SEP].
+    bos_id_ = id_or(101);
+    unk_id_ = id_or(100);
+    sep_id_ = id_or(102);
+    pad_id_ = id_or(0);
+    add_bos_ = true;
   } else {
     // llama.cpp's defaults for byte-level BPE vocabs.
     bos_id_ = id_or(11);
@@ -215,6 +225,7 @@ Status Tokenizer::load(const GgufFile& file) {
   read_id("tokenizer.ggml.eom_token_id", eom_id_);
   read_id("tokenizer.ggml.unknown_token_id", unk_id_);
   read_id("tokenizer.ggml.padding_token_id", pad_id_);
+  read_id("tokenizer.ggml.seperator_token_id", sep_id_);  // sic: the GGUF key's spelling
   int32_t fim_pad = -1, fim_rep = -1, fim_sep = -1;
   read_id("tokenizer.ggml.fim_pad_token_id", fim_pad);
   read_id("tokenizer.ggml.fim_rep_token_id", fim_rep);
@@ -360,6 +371,15 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
       encode_spm(spm_escape(piece), out);
       prev_special = false;
     }
+  } else if (model_ == TokenizerModel::kWpm) {
+    for (const Fragment& f : frags) {
+      if (f.token >= 0) {
+        out.push_back(f.token);
+      } else {
+        encode_wpm(f.text, out);
+      }
+    }
+    if (add_special && sep_id_ >= 0) out.push_back(sep_id_);
   } else {
     for (const Fragment& f : frags) {
       if (f.token >= 0) {
@@ -532,7 +552,7 @@ std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
       }
       return bpe_pieces_[i];
     case TokenType::kNormal:
-      return model_ == TokenizerModel::kSpm ? spm_unescape(tokens_[i]) : bpe_pieces_[i];
+      return model_ == TokenizerModel::kBpe ? bpe_pieces_[i] : spm_unescape(tokens_[i]);
   }
   return {};
 }
@@ -543,7 +563,8 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool special) const 
   for (const int32_t id : ids) {
     std::string piece = token_to_piece(id, special);
     if (piece.empty()) continue;
-    if (at_start && add_space_prefix_ && !is_control(id) && piece[0] == ' ') piece.erase(0, 1);
+    const bool strip = add_space_prefix_ || model_ == TokenizerModel::kWpm;  // word-start marks
+    if (at_start && strip && !is_control(id) && piece[0] == ' ') piece.erase(0, 1);
     if (!is_control(id)) at_start = false;
     out += piece;
   }

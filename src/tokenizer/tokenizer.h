@@ -1,5 +1,5 @@
 // Text <-> token ids from GGUF tokenizer metadata: SentencePiece-style BPE ("llama") and
-// byte-level BPE ("gpt2"), special tokens, detokenisation and UTF-8-safe streaming.
+// byte-level BPE ("gpt2"), BERT WordPiece ("bert"), special tokens, detokenisation and UTF-8-safe streaming.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ enum class TokenType : int32_t {
   kByte = 6,
 };
 
-enum class TokenizerModel { kSpm, kBpe };
+enum class TokenizerModel { kSpm, kBpe, kWpm };  // kWpm: BERT WordPiece ("bert")
 
 class Tokenizer {
  public:
@@ -53,6 +53,7 @@ class Tokenizer {
   int32_t eot_id() const { return eot_id_; }
   int32_t unk_id() const { return unk_id_; }
   int32_t pad_id() const { return pad_id_; }
+  int32_t sep_id() const { return sep_id_; }
   bool add_bos() const { return add_bos_; }
   bool add_eos() const { return add_eos_; }
   bool add_space_prefix() const { return add_space_prefix_; }
@@ -80,6 +81,7 @@ class Tokenizer {
   std::vector<Fragment> partition_special(std::string_view text, bool parse_special) const;
   void encode_spm(std::string_view text, std::vector<int32_t>& out) const;
   void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;
+  void encode_wpm(std::string_view text, std::vector<int32_t>& out) const;  // wordpiece.cpp
   int32_t spm_byte_token(uint8_t byte) const;
   int32_t lookup(std::string_view text) const;  // -1 when absent
 
@@ -105,6 +107,8 @@ class Tokenizer {
   std::vector<int32_t> eog_ids_;
   std::vector<std::string> bpe_pieces_;         // byte-decoded text per id (BPE only)
   int32_t bos_id_ = -1, eos_id_ = -1, eot_id_ = -1, eom_id_ = -1, unk_id_ = -1, pad_id_ = -1;
+  int32_t sep_id_ = -1;
+  size_t max_token_len_ = 0;  // bytes
   bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false;
 };
 

@@ -116,15 +116,38 @@ bool is_whitespace(uint32_t cp) {
          cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-std::string nfc(std::string_view text) {
+bool is_symbol(uint32_t cp) {
+  const auto c = category(cp);
+  return c >= UTF8PROC_CATEGORY_SM && c <= UTF8PROC_CATEGORY_SO;
+}
+
+bool is_control(uint32_t cp) {
+  const auto c = category(cp);
+  return c >= UTF8PROC_CATEGORY_CC && c <= UTF8PROC_CATEGORY_CO;
+}
+
+bool is_nonspacing_mark(uint32_t cp) { return category(cp) == UTF8PROC_CATEGORY_MN; }
+
+uint32_t to_lower(uint32_t cp) {
+  if (cp > 0x10FFFF) return cp;
+  return static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
+}
+
+static std::string normalize(std::string_view text, int options) {
   utf8proc_uint8_t* out = nullptr;
   const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                               static_cast<utf8proc_ssize_t>(text.size()), &out,
-                              static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+                              static_cast<utf8proc_option_t>(options));
   if (n < 0) return std::string(text);
   std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
   std::free(out);
   return result;
+}
+
+std::string nfc(std::string_view text) { return normalize(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE); }
+
+std::string nfd(std::string_view text) {
+  return normalize(text, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
 }
 
 namespace {

@@ -33,9 +33,15 @@ bool is_letter(uint32_t cp);       // \p{L}
 bool is_number(uint32_t cp);       // \p{N}
 bool is_punctuation(uint32_t cp);  // \p{P}
 bool is_whitespace(uint32_t cp);   // \s
+bool is_symbol(uint32_t cp);       // \p{S}
+bool is_control(uint32_t cp);      // Cc, Cf, Co, Cs
+bool is_nonspacing_mark(uint32_t cp);  // Mn
+uint32_t to_lower(uint32_t cp);
 
 // Returns `text` in Unicode NFC (invalid UTF-8 is returned unchanged).
 std::string nfc(std::string_view text);
+// Returns `text` in Unicode NFD (invalid UTF-8 is returned unchanged).
+std::string nfd(std::string_view text);
 
 // The GPT-2 byte-level alphabet: every byte maps to one printable codepoint (as UTF-8).
 const std::string& byte_to_unicode(uint8_t b);

@@ -285,3 +285,22 @@ TEST(TokenizerBpe, HandMadeMergesAndIdsFromMetadata) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(TokenizerWpm, BertClsSepAndDecode) {
+  auto tok = load_vocab("bert-bge");
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->model(), TokenizerModel::kWpm);
+  const auto ids = tok->encode("Hello, World!", true, false);
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids.front(), 101);  // [CLS]
+  EXPECT_EQ(ids.back(), 102);   // [SEP]
+  EXPECT_EQ(tok->decode(ids), "hello , world !");
+  // A word with no piece at all becomes [UNK].
+  EXPECT_EQ(tok->encode("\xf0\x9f\xa6\x99", false, false), (std::vector<int32_t>{100}));
+}
+
+}  // namespace
+}  // namespace corral

@@ -77,7 +77,7 @@ TEST_P(TokenizerVectors, MatchReferenceIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVectors,
-                         ::testing::Values("ggml-vocab-llama-spm", "ggml-vocab-phi-3",
+                         ::testing::Values("ggml-vocab-llama-spm", "ggml-vocab-phi-3", "ggml-vocab-bert-bge",
                                            "ggml-vocab-gpt-2", "ggml-vocab-deepseek-coder",
                                            "ggml-vocab-deepseek-llm", "ggml-vocab-falcon",
                                            "ggml-vocab-mpt", "ggml-vocab-refact",
