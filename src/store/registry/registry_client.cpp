@@ -340,7 +340,9 @@ Status Client::Impl::download_blob(const std::string& base, const ModelName& nam
     parts.clear();
     remove_sidecars(partial);
     if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, layer.size) != 0) {
-      return make_error("{}: cannot size to {} bytes: {}", partial, layer.size, std::strerror(errno));
+      const int err = errno;
+      ::unlink(partial.c_str());
+      return make_error("{}: cannot size to {} bytes: {}", partial, layer.size, std::strerror(err));
     }
     const int64_t part_size = std::clamp<int64_t>(layer.size / std::max(o.max_parts, 1),
                                                   o.min_part_bytes, o.max_part_bytes);
