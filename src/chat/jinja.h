@@ -20,7 +20,7 @@ struct Options {
   bool keep_trailing_newline = false;
   int max_parse_depth = 256;        // nested statements and expressions
   int max_call_depth = 256;         // nested macro calls
-  size_t max_steps = 20'000'000;    // statements executed and loop iterations, together
+  size_t max_steps = 1'000'000;     // statements executed and loop iterations, together (~4 s)
   size_t max_output_bytes = size_t{64} << 20;
   // strftime_now uses this time (seconds since the epoch, UTC) when >= 0; else the clock.
   int64_t fixed_time = -1;

@@ -229,7 +229,7 @@ struct Interp {
             for (const auto& p : stmt->params) is_param = is_param || p.name == kk;
             if (!is_param) kwargs->set(kk, vv);
           }
-          frame->set("varargs", Value::list(std::move(varargs)));
+          frame->set("varargs", Value::list(std::move(varargs), /*tuple=*/true));
           frame->set("kwargs", Value::dict(kwargs));
           if (++call_depth > o.max_call_depth) {
             --call_depth;

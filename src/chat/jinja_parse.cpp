@@ -642,8 +642,11 @@ class Parser {
     auto l = parse_and();
     if (!l.ok()) return l;
     ExprPtr cur = *l;
+    int chain = 0;
     while (is_name("or")) {
       const SrcPos p = next().pos;
+      ++chain;
+      CORRAL_TRY(enter(peek().pos));
       auto r = parse_and();
       if (!r.ok()) return r;
       auto b = make(Expr::Kind::kBinary, p);
@@ -651,6 +654,7 @@ class Parser {
       b->children = {cur, *r};
       cur = b;
     }
+    depth_ -= chain;
     return cur;
   }
 
@@ -658,8 +662,11 @@ class Parser {
     auto l = parse_not();
     if (!l.ok()) return l;
     ExprPtr cur = *l;
+    int chain = 0;
     while (is_name("and")) {
       const SrcPos p = next().pos;
+      ++chain;
+      CORRAL_TRY(enter(peek().pos));
       auto r = parse_not();
       if (!r.ok()) return r;
       auto b = make(Expr::Kind::kBinary, p);
@@ -667,6 +674,7 @@ class Parser {
       b->children = {cur, *r};
       cur = b;
     }
+    depth_ -= chain;
     return cur;
   }
 
@@ -720,8 +728,11 @@ class Parser {
     auto l = parse_concat();
     if (!l.ok()) return l;
     ExprPtr cur = *l;
+    int chain = 0;
     while (is_op("+") || is_op("-")) {
       const Token op = next();
+      ++chain;
+      CORRAL_TRY(enter(peek().pos));
       auto r = parse_concat();
       if (!r.ok()) return r;
       auto b = make(Expr::Kind::kBinary, op.pos);
@@ -729,6 +740,7 @@ class Parser {
       b->children = {cur, *r};
       cur = b;
     }
+    depth_ -= chain;
     return cur;
   }
 
@@ -751,8 +763,11 @@ class Parser {
     auto l = parse_pow();
     if (!l.ok()) return l;
     ExprPtr cur = *l;
+    int chain = 0;
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
       const Token op = next();
+      ++chain;
+      CORRAL_TRY(enter(peek().pos));
       auto r = parse_pow();
       if (!r.ok()) return r;
       auto b = make(Expr::Kind::kBinary, op.pos);
@@ -760,6 +775,7 @@ class Parser {
       b->children = {cur, *r};
       cur = b;
     }
+    depth_ -= chain;
     return cur;
   }
 
@@ -767,8 +783,11 @@ class Parser {
     auto l = parse_unary(true);
     if (!l.ok()) return l;
     ExprPtr cur = *l;
+    int chain = 0;
     while (is_op("**")) {
       const Token op = next();
+      ++chain;
+      CORRAL_TRY(enter(peek().pos));
       auto r = parse_unary(true);
       if (!r.ok()) return r;
       auto b = make(Expr::Kind::kBinary, op.pos);
@@ -776,6 +795,7 @@ class Parser {
       b->children = {cur, *r};
       cur = b;
     }
+    depth_ -= chain;
     return cur;
   }
 

@@ -1,0 +1,119 @@
+// Template selection, the Jinja context for a chat request, and render_chat.
+#include "chat/chat_template.h"
+
+#include "chat/ollama_template.h"
+
+namespace corral {
+
+Result<ChatTemplate> parse_chat_template(TemplateKind kind, std::string source, std::string name) {
+  ChatTemplate t;
+  t.kind = kind;
+  t.name = name;
+  if (kind == TemplateKind::kGo) {
+    auto g = parse_ollama_template(source, name);
+    if (!g.ok()) return g.error();
+    t.go = std::make_shared<const gotmpl::Template>(std::move(*g));
+  } else {
+    auto j = jinja::Template::parse(source, name);
+    if (!j.ok()) return j.error();
+    t.jinja = std::make_shared<const jinja::Template>(std::move(*j));
+  }
+  t.source = std::move(source);
+  return t;
+}
+
+Result<ChatTemplate> select_chat_template(const TemplateSources& s) {
+  const std::string prefix = s.model_name.empty() ? "" : s.model_name + ":";
+  if (s.ollama_template && !s.ollama_template->empty()) {
+    auto t = parse_chat_template(TemplateKind::kGo, *s.ollama_template, prefix + "template");
+    if (!t.ok()) return t.error();
+    t->origin = "ollama template layer";
+    return t;
+  }
+  if (s.gguf_chat_template && !s.gguf_chat_template->empty()) {
+    auto t = parse_chat_template(TemplateKind::kJinja, *s.gguf_chat_template, prefix + "tokenizer.chat_template");
+    if (!t.ok()) return t.error();
+    t->origin = "gguf tokenizer.chat_template";
+    return t;
+  }
+  auto t = parse_chat_template(TemplateKind::kGo, kFallbackTemplate, prefix + "fallback");
+  if (!t.ok()) return t.error();
+  t->origin = "fallback";
+  return t;
+}
+
+TemplateKind guess_template_kind(const std::string& src) {
+  if (src.find("{%") != std::string::npos || src.find("{#") != std::string::npos) return TemplateKind::kJinja;
+  if (src.find("{{ .") != std::string::npos || src.find("{{- .") != std::string::npos ||
+      src.find("{{.") != std::string::npos || src.find("{{-.") != std::string::npos)
+    return TemplateKind::kGo;
+  if (src.find("messages") != std::string::npos || src.find("message[") != std::string::npos ||
+      src.find("message.") != std::string::npos)
+    return TemplateKind::kJinja;
+  return TemplateKind::kGo;
+}
+
+nlohmann::ordered_json jinja_context(const ChatRequest& req) {
+  using json = nlohmann::ordered_json;
+  json msgs = json::array();
+  std::vector<ChatMessage> messages = req.messages;
+  if (messages.empty() && !req.prompt.empty()) {
+    ChatMessage m;
+    m.role = "user";
+    m.content = req.prompt;
+    messages.push_back(std::move(m));
+  }
+  for (const auto& m : messages) {
+    json j = json::object();
+    j["role"] = m.role;
+    j["content"] = m.content;
+    if (!m.thinking.empty()) j["reasoning_content"] = m.thinking;
+    if (m.tool_calls.is_array() && !m.tool_calls.empty()) {
+      json calls = json::array();
+      for (const auto& c : m.tool_calls) {
+        json call = json::object();
+        if (c.contains("id")) call["id"] = c["id"];
+        call["type"] = c.value("type", std::string("function"));
+        json fn = json::object();
+        const json& f = c.contains("function") ? c["function"] : c;
+        fn["name"] = f.value("name", std::string());
+        json args = f.contains("arguments") ? f["arguments"] : json::object();
+        if (args.is_string()) {
+          auto parsed = json::parse(args.get<std::string>(), nullptr, false);
+          if (!parsed.is_discarded()) args = parsed;
+        }
+        fn["arguments"] = args;
+        call["function"] = fn;
+        calls.push_back(call);
+      }
+      j["tool_calls"] = calls;
+    }
+    if (m.role == "tool") {
+      if (!m.tool_name.empty()) j["name"] = m.tool_name;
+      if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
+    }
+    msgs.push_back(std::move(j));
+  }
+  json ctx = json::object();
+  ctx["messages"] = std::move(msgs);
+  if (req.tools.is_array() && !req.tools.empty()) ctx["tools"] = req.tools;
+  if (!req.documents.is_null()) ctx["documents"] = req.documents;
+  ctx["add_generation_prompt"] = req.add_generation_prompt;
+  ctx["bos_token"] = req.bos_token;
+  ctx["eos_token"] = req.eos_token;
+  if (req.think.has_value()) ctx["enable_thinking"] = *req.think;
+  if (req.extra.is_object())
+    for (auto it = req.extra.begin(); it != req.extra.end(); ++it) ctx[it.key()] = it.value();
+  return ctx;
+}
+
+Result<std::string> render_chat(const ChatTemplate& tmpl, const ChatRequest& req) {
+  if (tmpl.kind == TemplateKind::kGo) {
+    if (!tmpl.go) return make_error("chat template {} is not parsed", tmpl.name);
+    return render_ollama_template(*tmpl.go, req);
+  }
+  if (!tmpl.jinja) return make_error("chat template {} is not parsed", tmpl.name);
+  return tmpl.jinja->render(jinja_context(req));
+}
+
+}  // namespace corral
