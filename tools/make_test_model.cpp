@@ -72,8 +72,10 @@ float next_signed_unit(uint64_t& state) {
 // ---- the tensor plan ----
 
 enum class Init {
-  kMatrix,     // uniform, std 1/sqrt(row length): keeps activations near unit scale
-  kEmbedding,  // uniform in [-1, 1)
+  // Uniform with std 1/sqrt(row length): keeps activations near unit scale. token_embd uses it
+  // too, so the residual stream is not dominated by the input embedding; with tied embeddings a
+  // larger scale makes every position predict its own input token.
+  kMatrix,
   kNorm,       // 1 +- 0.1
   kBias,       // +- 0.1
   kRopeFreqs,  // Llama 3 frequency factors, not random
@@ -102,7 +104,7 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, GgmlType wtype) {
   auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
     out.push_back({std::move(name), t, std::move(ne), init});
   };
-  add("token_embd.weight", wtype, {s.n_embd, s.n_vocab}, Init::kEmbedding);
+  add("token_embd.weight", wtype, {s.n_embd, s.n_vocab}, Init::kMatrix);
   if (s.llama3_rope) add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kRopeFreqs);
   for (int64_t il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
@@ -164,7 +166,6 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     const float u = next_signed_unit(state);
     switch (t.init) {
       case Init::kMatrix: dst[i] = u * matrix_amp; break;
-      case Init::kEmbedding: dst[i] = u; break;
       case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
       case Init::kBias: dst[i] = 0.1f * u; break;
       case Init::kRopeFreqs: break;
