@@ -134,7 +134,13 @@ Rule words_llama3(int max_digits) {
 // A matcher over the codepoints [begin, end) of one fragment.
 class Matcher {
  public:
-  Matcher(const std::vector<Cpt>& cpts, size_t end) : cpts_(cpts), end_(end) {}
+  Matcher(const std::vector<Cpt>& cpts, size_t begin, size_t end) : cpts_(cpts), end_(end) {
+    // Where the whitespace run that ends the fragment starts (for \s+$ in O(1) per position).
+    trailing_space_ = end;
+    while (trailing_space_ > begin && unicode::is_whitespace(cpts_[trailing_space_ - 1].cp)) {
+      --trailing_space_;
+    }
+  }
 
   // Returns the end of the match starting at i, or i when the rule does not match there.
   size_t match(const Rule& rule, size_t i) const {
@@ -142,11 +148,7 @@ class Matcher {
       case Rule::kWordsGpt2: return match_gpt2(i);
       case Rule::kWordsLlama3: return match_llama3(i, static_cast<size_t>(rule.max_digits));
       case Rule::kClassRun: return match_run(rule, i);
-      case Rule::kTrailingSpace: {
-        size_t j = i;
-        while (j < end_ && is_space(j)) ++j;
-        return j == end_ ? j : i;
-      }
+      case Rule::kTrailingSpace: return i >= trailing_space_ ? end_ : i;
     }
     return i;
   }
@@ -261,6 +263,7 @@ class Matcher {
 
   const std::vector<Cpt>& cpts_;
   size_t end_;
+  size_t trailing_space_;
 };
 
 std::vector<Rule> rules_for(PreTokenizerKind kind) {
@@ -344,7 +347,7 @@ std::vector<std::string_view> pre_tokenize(PreTokenizerKind kind, std::string_vi
   for (const Rule& rule : rules_for(kind)) {
     next.clear();
     for (const auto& [begin, end] : frags) {
-      const Matcher m(cpts, end);
+      const Matcher m(cpts, begin, end);
       size_t gap_start = begin;
       size_t i = begin;
       while (i < end) {

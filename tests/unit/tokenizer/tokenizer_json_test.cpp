@@ -14,6 +14,13 @@
 namespace corral {
 namespace {
 
+// Timing bounds hold for optimised builds; sanitizer and debug builds get generous slack.
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+constexpr double kTimeSlack = 20.0;
+#else
+constexpr double kTimeSlack = 1.0;
+#endif
+
 struct Converted {
   std::string bytes;  // keeps the GGUF image alive for the parsed file
   std::shared_ptr<GgufFile> file;
@@ -135,7 +142,7 @@ TEST(TokenizerJson, RealLlama3) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[ perf     ] llama3: %zu tokens in %.1f ms\n", ids.size(), ms);
   EXPECT_GT(ids.size(), 10000u);
-  EXPECT_LT(ms, 1000.0);
+  EXPECT_LT(ms, 1000.0 * kTimeSlack);
   EXPECT_EQ(tok.decode(ids), text);
 }
 
