@@ -1,9 +1,9 @@
-// Reference matmul: dequantize one weight row, then dot it with every activation vector.
+// matmul(): activation quantisation, the split of rows over the pool, and the reference table
+// (dequantise one weight row exactly, then dot it with every activation vector).
 #include "kernels/matmul.h"
 
-#include <cstdlib>
 #include <cstring>
-#include <string>
+#include <utility>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -13,36 +13,76 @@
 namespace corral {
 namespace {
 
-void matmul_rows_f32(const TensorView& w, int64_t row_begin, int64_t row_end, const float* x,
-                     int64_t x_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t n = w.ne[0];
+void ref_rows_f32(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) {
-    const auto* row = reinterpret_cast<const float*>(w.row(r));
-    for (int64_t t = 0; t < n_tokens; ++t) y[t * y_stride + r] = dot_f32(row, x + t * x_stride, n);
+    const auto* row = reinterpret_cast<const float*>(a.w + static_cast<size_t>(r) * a.w_row_bytes);
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+      const auto* x = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a.x) + static_cast<size_t>(t) * a.x_stride_bytes);
+      a.y[t * a.y_stride + r] = dot_f32(row, x, a.n);
+    }
   }
 }
 
-void matmul_rows_dequant(const TensorView& w, int64_t row_begin, int64_t row_end, const float* x,
-                         int64_t x_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t n = w.ne[0];
+template <GgmlType kType>
+void ref_rows_dequant(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   thread_local std::vector<float> buf;
-  if (buf.size() < static_cast<size_t>(n)) buf.resize(static_cast<size_t>(n));
+  if (buf.size() < static_cast<size_t>(a.n)) buf.resize(static_cast<size_t>(a.n));
   for (int64_t r = row_begin; r < row_end; ++r) {
-    dequantize_row(w.type, w.row(r), buf.data(), n);
-    for (int64_t t = 0; t < n_tokens; ++t) y[t * y_stride + r] = dot_f32(buf.data(), x + t * x_stride, n);
+    dequantize_row(kType, a.w + static_cast<size_t>(r) * a.w_row_bytes, buf.data(), a.n);
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+      const auto* x = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a.x) + static_cast<size_t>(t) * a.x_stride_bytes);
+      a.y[t * a.y_stride + r] = dot_f32(buf.data(), x, a.n);
+    }
   }
+}
+
+uint64_t ref_read_stream(const uint8_t* p, size_t bytes) {
+  uint64_t a[4] = {};
+  for (size_t i = 0; i < bytes; i += 32) {
+    uint64_t v[4];
+    std::memcpy(v, p + i, 32);
+    for (int j = 0; j < 4; ++j) a[j] += v[j];
+  }
+  return a[0] + a[1] + a[2] + a[3];
+}
+
+int64_t ref_int8_peak(int64_t iters) {
+  int32_t acc[8] = {};
+  int8_t w = 3, x = static_cast<int8_t>((iters & 1) + 1);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int j = 0; j < 8; ++j)
+      for (int l = 0; l < 32; ++l) acc[j] += w * x;
+    __asm__ volatile("" : "+r"(w), "+r"(x));
+  }
+  int64_t s = 0;
+  for (int32_t v : acc) s += v;
+  return s;
+}
+
+template <uint32_t... kIds>
+void fill_dequant(KernelTable& t, std::integer_sequence<uint32_t, kIds...>) {
+  ((t.matmul[kIds] = TypeKernel{ref_rows_dequant<static_cast<GgmlType>(kIds)>, ActFormat::kF32}), ...);
 }
 
 KernelTable make_reference_table() {
   KernelTable t{};
-  t.name = "ref";
-  for (uint32_t id = 0; id < 40; ++id) {
+  t.name = "scalar";
+  KernelTable all{};
+  fill_dequant(all, std::make_integer_sequence<uint32_t, kMaxGgmlTypes>());
+  for (uint32_t id = 0; id < kMaxGgmlTypes; ++id) {
     const GgmlTypeInfo* info = ggml_type_info(id);
-    if (info != nullptr && info->compute_supported) t.matmul_rows[id] = matmul_rows_dequant;
+    if (info != nullptr && info->compute_supported) t.matmul[id] = all.matmul[id];
   }
-  t.matmul_rows[static_cast<uint32_t>(GgmlType::kF32)] = matmul_rows_f32;
+  t.matmul[static_cast<uint32_t>(GgmlType::kF32)] = TypeKernel{ref_rows_f32, ActFormat::kF32};
+  t.attention_f16 = attention_f16_ref;
+  t.attention_f32 = attention_f32_ref;
+  t.read_stream = ref_read_stream;
+  t.int8_peak = ref_int8_peak;
   return t;
 }
+
+// Quantised activations of the calling thread; grows to the largest matmul seen, then stays.
+thread_local std::vector<uint8_t> t_act;
 
 }  // namespace
 
@@ -51,16 +91,31 @@ const KernelTable& reference_kernel_table() {
   return table;
 }
 
-const KernelTable& kernel_table() { return reference_kernel_table(); }
-
 void matmul_with(const KernelTable& table, const TensorView& w, const float* x, int64_t x_stride,
                  int64_t n_tokens, float* y, int64_t y_stride) {
-  MatmulRowsFn fn = table.matmul_rows[static_cast<uint32_t>(w.type)];
-  const int64_t rows = w.n_rows();
+  const auto type_id = static_cast<uint32_t>(w.type);
+  TypeKernel k = table.matmul[type_id];
+  if (k.rows == nullptr) k = reference_kernel_table().matmul[type_id];
+  MatmulArgs args{static_cast<const uint8_t*>(w.data), w.row_bytes, w.ne[0], x,
+                  static_cast<size_t>(x_stride) * sizeof(float), n_tokens, y, y_stride};
   ThreadPool& pool = ThreadPool::global();
-  // Chunks of rows per task: enough work per task to amortise the wake-up.
+  if (k.act != ActFormat::kF32) {
+    const QuantizeActFn quantize = k.act == ActFormat::kQ8_0 ? table.quantize_q8_0 : table.quantize_q8_k;
+    const size_t row_bytes = act_row_bytes(k.act, w.ne[0]);
+    const size_t need = row_bytes * static_cast<size_t>(n_tokens);
+    if (t_act.size() < need) t_act.resize(need);
+    uint8_t* act = t_act.data();
+    auto quantize_tokens = [&](size_t b, size_t e, int) {
+      for (size_t t = b; t < e; ++t) quantize(x + static_cast<int64_t>(t) * x_stride, act + t * row_bytes, w.ne[0]);
+    };
+    if (n_tokens >= 8) pool.parallel_for(static_cast<size_t>(n_tokens), quantize_tokens);
+    else quantize_tokens(0, static_cast<size_t>(n_tokens), 0);
+    args.x = act;
+    args.x_stride_bytes = row_bytes;
+  }
+  const int64_t rows = w.n_rows();
   pool.parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e, int) {
-    fn(w, static_cast<int64_t>(b), static_cast<int64_t>(e), x, x_stride, n_tokens, y, y_stride);
+    k.rows(args, static_cast<int64_t>(b), static_cast<int64_t>(e));
   });
 }
 

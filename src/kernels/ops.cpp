@@ -2,6 +2,10 @@
 #include "kernels/ops.h"
 
 #include <cmath>
+#include <vector>
+
+#include "base/fp16.h"
+#include "kernels/dispatch.h"
 
 namespace corral {
 
@@ -65,6 +69,50 @@ void swiglu(float* gate, const float* up, int64_t n) {
 
 void axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+namespace {
+
+template <class E, class ToFloat>
+void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int64_t n_pos,
+                   int64_t hd, float scale, float* out, ToFloat to_float) {
+  thread_local std::vector<float> scores, row;
+  scores.resize(static_cast<size_t>(n_pos));
+  row.resize(static_cast<size_t>(hd));
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const E* kr = k + static_cast<size_t>(p) * kv_stride;
+    for (int64_t i = 0; i < hd; ++i) row[static_cast<size_t>(i)] = to_float(kr[i]);
+    scores[static_cast<size_t>(p)] = dot_f32(q, row.data(), hd) * scale;
+  }
+  softmax(scores.data(), n_pos);
+  for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const E* vr = v + static_cast<size_t>(p) * kv_stride;
+    const float w = scores[static_cast<size_t>(p)];
+    for (int64_t i = 0; i < hd; ++i) out[i] += w * to_float(vr[i]);
+  }
+}
+
+}  // namespace
+
+void attention_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                       int64_t n_pos, int64_t head_dim, float scale, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, out, [](uint16_t h) { return fp16_to_f32(h); });
+}
+
+void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
+                       int64_t n_pos, int64_t head_dim, float scale, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, out, [](float f) { return f; });
+}
+
+void attention_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                   int64_t n_pos, int64_t head_dim, float scale, float* out) {
+  kernel_table().attention_f16(q, k, v, kv_stride, n_pos, head_dim, scale, out);
+}
+
+void attention_f32(const float* q, const float* k, const float* v, size_t kv_stride,
+                   int64_t n_pos, int64_t head_dim, float scale, float* out) {
+  kernel_table().attention_f32(q, k, v, kv_stride, n_pos, head_dim, scale, out);
 }
 
 }  // namespace corral

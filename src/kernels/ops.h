@@ -2,6 +2,7 @@
 // vectorises it without reassociating reductions: results do not depend on thread count).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace corral {
@@ -25,5 +26,20 @@ float dot_f32(const float* a, const float* b, int64_t n);
 
 // y[i] += a * x[i]
 void axpy(float a, const float* x, float* y, int64_t n);
+
+// Attention of one query head over n_pos cached positions of one KV head: out (head_dim floats)
+// = softmax(scale * q·K) · V, where K row p starts at k + p * kv_stride elements (V likewise).
+// Runs the table's fused kernel (one pass, online softmax, no score vector of n_pos); the result
+// depends only on q, the cache rows and n_pos.
+void attention_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                   int64_t n_pos, int64_t head_dim, float scale, float* out);
+void attention_f32(const float* q, const float* k, const float* v, size_t kv_stride,
+                   int64_t n_pos, int64_t head_dim, float scale, float* out);
+
+// The scalar references: all scores, softmax, weighted sum (what the tests compare against).
+void attention_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                       int64_t n_pos, int64_t head_dim, float scale, float* out);
+void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
+                       int64_t n_pos, int64_t head_dim, float scale, float* out);
 
 }  // namespace corral

@@ -74,39 +74,17 @@ void Context::attention(const Batch& batch, int64_t il) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = params_.kv_type == KvType::kF16;
   ThreadPool::global().parallel_for(n_tasks, [&](size_t begin, size_t end, int) {
-    thread_local std::vector<float> scores, krow;
-    krow.resize(static_cast<size_t>(hd));
     for (size_t task = begin; task < end; ++task) {
       const size_t t = task / static_cast<size_t>(h.n_head);
       const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
       const int64_t kvh = head / group;
-      const int32_t seq = batch.seq[t];
       const int64_t n_pos = batch.pos[t] + 1;
       const float* q = &q_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
-      scores.resize(static_cast<size_t>(n_pos));
-      for (int64_t p = 0; p < n_pos; ++p) {
-        const size_t off = kv_offset(il, seq, p) + static_cast<size_t>(kvh * hd);
-        const float* k;
-        if (f16) {
-          for (int64_t i = 0; i < hd; ++i) krow[static_cast<size_t>(i)] = fp16_to_f32(k_f16_[off + static_cast<size_t>(i)]);
-          k = krow.data();
-        } else {
-          k = &k_f32_[off];
-        }
-        scores[static_cast<size_t>(p)] = dot_f32(q, k, hd) * scale;
-      }
-      softmax(scores.data(), n_pos);
       float* out = &attn_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t p = 0; p < n_pos; ++p) {
-        const size_t off = kv_offset(il, seq, p) + static_cast<size_t>(kvh * hd);
-        const float w = scores[static_cast<size_t>(p)];
-        if (f16) {
-          for (int64_t i = 0; i < hd; ++i) out[i] += w * fp16_to_f32(v_f16_[off + static_cast<size_t>(i)]);
-        } else {
-          axpy(w, &v_f32_[off], out, hd);
-        }
-      }
+      const size_t off = kv_offset(il, batch.seq[t], 0) + static_cast<size_t>(kvh * hd);
+      const auto stride = static_cast<size_t>(h.kv_dim());  // elements between positions
+      if (f16) attention_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, out);
+      else attention_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, out);
     }
   });
 }

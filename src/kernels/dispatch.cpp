@@ -1,0 +1,76 @@
+// Kernel table selection: CPUID once, CORRAL_CPU override, fall back to what the CPU can run.
+#include "kernels/dispatch.h"
+
+#include <cstdlib>
+
+#include "base/cpu_features.h"
+#include "base/log.h"
+#include "kernels/x86/x86_tables.h"
+
+namespace corral {
+namespace {
+
+bool can_avx2(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
+bool can_avx512(const CpuFeatures& f) {
+  return can_avx2(f) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+}
+
+const KernelTable* compiled_avx2() {
+#if defined(CORRAL_X86_KERNELS)
+  return avx2_kernel_table();
+#else
+  return nullptr;
+#endif
+}
+
+const KernelTable* compiled_avx512() {
+#if defined(CORRAL_X86_KERNELS)
+  return avx512_kernel_table();
+#else
+  return nullptr;
+#endif
+}
+
+const KernelTable& best_table() {
+  const CpuFeatures& f = cpu_features();
+  if (can_avx512(f) && compiled_avx512() != nullptr) return *compiled_avx512();
+  if (can_avx2(f) && compiled_avx2() != nullptr) return *compiled_avx2();
+  return reference_kernel_table();
+}
+
+const KernelTable& choose() {
+  const char* env = std::getenv("CORRAL_CPU");
+  if (env == nullptr || *env == '\0' || std::string_view(env) == "auto") return best_table();
+  if (const KernelTable* t = kernel_table_by_name(env)) {
+    CORRAL_LOG_DEBUG("kernels: CORRAL_CPU={} selects the {} table", env, t->name);
+    return *t;
+  }
+  const KernelTable& best = best_table();
+  CORRAL_LOG_WARN("kernels: CORRAL_CPU={} is unknown or not supported by this CPU; using {}", env, best.name);
+  return best;
+}
+
+}  // namespace
+
+const KernelTable& kernel_table() {
+  static const KernelTable& table = choose();
+  return table;
+}
+
+const KernelTable* kernel_table_by_name(std::string_view name) {
+  const CpuFeatures& f = cpu_features();
+  if (name == "scalar" || name == "ref") return &reference_kernel_table();
+  if (name == "avx2") return can_avx2(f) ? compiled_avx2() : nullptr;
+  if (name == "avx512") return can_avx512(f) ? compiled_avx512() : nullptr;
+  if (name == "amx") return can_avx512(f) && f.amx_int8 ? compiled_avx512() : nullptr;
+  return nullptr;
+}
+
+std::vector<std::string> runnable_kernel_paths() {
+  std::vector<std::string> out;
+  for (const char* name : {"scalar", "avx2", "avx512", "amx"})
+    if (kernel_table_by_name(name) != nullptr) out.emplace_back(name);
+  return out;
+}
+
+}  // namespace corral

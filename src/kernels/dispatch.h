@@ -1,0 +1,28 @@
+// Picks one kernel table per process from the CPU's features (base/cpu_features.h), or from
+// CORRAL_CPU=scalar|avx2|avx512|amx. A forced path this CPU cannot run falls back to the best
+// one it can (with a warning) instead of faulting.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernels/kernel_abi.h"
+
+namespace corral {
+
+// The table in use; chosen on first call.
+const KernelTable& kernel_table();
+
+// The scalar reference: dequantise a row exactly, float dot (the ground truth for tests).
+const KernelTable& reference_kernel_table();
+
+// The table for a path name ("scalar", "avx2", "avx512", "amx"), or nullptr when the name is
+// unknown or this CPU cannot run it. "amx" has no tile kernels yet and maps to the avx512 table
+// on CPUs with AMX.
+const KernelTable* kernel_table_by_name(std::string_view name);
+
+// Path names this CPU can run, scalar first.
+std::vector<std::string> runnable_kernel_paths();
+
+}  // namespace corral

@@ -1,0 +1,99 @@
+// The plain-data interface between the dispatcher (matmul.cpp) and the kernel tables, including
+// the per-ISA translation units in x86/<isa>/. Only plain types here: the ISA units are compiled
+// with their own flags and must not instantiate shared inline code (see x86/README.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace corral {
+
+// How a weight type wants its activations: as floats, or quantised to 8 bits per block.
+enum class ActFormat : uint8_t { kF32 = 0, kQ8_0 = 1, kQ8_K = 2 };
+
+// Q8_0-style activation block (legacy quants): x[i] ≈ d * qs[i], s = d * Σ qs (for the offset
+// and min terms of Q4_0/Q4_1/Q5_0/Q5_1).
+struct ActBlockQ8_0 {
+  float d;
+  float s;
+  int8_t qs[32];
+};
+static_assert(sizeof(ActBlockQ8_0) == 40);
+
+// Q8_K-style activation block (K-quants): 256 values, bsums[j] = Σ qs[16j .. 16j+15].
+struct ActBlockQ8_K {
+  float d;
+  int16_t bsums[16];
+  int8_t qs[256];
+};
+static_assert(sizeof(ActBlockQ8_K) == 292);
+
+// One matmul over rows of a weight matrix: y[t * y_stride + r] = dot(row r, activation t).
+// x points at n_tokens activation rows, x_stride_bytes apart: floats for ActFormat::kF32, else
+// whole packed blocks of the type's ActFormat.
+struct MatmulArgs {
+  const uint8_t* w;
+  size_t w_row_bytes;
+  int64_t n;  // elements per row (a whole number of the weight type's blocks)
+  const void* x;
+  size_t x_stride_bytes;
+  int64_t n_tokens;
+  float* y;
+  int64_t y_stride;
+};
+
+// Computes rows [row_begin, row_end) for every token; single-threaded (the caller splits rows).
+// Each (row, token) result depends only on that row and that token's activations.
+using RowsKernel = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
+
+// Quantises n floats (a multiple of the block size) into packed activation blocks.
+using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
+
+// Attention of one query head over n_pos cached positions: out = softmax(scale * q·K) · V.
+// Row p of K (and V) starts at k + p * kv_stride (elements). out has head_dim floats.
+using AttentionF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v,
+                                size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale,
+                                float* out);
+using AttentionF32Fn = void (*)(const float* q, const float* k, const float* v, size_t kv_stride,
+                                int64_t n_pos, int64_t head_dim, float scale, float* out);
+
+// Aggregates without member initialisers on purpose: a non-trivial constructor would be emitted
+// as a weak symbol by every unit, the ISA ones included, and the linker may keep any copy.
+// Machine-limit probes for `corral bench` and bench/: a streaming read that sums every 64-bit
+// word of [p, p + bytes) (bytes a multiple of 128), and a register-only loop doing
+// iters * kInt8PeakMaddsPerIter 8-bit multiply-adds with the ISA's best instruction.
+using ReadStreamFn = uint64_t (*)(const uint8_t* p, size_t bytes);
+using Int8PeakFn = int64_t (*)(int64_t iters);
+inline constexpr int64_t kInt8PeakMaddsPerIter = 8 * 32;
+
+struct TypeKernel {
+  RowsKernel rows;  // null: use the reference table's kernel
+  ActFormat act;
+};
+
+inline constexpr int kMaxGgmlTypes = 40;
+
+// One table per ISA, chosen once per process (matmul.h: kernel_table()).
+// Value-initialise (KernelTable t{};) before filling it.
+struct KernelTable {
+  const char* name;  // "scalar", "avx2", "avx512", ...
+  TypeKernel matmul[kMaxGgmlTypes];
+  QuantizeActFn quantize_q8_0;
+  QuantizeActFn quantize_q8_k;
+  AttentionF16Fn attention_f16;
+  AttentionF32Fn attention_f32;
+  ReadStreamFn read_stream;
+  Int8PeakFn int8_peak;
+};
+
+// Bytes of one packed activation row of n elements.
+inline size_t act_row_bytes(ActFormat f, int64_t n) {
+  switch (f) {
+    case ActFormat::kQ8_0: return static_cast<size_t>(n / 32) * sizeof(ActBlockQ8_0);
+    case ActFormat::kQ8_K: return static_cast<size_t>(n / 256) * sizeof(ActBlockQ8_K);
+    case ActFormat::kF32: break;
+  }
+  return static_cast<size_t>(n) * sizeof(float);
+}
+
+}  // namespace corral
