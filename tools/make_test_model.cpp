@@ -421,7 +421,7 @@ int main(int argc, char** argv) {
   corral::Spec s;
   std::string preset;
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
-  app.add_option("--preset", preset, "Shape preset; later flags override it")
+  app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
   app.add_option("--arch", s.arch, "llama, qwen2 or qwen3")->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
   app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ...");
