@@ -282,3 +282,62 @@ TEST(Sampler, HistoryStaysBoundedAndKeepsTheWindow) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(SamplingParams, OllamaDefaults) {
+  const SamplingParams sp;
+  EXPECT_EQ(sp.temperature, 0.8f);
+  EXPECT_EQ(sp.top_k, 40);
+  EXPECT_EQ(sp.top_p, 0.9f);
+  EXPECT_EQ(sp.min_p, 0.0f);
+  EXPECT_EQ(sp.typical_p, 1.0f);
+  EXPECT_EQ(sp.repeat_penalty, 1.1f);
+  EXPECT_EQ(sp.repeat_last_n, 64);
+  EXPECT_EQ(sp.presence_penalty, 0.0f);
+  EXPECT_EQ(sp.frequency_penalty, 0.0f);
+  EXPECT_FALSE(sp.has_seed);
+}
+
+// The filters see the distribution before temperature (llama.cpp's order): a high temperature
+// flattens what survives but never brings back a token that top_p or min_p removed.
+TEST(Sampler, FiltersActBeforeTemperature) {
+  const std::vector<double> p = {0.5, 0.3, 0.15, 0.05};
+  std::vector<float> logits;
+  for (double q : p) logits.push_back(static_cast<float>(std::log(q)));
+  const int n = 100000;
+
+  SamplingParams top_p = plain(10.0f);
+  top_p.top_p = 0.75f;  // keeps {0, 1}; at T=10 they are nearly equal
+  auto h = histogram(top_p, logits, n);
+  EXPECT_EQ(h[2] + h[3], 0);
+  const double w0 = std::pow(0.5, 0.1), w1 = std::pow(0.3, 0.1);
+  EXPECT_LT(chi_square(h, {w0 / (w0 + w1), w1 / (w0 + w1), 0.0, 0.0}, n), 10.83);  // 1 dof
+
+  SamplingParams min_p = plain(10.0f);
+  min_p.min_p = 0.2f;  // threshold 0.1 of the untempered distribution: token 3 goes
+  h = histogram(min_p, logits, n);
+  EXPECT_EQ(h[3], 0);
+  EXPECT_GT(h[2], n / 5);  // nearly flat over three tokens at T=10
+
+  SamplingParams top_k = plain(10.0f);
+  top_k.top_k = 1;
+  h = histogram(top_k, logits, n);
+  EXPECT_EQ(h[0], n);
+}
+
+// Penalties come first: they change which tokens survive top_k.
+TEST(Sampler, PenaltiesActBeforeTopK) {
+  const float logits[] = {5.0f, 4.9f, -10.0f, -10.0f};
+  SamplingParams sp = plain(1.0f);
+  sp.top_k = 1;
+  sp.presence_penalty = 1.0f;
+  Sampler s(sp, 4);
+  EXPECT_EQ(s.sample(logits), 0);
+  s.accept(0);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(s.sample(logits), 1);
+}
+
+}  // namespace
+}  // namespace corral
