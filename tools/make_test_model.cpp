@@ -96,7 +96,37 @@ int64_t head_dim_of(const Spec& s) {
 
 bool is_tied(const Spec& s) { return s.tied >= 0 ? s.tied == 1 : s.arch != "llama"; }
 
-std::vector<PlannedTensor> plan_tensors(const Spec& s, GgmlType wtype) {
+// The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
+// more bits where quantization hurts most.
+struct WeightTypes {
+  GgmlType base = GgmlType::kF32;
+  int k_mix = 0;  // 3, 4, 5: Q3_K_M, Q4_K_M, Q5_K_M; 0: every matrix in `base`
+  uint32_t file_type = 0;
+};
+
+// llama-quantize's layer choice for the extra bits of Q4_K_M/Q5_K_M: the first and last eighth
+// of the layers, and every third layer between.
+bool use_more_bits(int64_t il, int64_t n_layer) {
+  return il < n_layer / 8 || il >= 7 * n_layer / 8 || (il - n_layer / 8) % 3 == 2;
+}
+
+// The type of one matrix; `role` is the name without "blk.N." and ".weight".
+GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il, int64_t n_layer) {
+  if (wt.k_mix == 0) return wt.base;
+  if (role == "output") return GgmlType::kQ6_K;  // also token_embd when it is tied to the output
+  if (role == "attn_v") {
+    if (wt.k_mix == 3) return il < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+    return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
+  }
+  if (role == "ffn_down") {
+    if (wt.k_mix == 3) return il < n_layer / 16 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+    return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
+  }
+  if (role == "attn_output" && wt.k_mix == 3) return GgmlType::kQ4_K;
+  return wt.base;
+}
+
+std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   const int64_t hd = head_dim_of(s);
   const int64_t q_dim = s.n_head * hd;
   const int64_t kv_dim = s.n_head_kv * hd;
@@ -104,14 +134,15 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, GgmlType wtype) {
   auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
     out.push_back({std::move(name), t, std::move(ne), init});
   };
-  add("token_embd.weight", wtype, {s.n_embd, s.n_vocab}, Init::kMatrix);
+  auto mat = [&](const std::string& role, int64_t il) { return matrix_type(wt, role, il, s.n_layer); };
+  add("token_embd.weight", mat(is_tied(s) ? "output" : "token_embd", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
   if (s.llama3_rope) add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kRopeFreqs);
   for (int64_t il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     add(p + "attn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    add(p + "attn_q.weight", wtype, {s.n_embd, q_dim}, Init::kMatrix);
-    add(p + "attn_k.weight", wtype, {s.n_embd, kv_dim}, Init::kMatrix);
-    add(p + "attn_v.weight", wtype, {s.n_embd, kv_dim}, Init::kMatrix);
+    add(p + "attn_q.weight", mat("attn_q", il), {s.n_embd, q_dim}, Init::kMatrix);
+    add(p + "attn_k.weight", mat("attn_k", il), {s.n_embd, kv_dim}, Init::kMatrix);
+    add(p + "attn_v.weight", mat("attn_v", il), {s.n_embd, kv_dim}, Init::kMatrix);
     if (s.arch == "qwen2") {
       add(p + "attn_q.bias", GgmlType::kF32, {q_dim}, Init::kBias);
       add(p + "attn_k.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
@@ -121,14 +152,14 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, GgmlType wtype) {
       add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
       add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
     }
-    add(p + "attn_output.weight", wtype, {q_dim, s.n_embd}, Init::kMatrix);
+    add(p + "attn_output.weight", mat("attn_output", il), {q_dim, s.n_embd}, Init::kMatrix);
     add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    add(p + "ffn_gate.weight", wtype, {s.n_embd, s.n_ff}, Init::kMatrix);
-    add(p + "ffn_up.weight", wtype, {s.n_embd, s.n_ff}, Init::kMatrix);
-    add(p + "ffn_down.weight", wtype, {s.n_ff, s.n_embd}, Init::kMatrix);
+    add(p + "ffn_gate.weight", mat("ffn_gate", il), {s.n_embd, s.n_ff}, Init::kMatrix);
+    add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, s.n_ff}, Init::kMatrix);
+    add(p + "ffn_down.weight", mat("ffn_down", il), {s.n_ff, s.n_embd}, Init::kMatrix);
   }
   add("output_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-  if (!is_tied(s)) add("output.weight", wtype, {s.n_embd, s.n_vocab}, Init::kMatrix);
+  if (!is_tied(s)) add("output.weight", mat("output", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
   return out;
 }
 
@@ -226,9 +257,12 @@ uint32_t file_type_of(GgmlType t) {
   }
 }
 
-Result<GgmlType> parse_type(const std::string& name) {
+Result<WeightTypes> parse_type(const std::string& name) {
   std::string want = name;
   std::transform(want.begin(), want.end(), want.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (want == "q3_k_m") return WeightTypes{GgmlType::kQ3_K, 3, 12};
+  if (want == "q4_k_m") return WeightTypes{GgmlType::kQ4_K, 4, 15};
+  if (want == "q5_k_m") return WeightTypes{GgmlType::kQ5_K, 5, 17};
   std::string known;
   for (uint32_t id = 0; id < 64; ++id) {
     const GgmlTypeInfo* info = ggml_type_info(id);
@@ -236,9 +270,10 @@ Result<GgmlType> parse_type(const std::string& name) {
     std::string n(info->name);
     known += (known.empty() ? "" : ", ") + n;
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (n == want) return info->type;
+    if (n == want) return WeightTypes{info->type, 0, file_type_of(info->type)};
   }
-  return make_error("unknown or unsupported tensor type '{}' (supported: {})", name, known);
+  return make_error("unknown or unsupported tensor type '{}' (supported: {}, q3_K_M, q4_K_M, q5_K_M)",
+                    name, known);
 }
 
 // A SentencePiece-style vocabulary with unique made-up pieces: <unk>, <s>, </s>, the 256 byte
@@ -323,7 +358,7 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
   return {};
 }
 
-Status check_spec(const Spec& s, GgmlType wtype) {
+Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
     return make_error("unknown architecture '{}' (llama, qwen2, qwen3)", s.arch);
   if (s.llama3_rope && s.arch != "llama") return make_error("--llama3-rope is for --arch llama");
@@ -343,8 +378,9 @@ Status check_spec(const Spec& s, GgmlType wtype) {
 }
 
 Status run(Spec s) {
-  auto wtype = parse_type(s.type_name);
-  if (!wtype) return wtype.error();
+  auto wt = parse_type(s.type_name);
+  if (!wt) return wt.error();
+  const GgmlType wtype = wt->base;
   if (s.rope_theta == 0) s.rope_theta = s.arch == "llama" ? (s.llama3_rope ? 500000.0 : 10000.0) : 1000000.0;
   if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" ? 1e-5 : 1e-6;
   if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
@@ -362,7 +398,7 @@ Status run(Spec s) {
     return make_error("--vocab and --tokenizer-json are exclusive");
   if (!s.vocab_path.empty()) CORRAL_TRY(read_vocab(s, vocab_keys));
   if (!s.tokenizer_json_path.empty()) CORRAL_TRY(read_tokenizer_json(s, vocab_keys));
-  CORRAL_TRY(check_spec(s, *wtype));
+  CORRAL_TRY(check_spec(s, wtype));
   const int64_t hd = head_dim_of(s);
   w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
@@ -378,12 +414,12 @@ Status run(Spec s) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
-  w.set_u32("general.file_type", file_type_of(*wtype));
-  if (ggml_type_info(*wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
+  w.set_u32("general.file_type", wt->file_type);
+  if (ggml_type_info(wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
   if (vocab_keys.empty()) write_synthetic_vocab(s, w);
   for (const auto& [key, value] : vocab_keys) w.set_value(key, value);
 
-  const auto plan = plan_tensors(s, *wtype);
+  const auto plan = plan_tensors(s, *wt);
   int64_t n_params = 0;
   for (const auto& t : plan) {
     CORRAL_TRY(w.add_tensor_info(t.name, t.type, t.ne));
@@ -395,7 +431,7 @@ Status run(Spec s) {
     return stream_tensor(s, plan[i], sink);
   }));
   std::printf("%s: %s %s, %zu tensors, %lld parameters, %lld layers, n_embd %lld, n_vocab %lld\n",
-              s.out.c_str(), s.arch.c_str(), std::string(ggml_type_name(*wtype)).c_str(), plan.size(),
+              s.out.c_str(), s.arch.c_str(), s.type_name.c_str(), plan.size(),
               static_cast<long long>(n_params), static_cast<long long>(s.n_layer),
               static_cast<long long>(s.n_embd), static_cast<long long>(s.n_vocab));
   return {};
@@ -424,7 +460,7 @@ int main(int argc, char** argv) {
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
   app.add_option("--arch", s.arch, "llama, qwen2 or qwen3")->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
-  app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ...");
+  app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ..., or a mix: q3_K_M, q4_K_M, q5_K_M");
   app.add_option("--n-embd", s.n_embd);
   app.add_option("--n-ff", s.n_ff);
   app.add_option("--n-layer", s.n_layer);

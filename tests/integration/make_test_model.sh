@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 SHAPE="--n-embd 256 --n-ff 512 --n-layer 2 --n-head 4 --n-head-kv 2 --n-vocab 300"
 n=0
 for spec in "llama f32" "llama q4_K" "llama q8_0 --llama3-rope --tied" "qwen2 f16" "qwen2 q5_1" \
-            "qwen3 bf16" "qwen3 q6_K" "qwen3 q2_K"; do
+            "qwen3 bf16" "qwen3 q6_K" "qwen3 q2_K" "qwen2 q4_K_M"; do
   set -- $spec
   arch=$1; type=$2; shift 2
   f="$T/$arch-$type.gguf"
