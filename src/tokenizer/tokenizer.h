@@ -30,6 +30,7 @@ enum class TokenType : int32_t {
 
 enum class TokenizerModel { kSpm, kBpe, kWpm };  // kWpm: BERT WordPiece ("bert")
 
+// Immutable once built: every const method may be called from many threads at once.
 class Tokenizer {
  public:
   // Builds the tokenizer from the tokenizer.ggml.* keys; a missing or malformed key is an

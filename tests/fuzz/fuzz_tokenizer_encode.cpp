@@ -38,6 +38,8 @@ Vocab make_bpe(const char* pre) {
   w.set_string_array("tokenizer.ggml.tokens", tokens);
   w.set_i32_array("tokenizer.ggml.token_type", types);
   w.set_string_array("tokenizer.ggml.merges", {"t h", "th e", "i n", "e r", "1 2", sp + " the"});
+  w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokens.size() - 2));  // <|end|>
+  w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokens.size() - 2));
   Vocab v;
   v.bytes = w.serialize();
   v.file = *corral::GgufFile::parse(reinterpret_cast<const uint8_t*>(v.bytes.data()),
