@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
+# One cache for every build directory (hash_dir off), so the three builds share objects.
+export CCACHE_NOHASHDIR=1
 
 bash scripts/check-layers.sh
 
