@@ -3,7 +3,8 @@
 // Usage: tokenizer_compare VOCAB.gguf CASES.json
 // CASES.json: {"add_special": bool, "parse_special": bool,
 //              "cases": [{"utf8_hex": "48656c6c6f", "ids": [9906]}, ...]}
-// Prints the match count; exits 1 on any mismatch.
+// Also checks decode(encode(text), special=true) == text (NFC text for qwen2 vocabs).
+// Prints the match counts; exits 1 on any mismatch.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -14,6 +15,7 @@
 #include "base/file_util.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
 
 namespace {
 
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
   }
   const bool add_special = j.value("add_special", false);
   const bool parse_special = j.value("parse_special", true);
-  size_t matched = 0, total = 0, n_tokens = 0;
+  size_t matched = 0, total = 0, n_tokens = 0, round_trips = 0;
   double encode_ms = 0;
   for (const auto& c : j["cases"]) {
     std::string input;
@@ -80,6 +82,13 @@ int main(int argc, char** argv) {
                      .count();
     n_tokens += got.size();
     ++total;
+    const bool nfc = (*tok)->pre_tokenizer() == corral::PreTokenizerKind::kQwen2;
+    const std::string want_text = nfc ? corral::unicode::nfc(input) : input;
+    if ((*tok)->decode(got, /*special=*/true) == want_text) {
+      ++round_trips;
+    } else {
+      std::printf("ROUND TRIP FAILED case %zu: %s\n", total - 1, c.value("label", "").c_str());
+    }
     if (got == expected) {
       ++matched;
     } else {
@@ -88,7 +97,7 @@ int main(int argc, char** argv) {
                   join(got).c_str(), join(expected).c_str());
     }
   }
-  std::printf("%s: %zu/%zu strings match (%zu tokens, %.1f ms encoding)\n", argv[1], matched,
-              total, n_tokens, encode_ms);
-  return matched == total && total > 0 ? 0 : 1;
+  std::printf("%s: %zu/%zu strings match, %zu/%zu decode back (%zu tokens, %.1f ms encoding)\n",
+              argv[1], matched, total, round_trips, total, n_tokens, encode_ms);
+  return matched == total && round_trips == total && total > 0 ? 0 : 1;
 }
