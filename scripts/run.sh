@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
-./build/release/src/corral generate -m ../shared/models/stories260K.gguf -p "" --temperature 0 -n 60
+./build/release/src/corral generate -m ../shared/models/stories260K.gguf -p "" --temperature 0 --repeat-penalty 1 -n 60

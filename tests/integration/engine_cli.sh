@@ -21,7 +21,7 @@ check() { # name, expected-exit (0|nonzero), pattern, command...
 
 story=" Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high"
 check "generate: stories260K greedy story" 0 "$story" \
-  "$BIN" generate -m "$SHARED/models/stories260K.gguf" -p "" --temperature 0 -n 60
+  "$BIN" generate -m "$SHARED/models/stories260K.gguf" -p "" --temperature 0 --repeat-penalty 1 -n 60
 check "generate: seeded sampling is repeatable" 0 "" bash -c \
   "a=\$('$BIN' generate -m '$SHARED/models/stories260K.gguf' -p 'Tom' --seed 7 -n 30); b=\$('$BIN' generate -m '$SHARED/models/stories260K.gguf' -p 'Tom' --seed 7 -n 30); [ \"\$a\" = \"\$b\" ] && [ -n \"\$a\" ]"
 check "tokenize: SPM ids" 0 "1 403 407 261" \
