@@ -137,8 +137,9 @@ else
   export CORRAL_MODELS=$T/limited
   "$BIN" list >/dev/null
   before=$(snap)
-  printf 'FROM %s\n' "$CORRAL_SHARED_DIR/models/stories260K.gguf" > "$T/Modelfile.abs"
-  expect_fail "File too large" bash -c "trap '' XFSZ; ulimit -f 512; exec '$BIN' create big -f '$T/Modelfile.abs'"
+  # The GGUF may be hard-linked (no bytes written), so a 600 KB LICENSE layer hits the limit.
+  { printf 'FROM %s\nLICENSE """' "$T/stories.gguf"; head -c 600000 /dev/zero | tr '\0' 'x'; printf '"""\n'; } > "$T/Modelfile.big"
+  expect_fail "File too large" bash -c "trap '' XFSZ; ulimit -f 512; exec '$BIN' create big -f '$T/Modelfile.big'"
   [ "$(snap)" = "$before" ] || fail "store changed by a full-disk create"
   echo "full disk: ulimit -f"
 fi
