@@ -1,10 +1,31 @@
 // ThreadPool: static range split, one job at a time, workers parked on a condition variable.
 #include "base/thread_pool.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
 namespace corral {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or about `ns` nanoseconds have passed; true when done() held.
+template <class Pred>
+bool spin_until(Pred done, long ns) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 255u) == 0 && std::chrono::steady_clock::now() - t0 > std::chrono::nanoseconds(ns)) return done();
+  }
+}
+
+}  // namespace
 
 int ThreadPool::default_thread_count() {
   if (const char* env = std::getenv("CORRAL_NUM_THREADS")) {
@@ -23,7 +44,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -45,16 +66,17 @@ void ThreadPool::run_chunk(int index) {
 void ThreadPool::worker_loop(int index) {
   unsigned long seen = 0;
   for (;;) {
-    {
+    auto ready = [&] { return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(ready, kSpinNs)) {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+      start_cv_.wait(lock, ready);
     }
+    if (stop_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_chunk(index);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      { std::lock_guard<std::mutex> lock(mu_); }  // a caller about to sleep sees pending_ == 0
+      done_cv_.notify_one();
     }
   }
 }
@@ -66,17 +88,18 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t,
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
-  }
+  job_ = &fn;
+  job_n_ = n;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new generation
   start_cv_.notify_all();
   run_chunk(0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(done, kSpinNs)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, done);
+  }
   job_ = nullptr;
 }
 
