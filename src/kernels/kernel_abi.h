@@ -64,7 +64,7 @@ using AttentionF32Fn = void (*)(const float* q, const float* k, const float* v, 
 // iters * kInt8PeakMaddsPerIter 8-bit multiply-adds with the ISA's best instruction.
 using ReadStreamFn = uint64_t (*)(const uint8_t* p, size_t bytes);
 using Int8PeakFn = int64_t (*)(int64_t iters);
-inline constexpr int64_t kInt8PeakMaddsPerIter = 8 * 32;
+inline constexpr int64_t kInt8PeakMaddsPerIter = 6 * 32;
 
 struct TypeKernel {
   RowsKernel rows;  // null: use the reference table's kernel

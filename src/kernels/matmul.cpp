@@ -47,10 +47,10 @@ uint64_t ref_read_stream(const uint8_t* p, size_t bytes) {
 }
 
 int64_t ref_int8_peak(int64_t iters) {
-  int32_t acc[8] = {};
+  int32_t acc[6] = {};
   int8_t w = 3, x = static_cast<int8_t>((iters & 1) + 1);
   for (int64_t it = 0; it < iters; ++it) {
-    for (int j = 0; j < 8; ++j)
+    for (int j = 0; j < 6; ++j)
       for (int l = 0; l < 32; ++l) acc[j] += w * x;
     __asm__ volatile("" : "+r"(w), "+r"(x));
   }

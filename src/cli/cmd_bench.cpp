@@ -1,0 +1,207 @@
+// `corral bench -m FILE -p 512 -n 128 -t N -r R [--json]`: prompt-processing and generation
+// speed (mean ± sd tokens/s over R runs, like llama-bench), with the machine's read bandwidth
+// and int8 peak measured in the same run and the fraction of each that the model achieves.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "cli/command.h"
+#include "kernels/dispatch.h"
+#include "kernels/limits.h"
+#include "model/context.h"
+#include "model/model.h"
+
+namespace corral::cli {
+namespace {
+
+struct Stats {
+  double mean = 0.0;
+  double sd = 0.0;
+};
+
+Stats stats_of(const std::vector<double>& v) {
+  Stats s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0.0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+// Bytes of weights one token reads (every matmul weight once) and int8 operations it needs
+// (2 per weight: one multiply-add).
+struct ModelCost {
+  double weight_bytes = 0.0;
+  double ops_per_token = 0.0;
+};
+
+ModelCost model_cost(const Model& m) {
+  ModelCost c;
+  auto add = [&c](const TensorView& t) {
+    if (t.data == nullptr) return;
+    c.weight_bytes += static_cast<double>(t.row_bytes) * static_cast<double>(t.n_rows());
+    c.ops_per_token += 2.0 * static_cast<double>(t.ne[0]) * static_cast<double>(t.n_rows());
+  };
+  for (const LayerWeights& l : m.layers) {
+    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) add(*t);
+  }
+  add(m.output);
+  return c;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int cmd_bench(int argc, char** argv) {
+  CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
+  std::string model_path;
+  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3;
+  bool json = false, no_limits = false;
+  app.add_option("-m,--model", model_path, "GGUF file")->required();
+  app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("-n,--n-gen", n_gen, "Generated tokens per tg run (0: skip)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("-t,--threads", threads, "Threads (default: CORRAL_NUM_THREADS or all)")->check(CLI::Range(0, 1024));
+  app.add_option("-r,--repetitions", reps, "Runs per test")->check(CLI::Range(1, 1000));
+  app.add_flag("--json", json, "JSON output");
+  app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  // The global pool reads CORRAL_NUM_THREADS when first used, which is below.
+  if (threads > 0) setenv("CORRAL_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  auto loaded = Model::load(model_path);
+  if (!loaded) {
+    std::fprintf(stderr, "Error: %s\n", loaded.error().message.c_str());
+    return 1;
+  }
+  std::shared_ptr<const Model> model = *loaded;
+  const HParams& hp = model->hp;
+  const int n_threads = ThreadPool::global().size();
+  const KernelTable& table = kernel_table();
+  const ModelCost cost = model_cost(*model);
+
+  double read_bw = 0.0, int8_peak = 0.0;
+  if (!no_limits) {
+    read_bw = measure_read_bandwidth(table, size_t{512} << 20, 5);
+    int8_peak = measure_int8_peak(table, 0.5);
+  }
+
+  ContextParams cp;
+  cp.n_ctx = std::max(1, n_prompt + n_gen);
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
+
+  struct TestResult {
+    std::string name;
+    std::vector<double> tps;
+    double fraction = 0.0;
+    const char* fraction_of = "";
+  };
+  std::vector<TestResult> results;
+
+  auto run_forward = [](Context& ctx, const Batch& b) -> bool {
+    auto out = ctx.forward(b);
+    if (!out) {
+      std::fprintf(stderr, "Error: %s\n", out.error().message.c_str());
+      return false;
+    }
+    return true;
+  };
+
+  {  // warm-up: page in the weights and size every buffer once
+    auto ctx = Context::create(model, cp);
+    if (!ctx) {
+      std::fprintf(stderr, "Error: %s\n", ctx.error().message.c_str());
+      return 1;
+    }
+    Batch b;
+    const int warm = std::max(1, std::min(n_prompt, 32));
+    for (int i = 0; i < warm; ++i) b.add(tok(rng), i, 0, i + 1 == warm);
+    if (!run_forward(**ctx, b)) return 1;
+  }
+
+  if (n_prompt > 0) {
+    TestResult r{"pp" + std::to_string(n_prompt), {}, 0.0, "int8 peak"};
+    for (int rep = 0; rep < reps; ++rep) {
+      auto ctx = Context::create(model, cp);
+      if (!ctx) return 1;
+      Batch b;
+      for (int i = 0; i < n_prompt; ++i) b.add(tok(rng), i, 0, i + 1 == n_prompt);
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!run_forward(**ctx, b)) return 1;
+      r.tps.push_back(n_prompt / seconds_since(t0));
+    }
+    if (int8_peak > 0) r.fraction = stats_of(r.tps).mean * cost.ops_per_token / int8_peak;
+    results.push_back(r);
+  }
+  if (n_gen > 0) {
+    TestResult r{"tg" + std::to_string(n_gen), {}, 0.0, "read bandwidth"};
+    for (int rep = 0; rep < reps; ++rep) {
+      auto ctx = Context::create(model, cp);
+      if (!ctx) return 1;
+      Batch b;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < n_gen; ++i) {
+        b.clear();
+        b.add(tok(rng), i, 0, true);
+        if (!run_forward(**ctx, b)) return 1;
+      }
+      r.tps.push_back(n_gen / seconds_since(t0));
+    }
+    if (read_bw > 0) r.fraction = stats_of(r.tps).mean * cost.weight_bytes / read_bw;
+    results.push_back(r);
+  }
+
+  std::string name = model_path.substr(model_path.find_last_of('/') + 1);
+  const std::string type_name(ggml_type_name(model->layers.empty() ? model->output.type : model->layers[0].ffn_gate.type));
+  if (json) {
+    nlohmann::json j;
+    j["model"] = name;
+    j["weight_type"] = type_name;
+    j["weight_bytes_per_token"] = cost.weight_bytes;
+    j["int8_ops_per_token"] = cost.ops_per_token;
+    j["kernels"] = table.name;
+    j["threads"] = n_threads;
+    j["limits"] = {{"read_bytes_per_s", read_bw}, {"int8_ops_per_s", int8_peak}};
+    j["results"] = nlohmann::json::array();
+    for (const TestResult& r : results) {
+      const Stats s = stats_of(r.tps);
+      j["results"].push_back({{"test", r.name}, {"tokens_per_s_mean", s.mean}, {"tokens_per_s_sd", s.sd},
+                              {"samples", r.tps}, {"fraction", r.fraction}, {"fraction_of", r.fraction_of}});
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| model | type | weights | kernels | threads | test | t/s | of limit |\n");
+  std::printf("| --- | --- | ---: | --- | ---: | --- | ---: | ---: |\n");
+  for (const TestResult& r : results) {
+    const Stats s = stats_of(r.tps);
+    std::printf("| %s | %s | %.1f MiB | %s | %d | %s | %.2f ± %.2f | %.1f%% %s |\n", name.c_str(), type_name.c_str(),
+                cost.weight_bytes / (1 << 20), table.name, n_threads, r.name.c_str(), s.mean, s.sd,
+                100.0 * r.fraction, r.fraction_of);
+  }
+  if (!no_limits)
+    std::printf("\nLimits measured in this run: read bandwidth %.1f GB/s, int8 peak %.0f GOP/s (%s, %d threads).\n",
+                read_bw / 1e9, int8_peak / 1e9, table.name, n_threads);
+  return 0;
+}
+
+}  // namespace
+
+CORRAL_COMMAND("bench", "Measure prompt and generation tokens/s against the machine's limits", cmd_bench);
+
+}  // namespace corral::cli
