@@ -1,0 +1,145 @@
+// kernel_bench: per-kernel throughput for every kernel path this CPU can run, as fractions are
+// only meaningful against limits measured in the same run (Read/* and Int8Peak/* rows).
+//   build/perf/bench/kernel_bench --benchmark_filter=Matvec   (CORRAL_NUM_THREADS=2)
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "gguf/ggml_type.h"
+#include "kernels/dispatch.h"
+#include "kernels/limits.h"
+#include "kernels/matmul.h"
+#include "tensor/quant.h"
+
+namespace corral {
+namespace {
+
+const GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0,
+                           GgmlType::kF16,  GgmlType::kQ5_K, GgmlType::kQ3_K, GgmlType::kQ2_K,
+                           GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kBF16,
+                           GgmlType::kF32};
+
+// A rows x n weight matrix of random quantised values (one row quantised, then repeated with
+// small changes would be cache-friendly; every row is distinct here).
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+};
+
+std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n) {
+  auto m = std::make_shared<Matrix>();
+  const size_t rb = ggml_row_bytes(type, n);
+  m->bytes.resize(rb * static_cast<size_t>(rows));
+  std::mt19937 rng(static_cast<unsigned>(type));
+  std::normal_distribution<float> nd;
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = nd(rng);
+    quantize_row(type, row.data(), &m->bytes[static_cast<size_t>(r) * rb], n);
+  }
+  m->view.data = m->bytes.data();
+  m->view.type = type;
+  m->view.ne[0] = n;
+  m->view.ne[1] = rows;
+  m->view.row_bytes = rb;
+  return m;
+}
+
+std::vector<float> make_acts(int64_t n_tokens, int64_t n) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(n_tokens * n));
+  for (auto& v : x) v = nd(rng);
+  return x;
+}
+
+// Generation shape: 8192 x 4096 (bigger than any last-level cache here), one token.
+void register_matvec(const std::string& path, const KernelTable* table, GgmlType type) {
+  const std::string name = "Matvec/" + path + "/" + std::string(ggml_type_name(type));
+  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
+    const int64_t rows = 8192, n = 4096;
+    auto m = make_matrix(type, rows, n);
+    std::vector<float> x = make_acts(1, n), y(static_cast<size_t>(rows));
+    for (auto _ : st) {
+      matmul_with(*table, m->view, x.data(), n, 1, y.data(), rows);
+      benchmark::DoNotOptimize(y.data());
+    }
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(m->bytes.size()));
+  })->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+// Prompt shape: 2048 x 2048 weights times 64 tokens; GOP/s counts 2 per multiply-add.
+void register_matmul(const std::string& path, const KernelTable* table, GgmlType type) {
+  const std::string name = "Matmul64/" + path + "/" + std::string(ggml_type_name(type));
+  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
+    const int64_t rows = 2048, n = 2048, nt = 64;
+    auto m = make_matrix(type, rows, n);
+    std::vector<float> x = make_acts(nt, n), y(static_cast<size_t>(rows * nt));
+    for (auto _ : st) {
+      matmul_with(*table, m->view, x.data(), n, nt, y.data(), rows);
+      benchmark::DoNotOptimize(y.data());
+    }
+    st.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * n * nt) * static_cast<double>(st.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+  })->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void register_attention(const std::string& path, const KernelTable* table) {
+  const std::string name = "AttentionF16/" + path + "/ctx4096_hd64";
+  benchmark::RegisterBenchmark(name.c_str(), [table](benchmark::State& st) {
+    const int64_t n_pos = 4096, hd = 64;
+    const size_t stride = 256;  // 4 KV heads
+    std::vector<uint16_t> k(stride * static_cast<size_t>(n_pos)), v(k.size());
+    std::mt19937 rng(9);
+    std::normal_distribution<float> nd;
+    for (size_t i = 0; i < k.size(); ++i) {
+      k[i] = f32_to_fp16(nd(rng));
+      v[i] = f32_to_fp16(nd(rng));
+    }
+    std::vector<float> q = make_acts(1, hd), out(static_cast<size_t>(hd));
+    for (auto _ : st) {
+      table->attention_f16(q.data(), k.data(), v.data(), stride, n_pos, hd, 0.125f, out.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * n_pos * hd * 2 * 2);  // K and V rows
+  })->Unit(benchmark::kMicrosecond);
+}
+
+void register_limits(const std::string& path, const KernelTable* table) {
+  benchmark::RegisterBenchmark(("Read/" + path).c_str(), [table](benchmark::State& st) {
+    double bw = 0;
+    for (auto _ : st) bw = measure_read_bandwidth(*table, size_t{256} << 20, 3);
+    st.counters["GB/s"] = bw / 1e9;
+  })->Iterations(1)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("Int8Peak/" + path).c_str(), [table](benchmark::State& st) {
+    double ops = 0;
+    for (auto _ : st) ops = measure_int8_peak(*table, 0.3);
+    st.counters["GOP/s"] = ops / 1e9;
+  })->Iterations(1)->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+}  // namespace corral
+
+int main(int argc, char** argv) {
+  using namespace corral;
+  for (const std::string& path : runnable_kernel_paths()) {
+    if (path == "amx") continue;  // the avx512 table until AMX tile kernels exist
+    const KernelTable* table = kernel_table_by_name(path);
+    register_limits(path, table);
+    for (GgmlType t : kTypes) register_matvec(path, table, t);
+    for (GgmlType t : kTypes) register_matmul(path, table, t);
+    register_attention(path, table);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
