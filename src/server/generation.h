@@ -1,0 +1,63 @@
+// One running generation as the HTTP handlers see it: the lease on the loaded model, the
+// runner request, and a queue of events from the decode thread to the HTTP thread. Destroying
+// it (client gone, response finished) cancels the request and waits for the runner to let go.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include "api/types.h"
+#include "engine/request.h"
+#include "engine/scheduler.h"
+#include "server/metrics.h"
+#include "server/model_host.h"
+
+namespace corral::server {
+
+class Generation {
+ public:
+  ~Generation();
+  // Blocks until the next event; false after the final (done) event has been returned.
+  bool next(GenerateEvent* ev);
+  // Stops the generation (client disconnected) within one decode step.
+  void cancel();
+
+  int64_t load_ns() const { return load_ns_; }
+  int64_t start_ns() const { return start_ns_; }
+
+ private:
+  friend Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease,
+                                                                GenerateRequest req, int64_t start_ns,
+                                                                Metrics* metrics);
+  Generation() = default;
+
+  Scheduler::Lease lease_;
+  uint64_t id_ = 0;
+  Metrics* metrics_ = nullptr;
+  int64_t start_ns_ = 0, load_ns_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<GenerateEvent> events_;
+  bool runner_done_ = false;   // the runner sent its final event
+  bool reader_done_ = false;   // next() returned the final event
+  bool first_text_ = false;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Submits `req` to the leased runner. 400 for requests the runner refuses (prompt too long).
+Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, GenerateRequest req,
+                                                       int64_t start_ns, Metrics* metrics);
+
+// The engine request for merged options (model params, then request options).
+GenerateRequest engine_request(const api::Options& o);
+
+// Monotonic nanoseconds (durations in responses).
+int64_t mono_ns();
+
+// Ollama's logprobs entries: {token, logprob, bytes, top_logprobs: [...]}.
+api::OJson logprobs_json(const Tokenizer& tk, const std::vector<TokenLogprob>& lps);
+
+}  // namespace corral::server

@@ -1,0 +1,327 @@
+// Model resolution, loading (the scheduler's loader), prompt rendering and embeddings.
+#include "server/model_host.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "base/log.h"
+#include "chat/jinja.h"
+#include "chat/ollama_template.h"
+#include "engine/loaded_model.h"
+
+namespace corral::server {
+
+namespace {
+
+int64_t env_int(const char* name, int64_t def) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return def;
+  char* end = nullptr;
+  const long long n = std::strtoll(v, &end, 10);
+  if (*end != '\0' || n <= 0) {
+    CORRAL_LOG_WARN("ignoring {}={}", name, v);
+    return def;
+  }
+  return n;
+}
+
+bool is_file(const std::string& p, int64_t* size, int64_t* mtime) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  *size = static_cast<int64_t>(st.st_size);
+  *mtime = static_cast<int64_t>(st.st_mtime);
+  return true;
+}
+
+// CORRAL_MODEL_PATHS="name=/path/a.gguf,other=/path/b.gguf".
+std::optional<std::string> alias_path(const std::string& name) {
+  const char* v = std::getenv("CORRAL_MODEL_PATHS");
+  if (v == nullptr) return std::nullopt;
+  std::string_view s(v);
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    const size_t eq = item.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view n = item.substr(0, eq);
+      if (n == name || std::string(n) + ":latest" == name) return std::string(item.substr(eq + 1));
+    }
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : store_(std::move(store)) {
+  num_parallel_ = static_cast<int32_t>(env_int("OLLAMA_NUM_PARALLEL", 1));
+  default_num_ctx_ = env_int("OLLAMA_CONTEXT_LENGTH", 4096);
+  LoaderFn loader = [](const LoadSpec& spec) -> Result<LoadedInstance> {
+    auto lm = load_model(spec.path);
+    if (!lm) return lm.error();
+    RunnerParams p = spec.params;
+    const int64_t train = lm->model->hp.n_ctx_train;
+    if (train > 0 && p.n_ctx > train) p.n_ctx = train;
+    auto runner = Runner::create(lm->model, lm->tokenizer, p);
+    if (!runner) return runner.error();
+    auto ex = std::make_shared<ModelExtras>();
+    ex->model = lm->model;
+    ex->tokenizer = lm->tokenizer;
+    if (auto t = lm->model->file->get_string("tokenizer.chat_template")) ex->gguf_chat_template = *t;
+    LoadedInstance inst;
+    inst.runner = std::shared_ptr<Runner>(std::move(*runner));
+    inst.user = ex;
+    inst.size_bytes = spec.estimated_bytes;
+    return inst;
+  };
+  scheduler_ = std::make_unique<Scheduler>(config, std::move(loader));
+}
+
+Expected<ModelRef> ModelHost::resolve(const std::string& name) const {
+  if (name.empty()) return HttpError{400, "model is required"};
+  ModelRef ref;
+  ref.name = name;
+  std::string path;
+  if (auto a = alias_path(name)) path = *a;
+  else if (name.front() == '/' && name.size() > 5 && name.ends_with(".gguf")) path = name;
+  if (!path.empty()) {
+    if (!is_file(path, &ref.size_bytes, &ref.modified_unix_s)) return HttpError{404, not_found_message(name)};
+    ref.path = path;
+    return ref;
+  }
+  if (!store_) return HttpError{404, not_found_message(name)};
+  auto parsed = ModelName::parse(name);
+  if (!parsed) return HttpError{400, fmt::format("invalid model name \"{}\"", name)};
+  auto rm = store_->resolve_model(*parsed);
+  if (!rm) return HttpError{404, not_found_message(name)};
+  ref.name = rm->name.display_shortest();
+  ref.path = rm->model_path;
+  ref.digest = rm->manifest_digest;
+  ref.has_template = rm->has_template;
+  ref.template_text = rm->template_text;
+  ref.system = rm->system;
+  ref.licenses = rm->licenses;
+  ref.size_bytes = rm->manifest.total_size();
+  int64_t sz = 0;
+  is_file(rm->model_path, &sz, &ref.modified_unix_s);
+  auto pj = api::Json::parse(rm->params_json, nullptr, false);
+  if (!pj.is_discarded() && pj.is_object()) {
+    auto opts = api::parse_options(pj);
+    if (opts) ref.params = std::move(*opts);
+    else CORRAL_LOG_WARN("{}: ignoring params layer: {}", name, opts.error().message);
+  }
+  return ref;
+}
+
+LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) const {
+  LoadSpec s;
+  s.name = ref.name;
+  s.path = ref.path;
+  s.params.n_parallel = num_parallel_;
+  s.params.n_ctx = opts.num_ctx && *opts.num_ctx > 0 ? *opts.num_ctx : default_num_ctx_;
+  if (opts.num_batch && *opts.num_batch > 0 && *opts.num_batch <= 8192)
+    s.params.n_batch = static_cast<int32_t>(*opts.num_batch);
+  s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
+  s.estimated_bytes = ref.size_bytes;  // weights; KV is small next to them on CPU tiers we serve
+  return s;
+}
+
+Expected<std::optional<std::chrono::nanoseconds>> ModelHost::keep_alive(const std::optional<std::string>& text) {
+  if (!text) return std::optional<std::chrono::nanoseconds>{};
+  auto d = parse_keep_alive(*text);
+  if (!d) return HttpError{400, d.error().message};
+  return std::optional<std::chrono::nanoseconds>(*d);
+}
+
+Expected<Scheduler::Lease> ModelHost::acquire(const ModelRef& ref, const api::Options& opts,
+                                              const std::optional<std::string>& keep_alive_text) {
+  auto ka = keep_alive(keep_alive_text);
+  if (!ka.ok()) return ka.error;
+  auto r = scheduler_->acquire(load_spec(ref, opts), *ka);
+  switch (r.kind) {
+    case SchedulerErrorKind::kNone: return std::move(r.lease);
+    case SchedulerErrorKind::kBusy: return HttpError{503, r.error};
+    case SchedulerErrorKind::kCancelled: return HttpError{499, r.error};
+    case SchedulerErrorKind::kLoadFailed: break;
+  }
+  return HttpError{500, fmt::format("failed to load model {}: {}", ref.name, r.error)};
+}
+
+Expected<std::vector<float>> ModelHost::embed(ModelExtras& ex, const std::string& text, bool truncate,
+                                              int64_t n_ctx, int32_t* n_tokens) {
+  const auto& hp = ex.model->hp;
+  if (hp.n_ctx_train > 0 && n_ctx > hp.n_ctx_train) n_ctx = hp.n_ctx_train;
+  std::vector<int32_t> toks = ex.tokenizer->encode(text, true, true);
+  if (toks.empty()) return HttpError{400, "input is empty"};
+  if (static_cast<int64_t>(toks.size()) > n_ctx) {
+    if (!truncate) return HttpError{400, "input length exceeds the context length"};
+    toks.resize(static_cast<size_t>(n_ctx));
+  }
+  std::lock_guard<std::mutex> lock(ex.embed_mu);
+  if (!ex.embed_ctx || ex.embed_ctx->params().n_ctx < n_ctx) {
+    ContextParams cp;
+    cp.n_ctx = n_ctx;
+    cp.n_seq = 1;
+    auto c = Context::create(ex.model, cp);
+    if (!c) return HttpError{500, c.error().message};
+    ex.embed_ctx = std::move(*c);
+  }
+  const auto E = static_cast<size_t>(hp.n_embd);
+  std::vector<double> sum(E, 0.0);
+  constexpr size_t kChunk = 512;
+  for (size_t start = 0; start < toks.size(); start += kChunk) {
+    Batch b;
+    b.embeddings = true;
+    const size_t end = std::min(toks.size(), start + kChunk);
+    for (size_t i = start; i < end; ++i) b.add(toks[i], static_cast<int32_t>(i), 0, true);
+    auto out = ex.embed_ctx->forward(b);
+    if (!out) return HttpError{500, out.error().message};
+    for (size_t t = 0; t < end - start; ++t)
+      for (size_t e = 0; e < E; ++e) sum[e] += (*out)[t * E + e];
+  }
+  std::vector<float> v(E);
+  double norm = 0;
+  for (size_t e = 0; e < E; ++e) {
+    const double m = sum[e] / static_cast<double>(toks.size());
+    v[e] = static_cast<float>(m);
+    norm += m * m;
+  }
+  norm = std::sqrt(norm);
+  if (norm > 0)
+    for (auto& x : v) x = static_cast<float>(x / norm);
+  *n_tokens = static_cast<int32_t>(toks.size());
+  return v;
+}
+
+namespace {
+
+ChatRequest to_chat_request(const PromptInput& in, const ModelExtras& ex) {
+  ChatRequest cr;
+  for (const auto& m : in.messages) {
+    ChatMessage cm;
+    cm.role = m.role;
+    cm.content = m.content;
+    cm.thinking = m.thinking;
+    cm.tool_name = m.tool_name;
+    cm.tool_call_id = m.tool_call_id;
+    cm.tool_calls = m.tool_calls;
+    cm.images = m.images;
+    cr.messages.push_back(std::move(cm));
+  }
+  cr.tools = in.tools;
+  cr.prompt = in.prompt;
+  cr.suffix = in.suffix;
+  if (in.think.is_boolean()) cr.think = in.think.get<bool>();
+  else if (in.think.is_string()) {
+    cr.think = true;
+    cr.think_level = in.think.get<std::string>();
+  }
+  const auto& tk = *ex.tokenizer;
+  if (tk.bos_id() >= 0) cr.bos_token = tk.token_text(tk.bos_id());
+  if (tk.eos_id() >= 0) cr.eos_token = tk.token_text(tk.eos_id());
+  return cr;
+}
+
+}  // namespace
+
+Expected<std::string> render_prompt(const ModelRef& ref, const ModelExtras& ex, const PromptInput& in) {
+  const std::string* go_template = nullptr;
+  if (in.template_override) go_template = &*in.template_override;
+  else if (ref.has_template) go_template = &ref.template_text;
+  const std::string system = !in.system.empty() ? in.system : ref.system;
+  PromptInput with_system = in;
+  if (in.messages.empty()) {
+    with_system.system = system;
+  } else if (!system.empty() && (in.messages.empty() || in.messages.front().role != "system")) {
+    api::Message sm;
+    sm.role = "system";
+    sm.content = system;
+    with_system.messages.insert(with_system.messages.begin(), sm);
+  }
+  ChatRequest cr = to_chat_request(with_system, ex);
+  if (in.messages.empty() && !system.empty()) {
+    ChatMessage sm;
+    sm.role = "system";
+    sm.content = system;
+    // Ollama's generate path: a system message and the prompt as a user message.
+    cr.messages.push_back(sm);
+  }
+  if (go_template != nullptr) {
+    if (in.messages.empty() && !in.prompt.empty()) {
+      ChatMessage um;
+      um.role = "user";
+      um.content = in.prompt;
+      cr.messages.push_back(um);
+    }
+    auto t = parse_ollama_template(*go_template, "template");
+    if (!t) return HttpError{400, fmt::format("template error: {}", t.error().message)};
+    auto s = render_ollama_template(*t, cr);
+    if (!s) return HttpError{500, fmt::format("template error: {}", s.error().message)};
+    return *s;
+  }
+  if (!ex.gguf_chat_template.empty()) {
+    if (in.messages.empty() && !in.prompt.empty()) {
+      ChatMessage um;
+      um.role = "user";
+      um.content = in.prompt;
+      cr.messages.push_back(um);
+    }
+    auto t = jinja::Template::parse(ex.gguf_chat_template, "tokenizer.chat_template");
+    if (!t) return HttpError{500, fmt::format("chat template error: {}", t.error().message)};
+    nlohmann::ordered_json ctx;
+    ctx["messages"] = nlohmann::ordered_json::array();
+    for (const auto& m : cr.messages) {
+      nlohmann::ordered_json jm;
+      jm["role"] = m.role;
+      jm["content"] = m.content;
+      if (!m.tool_calls.empty()) jm["tool_calls"] = m.tool_calls;
+      if (!m.tool_name.empty()) jm["name"] = m.tool_name;
+      ctx["messages"].push_back(jm);
+    }
+    if (!cr.tools.empty()) ctx["tools"] = cr.tools;
+    ctx["add_generation_prompt"] = true;
+    ctx["bos_token"] = cr.bos_token;
+    ctx["eos_token"] = cr.eos_token;
+    auto s = t->render(ctx);
+    if (!s) return HttpError{500, fmt::format("chat template error: {}", s.error().message)};
+    return *s;
+  }
+  // No template at all (base models such as stories260K): the text itself.
+  std::string out;
+  if (in.messages.empty()) {
+    if (!system.empty()) out = system + "\n\n";
+    return out + in.prompt;
+  }
+  for (const auto& m : cr.messages) {
+    if (!out.empty()) out += "\n";
+    out += m.content;
+  }
+  return out;
+}
+
+Expected<std::string> render_chat_fitting(const ModelRef& ref, const ModelExtras& ex, PromptInput in,
+                                          int64_t n_ctx) {
+  for (;;) {
+    auto s = render_prompt(ref, ex, in);
+    if (!s.ok()) return s;
+    const auto n = static_cast<int64_t>(ex.tokenizer->encode(*s, true, true).size());
+    if (n < n_ctx) return s;
+    // Drop the oldest message that is neither a system message nor the last one.
+    size_t drop = in.messages.size();
+    for (size_t i = 0; i + 1 < in.messages.size(); ++i) {
+      if (in.messages[i].role != "system") {
+        drop = i;
+        break;
+      }
+    }
+    if (drop == in.messages.size()) return s;  // nothing left to drop: the runner reports it
+    CORRAL_LOG_WARN("{}: prompt of {} tokens exceeds num_ctx {}: dropping an old {} message", ref.name, n,
+                    n_ctx, in.messages[drop].role);
+    in.messages.erase(in.messages.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+}
+
+}  // namespace corral::server

@@ -1,0 +1,116 @@
+// The server's view of models: name resolution (store, GGUF paths), the loader injected into the
+// scheduler, prompt rendering (template layer, GGUF Jinja template, or a plain fallback) and
+// embeddings over a loaded model.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "engine/scheduler.h"
+#include "model/context.h"
+#include "store/store.h"
+
+namespace corral::server {
+
+struct HttpError {
+  int status = 500;
+  std::string message;
+};
+
+template <class T>
+struct Expected {  // a value or an HTTP error
+  std::optional<T> value;
+  HttpError error;
+  Expected(T v) : value(std::move(v)) {}                    // NOLINT
+  Expected(HttpError e) : error(std::move(e)) {}            // NOLINT
+  bool ok() const { return value.has_value(); }
+  T& operator*() { return *value; }
+  T* operator->() { return &*value; }
+};
+
+inline std::string not_found_message(const std::string& name) {
+  return "model \"" + name + "\" not found, try pulling it first";
+}
+
+// A model as named by a request, before loading.
+struct ModelRef {
+  std::string name;        // as shown to clients ("stories:latest" or the path)
+  std::string path;        // GGUF file
+  std::string digest;      // manifest digest (sha256:<hex>), or "" for a bare path
+  bool has_template = false;
+  std::string template_text;
+  std::string system;
+  api::Options params;     // the model's params layer
+  std::vector<std::string> stop_from_params;
+  std::vector<std::string> licenses;
+  int64_t size_bytes = 0;
+  int64_t modified_unix_s = 0;
+};
+
+// Per loaded model, next to its Runner: the weights and tokenizer, the GGUF chat template, and
+// a lazily made single-sequence context for embeddings (one embedding request at a time).
+struct ModelExtras {
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::string gguf_chat_template;
+  std::mutex embed_mu;
+  std::unique_ptr<Context> embed_ctx;
+};
+
+class ModelHost {
+ public:
+  // `store` may be null (GGUF paths only).
+  ModelHost(std::unique_ptr<Store> store, SchedulerConfig config);
+
+  Store* store() { return store_.get(); }
+  Scheduler& scheduler() { return *scheduler_; }
+
+  // Resolves a request's model name: a store name, a CORRAL_MODEL_PATHS alias (name=path,...),
+  // or an absolute path to a .gguf file. 404 when none matches.
+  Expected<ModelRef> resolve(const std::string& name) const;
+
+  // Load-time choices for a request (num_ctx, OLLAMA_NUM_PARALLEL), as a scheduler spec.
+  LoadSpec load_spec(const ModelRef& ref, const api::Options& opts) const;
+
+  // Acquires a loaded instance, mapping scheduler errors to HTTP statuses.
+  Expected<Scheduler::Lease> acquire(const ModelRef& ref, const api::Options& opts,
+                                     const std::optional<std::string>& keep_alive);
+  // Parses keep_alive text (400 on bad input); nullopt when absent.
+  static Expected<std::optional<std::chrono::nanoseconds>> keep_alive(const std::optional<std::string>& text);
+
+  static ModelExtras& extras(const Scheduler::Lease& lease) {
+    return *std::static_pointer_cast<ModelExtras>(lease.instance().user);
+  }
+
+  // Mean-pooled, L2-normalised embedding of `text` (final hidden states); `truncate` false
+  // refuses inputs longer than the context.
+  static Expected<std::vector<float>> embed(ModelExtras& ex, const std::string& text, bool truncate,
+                                            int64_t n_ctx, int32_t* n_tokens);
+
+ private:
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+  int32_t num_parallel_ = 1;
+  int64_t default_num_ctx_ = 4096;
+};
+
+// Renders the prompt text for /api/generate and /api/chat. Messages is empty for generate.
+struct PromptInput {
+  std::vector<api::Message> messages;
+  api::Json tools = api::Json::array();
+  std::string prompt, suffix, system;
+  std::optional<std::string> template_override;
+  api::Json think;
+};
+Expected<std::string> render_prompt(const ModelRef& ref, const ModelExtras& ex, const PromptInput& in);
+
+// Chat history truncation as Ollama does: drop whole old messages (system and the last message
+// are kept) until the rendered prompt fits `n_ctx` tokens. Returns the rendered prompt.
+Expected<std::string> render_chat_fitting(const ModelRef& ref, const ModelExtras& ex, PromptInput in,
+                                          int64_t n_ctx);
+
+}  // namespace corral::server

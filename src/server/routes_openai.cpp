@@ -1,0 +1,437 @@
+// The OpenAI API as a translator onto the same engine calls: /v1/chat/completions,
+// /v1/completions, /v1/embeddings, /v1/models, /v1/models/{id}. Streams are SSE ending in
+// "data: [DONE]"; errors use OpenAI's error shape.
+#include <httplib.h>
+
+#include <cstring>
+#include <random>
+
+#include "base/log.h"
+#include "server/generation.h"
+#include "server/server.h"
+
+namespace corral::server {
+
+namespace {
+
+using api::Json;
+using api::OJson;
+
+std::string new_id(const char* prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{}-{}", prefix, rng() % 1000);
+}
+
+int64_t unix_s() { return api::unix_now_ns() / 1000000000; }
+
+// Fields common to chat and completions, mapped to Ollama options. Missing temperature and
+// top_p become 1.0 as in Ollama's /v1 layer; Ollama options (num_ctx, top_k...) may also be
+// given at the top level or under "options".
+Status openai_options(const Json& j, api::Options* o, bool* stream, bool* include_usage) {
+  o->temperature = 1.0;
+  o->top_p = 1.0;
+  if (auto it = j.find("options"); it != j.end() && !it->is_null()) {
+    auto extra = api::parse_options(*it);
+    if (!extra) return extra.error();
+    o->merge(*extra);
+  }
+  for (const char* k : {"num_ctx", "top_k", "min_p", "repeat_penalty", "num_predict", "num_batch"}) {
+    if (auto it = j.find(k); it != j.end() && !it->is_null()) {
+      auto extra = api::parse_options(Json{{k, *it}});
+      if (!extra) return extra.error();
+      o->merge(*extra);
+    }
+  }
+  double d = 0;
+  if (j.contains("temperature") && !j["temperature"].is_null()) {
+    CORRAL_TRY(api::get_number(j, "temperature", &d));
+    o->temperature = d;
+  }
+  if (j.contains("top_p") && !j["top_p"].is_null()) {
+    CORRAL_TRY(api::get_number(j, "top_p", &d));
+    o->top_p = d;
+  }
+  if (j.contains("frequency_penalty") && !j["frequency_penalty"].is_null()) {
+    CORRAL_TRY(api::get_number(j, "frequency_penalty", &d));
+    o->frequency_penalty = d;
+  }
+  if (j.contains("presence_penalty") && !j["presence_penalty"].is_null()) {
+    CORRAL_TRY(api::get_number(j, "presence_penalty", &d));
+    o->presence_penalty = d;
+  }
+  int64_t n = -1;
+  if (j.contains("seed") && !j["seed"].is_null()) {
+    CORRAL_TRY(api::get_int(j, "seed", &n));
+    o->seed = n;
+  }
+  for (const char* k : {"max_tokens", "max_completion_tokens"}) {
+    if (j.contains(k) && !j[k].is_null()) {
+      CORRAL_TRY(api::get_int(j, k, &n));
+      o->num_predict = n;
+    }
+  }
+  if (j.contains("n") && !j["n"].is_null()) {
+    CORRAL_TRY(api::get_int(j, "n", &n));
+    if (n != 1) return make_error("n must be 1: only one choice per request is supported");
+  }
+  if (auto it = j.find("stop"); it != j.end() && !it->is_null()) {
+    std::vector<std::string> stops;
+    if (it->is_string()) stops.push_back(it->get<std::string>());
+    else if (it->is_array()) {
+      for (const auto& s : *it) {
+        if (!s.is_string()) return make_error("stop must be a string or an array of strings");
+        stops.push_back(s.get<std::string>());
+      }
+    } else {
+      return make_error("stop must be a string or an array of strings");
+    }
+    o->stop = std::move(stops);
+  }
+  CORRAL_TRY(api::get_bool(j, "stream", stream));
+  if (auto it = j.find("stream_options"); it != j.end() && it->is_object())
+    CORRAL_TRY(api::get_bool(*it, "include_usage", include_usage));
+  if (auto it = j.find("response_format"); it != j.end() && !it->is_null()) {
+    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string())
+      return make_error("response_format must be an object with a type");
+    const auto t = (*it)["type"].get<std::string>();
+    if (t != "text" && t != "json_object" && t != "json_schema")
+      return make_error("response_format.type must be text, json_object or json_schema");
+    if (t != "text") CORRAL_LOG_WARN("response_format {} is accepted but not enforced yet", t);
+  }
+  return {};
+}
+
+// OpenAI message content: a string or an array of {type: "text", text} parts.
+Result<std::string> content_text(const Json& c) {
+  if (c.is_null()) return std::string();
+  if (c.is_string()) return c.get<std::string>();
+  if (!c.is_array()) return make_error("message content must be a string or an array of parts");
+  std::string out;
+  for (const auto& p : c) {
+    if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
+      return make_error("content part must be an object with a type");
+    const auto t = p["type"].get<std::string>();
+    if (t == "text") {
+      if (!p.contains("text") || !p["text"].is_string()) return make_error("text part needs a text string");
+      out += p["text"].get<std::string>();
+    } else if (t == "image_url") {
+      return make_error("this model does not support images");
+    } else {
+      return make_error("unsupported content part type \"{}\"", t);
+    }
+  }
+  return out;
+}
+
+std::string finish_reason(const GenerateEvent& ev) { return ev.done_reason == "length" ? "length" : "stop"; }
+
+OJson usage_json(const GenerateEvent& ev) {
+  return OJson{{"prompt_tokens", ev.prompt_tokens},
+               {"completion_tokens", ev.eval_count},
+               {"total_tokens", ev.prompt_tokens + ev.eval_count}};
+}
+
+struct Started {
+  std::shared_ptr<Generation> gen;
+  std::string model;
+};
+
+// Shared tail of chat and completions: load, render, start.
+Expected<Started> start(ServerState& st, const std::string& model, const api::Options& req_opts,
+                        std::optional<PromptInput> chat, const std::string& raw_prompt, int64_t t0) {
+  auto ref = st.host.resolve(model);
+  if (!ref.ok()) return ref.error;
+  api::Options opts = ref->params;
+  opts.merge(req_opts);
+  auto lease = st.host.acquire(*ref, opts, std::nullopt);
+  if (!lease.ok()) return lease.error;
+  ModelExtras& ex = ModelHost::extras(*lease);
+  GenerateRequest er = engine_request(opts);
+  if (chat) {
+    const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
+    auto rendered = render_chat_fitting(*ref, ex, std::move(*chat), n_ctx);
+    if (!rendered.ok()) return rendered.error;
+    er.prompt = std::move(*rendered);
+  } else {
+    er.prompt = raw_prompt;
+  }
+  auto gen = start_generation(std::move(*lease), std::move(er), t0, &st.metrics);
+  if (!gen.ok()) return gen.error;
+  return Started{*gen, model};
+}
+
+// encoding_format "base64": the float32 values, little-endian, base64-encoded (the OpenAI SDKs
+// ask for this by default).
+std::string base64_floats(const std::vector<float>& v) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(v.size() * 4, '\0');
+  std::memcpy(bytes.data(), v.data(), bytes.size());  // x86 and ARM hosts are little-endian
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+std::string sse(const OJson& j) {
+  return "data: " + j.dump(-1, ' ', false, OJson::error_handler_t::replace) + "\n\n";
+}
+
+}  // namespace
+
+void register_openai_routes(httplib::Server& svr, ServerState& st) {
+  svr.Post("/v1/chat/completions", [&st](const httplib::Request& req, httplib::Response& res) {
+    const int64_t t0 = mono_ns();
+    auto body = api::parse_json_body(req.body);
+    if (!body) return send_openai_error(res, {400, body.error().message});
+    std::string model;
+    if (auto s = api::get_string(*body, "model", &model); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    api::Options opts;
+    bool stream = false, include_usage = false;
+    if (auto s = openai_options(*body, &opts, &stream, &include_usage); !s.ok())
+      return send_openai_error(res, {400, s.error().message});
+    auto msgs = body->find("messages");
+    if (msgs == body->end() || !msgs->is_array() || msgs->empty())
+      return send_openai_error(res, {400, "messages must be a non-empty array"});
+    PromptInput in;
+    for (const auto& m : *msgs) {
+      if (!m.is_object()) return send_openai_error(res, {400, "each message must be an object"});
+      api::Message am;
+      if (auto s = api::get_string(m, "role", &am.role); !s.ok()) return send_openai_error(res, {400, s.error().message});
+      auto text = content_text(m.value("content", Json()));
+      if (!text) return send_openai_error(res, {400, text.error().message});
+      am.content = std::move(*text);
+      if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
+        for (const auto& c : *tc) {  // OpenAI arguments are JSON strings; templates want objects
+          Json call = c;
+          if (c.contains("function") && c["function"].contains("arguments") && c["function"]["arguments"].is_string()) {
+            auto args = Json::parse(c["function"]["arguments"].get<std::string>(), nullptr, false);
+            call["function"]["arguments"] = args.is_discarded() ? Json::object() : args;
+          }
+          am.tool_calls.push_back(call);
+        }
+      }
+      (void)api::get_string(m, "tool_call_id", &am.tool_call_id);
+      (void)api::get_string(m, "name", &am.tool_name);
+      in.messages.push_back(std::move(am));
+    }
+    if (auto t = body->find("tools"); t != body->end() && t->is_array()) in.tools = *t;
+    auto started = start(st, model, opts, std::move(in), "", t0);
+    if (!started.ok()) return send_openai_error(res, started.error);
+    auto g = started->gen;
+    const std::string id = new_id("chatcmpl");
+    const int64_t created = unix_s();
+    auto base = [id, created, model] {
+      OJson j;
+      j["id"] = id;
+      j["object"] = "chat.completion.chunk";
+      j["created"] = created;
+      j["model"] = model;
+      j["system_fingerprint"] = "fp_corral";
+      return j;
+    };
+    if (stream) {
+      auto first = std::make_shared<bool>(true);
+      stream_generation(res, g, "text/event-stream",
+                        [base, first, include_usage](const GenerateEvent& ev) {
+                          if (ev.done && ev.done_reason == "error")
+                            return sse(OJson::parse(api::openai_error_body(ev.error, "api_error")));
+                          std::string out;
+                          if (!ev.text.empty() || *first) {
+                            OJson j = base();
+                            OJson delta;
+                            delta["role"] = "assistant";
+                            delta["content"] = ev.text;
+                            j["choices"] = OJson::array({OJson{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}});
+                            out += sse(j);
+                            *first = false;
+                          }
+                          if (ev.done) {
+                            OJson j = base();
+                            j["choices"] = OJson::array({OJson{{"index", 0},
+                                                               {"delta", OJson::object()},
+                                                               {"finish_reason", finish_reason(ev)}}});
+                            out += sse(j);
+                            if (include_usage) {
+                              OJson u = base();
+                              u["choices"] = OJson::array();
+                              u["usage"] = usage_json(ev);
+                              out += sse(u);
+                            }
+                          }
+                          return out;
+                        },
+                        "data: [DONE]\n\n");
+      return;
+    }
+    std::string all;
+    GenerateEvent ev, last;
+    while (g->next(&ev)) {
+      all += ev.text;
+      if (ev.done) last = ev;
+    }
+    if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
+    OJson j;
+    j["id"] = id;
+    j["object"] = "chat.completion";
+    j["created"] = created;
+    j["model"] = model;
+    j["system_fingerprint"] = "fp_corral";
+    j["choices"] = OJson::array({OJson{{"index", 0},
+                                       {"message", OJson{{"role", "assistant"}, {"content", all}}},
+                                       {"finish_reason", finish_reason(last)}}});
+    j["usage"] = usage_json(last);
+    send_json(res, j);
+  });
+
+  svr.Post("/v1/completions", [&st](const httplib::Request& req, httplib::Response& res) {
+    const int64_t t0 = mono_ns();
+    auto body = api::parse_json_body(req.body);
+    if (!body) return send_openai_error(res, {400, body.error().message});
+    std::string model, prompt;
+    if (auto s = api::get_string(*body, "model", &model); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    if (auto s = api::get_string(*body, "prompt", &prompt); !s.ok())
+      return send_openai_error(res, {400, "prompt must be a string"});
+    api::Options opts;
+    bool stream = false, include_usage = false;
+    if (auto s = openai_options(*body, &opts, &stream, &include_usage); !s.ok())
+      return send_openai_error(res, {400, s.error().message});
+    auto started = start(st, model, opts, std::nullopt, prompt, t0);
+    if (!started.ok()) return send_openai_error(res, started.error);
+    auto g = started->gen;
+    const std::string id = new_id("cmpl");
+    const int64_t created = unix_s();
+    auto base = [id, created, model] {
+      OJson j;
+      j["id"] = id;
+      j["object"] = "text_completion";
+      j["created"] = created;
+      j["model"] = model;
+      j["system_fingerprint"] = "fp_corral";
+      return j;
+    };
+    if (stream) {
+      stream_generation(res, g, "text/event-stream",
+                        [base, include_usage](const GenerateEvent& ev) {
+                          if (ev.done && ev.done_reason == "error")
+                            return sse(OJson::parse(api::openai_error_body(ev.error, "api_error")));
+                          if (!ev.done && ev.text.empty()) return std::string();
+                          OJson j = base();
+                          j["choices"] = OJson::array({OJson{{"text", ev.text},
+                                                             {"index", 0},
+                                                             {"logprobs", nullptr},
+                                                             {"finish_reason", ev.done ? OJson(finish_reason(ev)) : OJson(nullptr)}}});
+                          std::string out = sse(j);
+                          if (ev.done && include_usage) {
+                            OJson u = base();
+                            u["choices"] = OJson::array();
+                            u["usage"] = usage_json(ev);
+                            out += sse(u);
+                          }
+                          return out;
+                        },
+                        "data: [DONE]\n\n");
+      return;
+    }
+    std::string all;
+    GenerateEvent ev, last;
+    while (g->next(&ev)) {
+      all += ev.text;
+      if (ev.done) last = ev;
+    }
+    if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
+    OJson j = base();
+    j["choices"] = OJson::array({OJson{{"text", all}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason(last)}}});
+    j["usage"] = usage_json(last);
+    send_json(res, j);
+  });
+
+  svr.Post("/v1/embeddings", [&st](const httplib::Request& req, httplib::Response& res) {
+    auto body = api::parse_json_body(req.body);
+    if (!body) return send_openai_error(res, {400, body.error().message});
+    std::string model;
+    if (auto s = api::get_string(*body, "model", &model); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    std::vector<std::string> inputs;
+    auto in = body->find("input");
+    if (in == body->end() || in->is_null()) return send_openai_error(res, {400, "invalid input"});
+    if (in->is_string()) inputs.push_back(in->get<std::string>());
+    else if (in->is_array()) {
+      for (const auto& s : *in) {
+        if (!s.is_string()) return send_openai_error(res, {400, "input must be a string or an array of strings"});
+        inputs.push_back(s.get<std::string>());
+      }
+    } else {
+      return send_openai_error(res, {400, "input must be a string or an array of strings"});
+    }
+    std::string encoding = "float";
+    if (auto s = api::get_string(*body, "encoding_format", &encoding); !s.ok())
+      return send_openai_error(res, {400, s.error().message});
+    if (encoding != "float" && encoding != "base64")
+      return send_openai_error(res, {400, "encoding_format must be float or base64"});
+    const bool base64 = encoding == "base64";
+    int64_t dims = 0;
+    if (auto s = api::get_int(*body, "dimensions", &dims); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    auto ref = st.host.resolve(model);
+    if (!ref.ok()) return send_openai_error(res, ref.error);
+    auto lease = st.host.acquire(*ref, ref->params, std::nullopt);
+    if (!lease.ok()) return send_openai_error(res, lease.error);
+    ModelExtras& ex = ModelHost::extras(*lease);
+    const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
+    OJson data = OJson::array();
+    int64_t n_tokens = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      int32_t n = 0;
+      auto v = ModelHost::embed(ex, inputs[i], true, n_ctx, &n);
+      if (!v.ok()) return send_openai_error(res, v.error);
+      if (dims > 0 && static_cast<size_t>(dims) < v->size()) {
+        v->resize(static_cast<size_t>(dims));
+        double norm = 0;
+        for (float x : *v) norm += static_cast<double>(x) * x;
+        norm = std::sqrt(norm);
+        if (norm > 0)
+          for (auto& x : *v) x = static_cast<float>(x / norm);
+      }
+      n_tokens += n;
+      if (base64) {
+        data.push_back(OJson{{"object", "embedding"}, {"embedding", base64_floats(*v)}, {"index", i}});
+      } else {
+        data.push_back(OJson{{"object", "embedding"}, {"embedding", *v}, {"index", i}});
+      }
+    }
+    OJson j;
+    j["object"] = "list";
+    j["data"] = data;
+    j["model"] = model;
+    j["usage"] = OJson{{"prompt_tokens", n_tokens}, {"total_tokens", n_tokens}};
+    send_json(res, j);
+  });
+
+  auto model_obj = [](const std::string& id, int64_t created, const std::string& owner) {
+    return OJson{{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", owner}};
+  };
+  svr.Get("/v1/models", [&st, model_obj](const httplib::Request&, httplib::Response& res) {
+    OJson data = OJson::array();
+    if (Store* store = st.host.store()) {
+      if (auto list = store->list()) {
+        for (const auto& e : *list) data.push_back(model_obj(e.name.display_shortest(), e.modified_unix_s, e.name.ns));
+      }
+    }
+    send_json(res, OJson{{"object", "list"}, {"data", data}});
+  });
+  svr.Get(R"(/v1/models/(.+))", [&st, model_obj](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1].str();
+    auto ref = st.host.resolve(id);
+    if (!ref.ok()) return send_openai_error(res, {404, fmt::format("model \"{}\" not found", id)});
+    auto name = ModelName::parse(ref->name);
+    send_json(res, model_obj(ref->name, ref->modified_unix_s, name ? name->ns : "library"));
+  });
+}
+
+}  // namespace corral::server

@@ -1,0 +1,83 @@
+// `corral serve`: an HTTP server speaking Ollama's API and the OpenAI API over the scheduler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/metrics.h"
+#include "server/model_host.h"
+
+namespace httplib {
+class Server;
+class Request;
+class Response;
+}  // namespace httplib
+
+namespace corral::server {
+
+inline constexpr const char* kVersion = "0.12.11";  // the Ollama API level we speak
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 11434;
+  std::vector<std::string> extra_origins;  // OLLAMA_ORIGINS
+  size_t max_json_body_bytes = size_t{32} << 20;
+  int http_threads = 192;  // every streaming client holds one
+};
+
+// CORRAL_HOST, else OLLAMA_HOST ("[scheme://]host[:port]"), OLLAMA_ORIGINS, CORRAL_MAX_BODY_BYTES.
+ServerConfig server_config_from_env();
+// Parses "[scheme://]host[:port][/path]" (Ollama's rules: http -> 80, https -> 443, else 11434).
+bool parse_host_port(std::string_view s, std::string* host, int* port);
+// Ollama's DNS-rebinding rule: the Host header must name a loopback, private or local address.
+bool host_header_allowed(std::string_view host_header);
+// Ollama's default CORS origins (localhost, 127.0.0.1, 0.0.0.0 on any port; app://, file://,
+// tauri://, vscode-webview://, vscode-file://) plus `extra` (a trailing * matches any suffix).
+bool origin_allowed(std::string_view origin, const std::vector<std::string>& extra);
+
+struct ServerState {
+  ServerState(std::unique_ptr<Store> store, SchedulerConfig sc, ServerConfig cfg)
+      : host(std::move(store), sc), config(std::move(cfg)) {}
+  ModelHost host;
+  Metrics metrics;
+  ServerConfig config;
+};
+
+// Helpers shared by the route files.
+void send_json(httplib::Response& res, const api::OJson& body, int status = 200);
+void send_error(httplib::Response& res, const HttpError& e);
+void send_openai_error(httplib::Response& res, const HttpError& e);
+std::string json_line(const api::OJson& j);  // compact JSON + "\n"
+// Streams a generation: each event becomes the text `chunk` returns (skipped when empty), then
+// `trailer` after the final event. A failed write (client gone) cancels the generation.
+void stream_generation(httplib::Response& res, std::shared_ptr<class Generation> gen,
+                       const std::string& content_type,
+                       std::function<std::string(const GenerateEvent&)> chunk, std::string trailer);
+
+void register_ollama_routes(httplib::Server& svr, ServerState& st);
+void register_model_routes(httplib::Server& svr, ServerState& st);
+void register_openai_routes(httplib::Server& svr, ServerState& st);
+
+class HttpServer {
+ public:
+  explicit HttpServer(std::shared_ptr<ServerState> state);
+  ~HttpServer();
+  // Binds and serves until stop(); returns false when the address cannot be bound.
+  bool listen();
+  // Binds now (port 0 picks a free port); then serve() blocks.
+  int bind();
+  bool serve();
+  void stop();
+
+ private:
+  std::shared_ptr<ServerState> state_;
+  std::unique_ptr<httplib::Server> svr_;
+  std::thread reaper_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace corral::server
