@@ -132,6 +132,14 @@ Status save_part(const std::string& partial, size_t i, const Part& p) {
 
 }  // namespace
 
+std::string progress_json(const Progress& p) {
+  std::string out = "{\"status\":" + json(p.status).dump();
+  if (!p.digest.empty()) out += ",\"digest\":" + json(p.digest).dump();
+  if (p.total > 0) out += ",\"total\":" + std::to_string(p.total);
+  if (p.completed > 0) out += ",\"completed\":" + std::to_string(p.completed);
+  return out + "}";
+}
+
 std::string short_digest(const std::string& digest) {
   const size_t colon = digest.find(':');
   return digest.substr(colon == std::string::npos ? 0 : colon + 1, 12);

@@ -25,6 +25,10 @@ struct Progress {
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
+// The JSON object Ollama streams for /api/pull and /api/push (empty fields omitted), no newline:
+// {"status":"pulling 6a0746a1ec1a","digest":"sha256:...","total":4661224676,"completed":1000}
+std::string progress_json(const Progress& p);
+
 struct Options {
   // Plain HTTP: required for http:// names; names without a scheme then use http too.
   bool insecure = false;

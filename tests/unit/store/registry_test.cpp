@@ -275,5 +275,12 @@ TEST_F(RegistryClient, PushMonolithicAndChunked) {
   EXPECT_EQ(dst.uploads_started.load(), 3);
 }
 
+TEST(RegistryProgress, JsonShapeMatchesOllama) {
+  EXPECT_EQ(registry::progress_json({"pulling manifest", "", 0, 0}), R"({"status":"pulling manifest"})");
+  EXPECT_EQ(registry::progress_json({"pulling 0123456789ab", "sha256:0123", 10, 4}),
+            R"({"status":"pulling 0123456789ab","digest":"sha256:0123","total":10,"completed":4})");
+  EXPECT_EQ(registry::short_digest("sha256:0123456789abcdef"), "0123456789ab");
+}
+
 }  // namespace
 }  // namespace corral
