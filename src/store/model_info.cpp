@@ -1,6 +1,7 @@
 // GGUF summaries for show/list/create.
 #include "store/model_info.h"
 
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -69,7 +70,11 @@ Result<GgufSummary> summarize_gguf(const std::string& path) {
   } else {
     // No file_type: name the type most weights use.
     std::map<std::string, int64_t> by_type;
-    for (const auto& t : g.tensors()) by_type[std::string(ggml_type_name(t.type))] += t.n_elements();
+    for (const auto& t : g.tensors()) {
+      std::string type_name(ggml_type_name(t.type));
+      for (char& c : type_name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      by_type[type_name] += t.n_elements();  // "F32", "Q8_0", as Ollama prints them
+    }
     int64_t best = -1;
     for (const auto& [name, n] : by_type) {
       if (n > best) best = n, s.quantization = name;

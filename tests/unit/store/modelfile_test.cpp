@@ -175,6 +175,15 @@ TEST(ModelInfo, SummaryAndFormats) {
   EXPECT_EQ(info->quantization, "F16");
   EXPECT_EQ(info->context_length, 2048);
   EXPECT_EQ(info->embedding_length, 8);
+  // Without general.file_type the dominant tensor type is named, upper-case like Ollama.
+  GgufWriter w;
+  w.set_string("general.architecture", "qwen3");
+  ASSERT_TRUE(w.add_tensor("a", GgmlType::kF32, {4}, std::vector<uint8_t>(16, 0)).ok());
+  ASSERT_TRUE(w.write(d.path() + "/noft.gguf").ok());
+  auto noft = summarize_gguf(d.path() + "/noft.gguf");
+  ASSERT_TRUE(noft.ok());
+  EXPECT_EQ(noft->quantization, "F32");
+  EXPECT_EQ(noft->context_length, 0);
   EXPECT_EQ(human_number(8'030'261'248), "8.0B");
   EXPECT_EQ(human_number(260'000), "260K");
   EXPECT_EQ(human_number(1'500'000), "1.5M");
