@@ -535,9 +535,19 @@ void append_escaped(std::string& out, uint32_t cp, bool in_class) {
 }  // namespace
 
 std::string to_gbnf(const Grammar& g) {
-  std::string out;
+  // Generated names ("x-3") can clash with a user's rule of that name: make them unique.
+  std::vector<std::string> names;
+  std::unordered_map<std::string, int> used;
   for (const Rule& r : g.rules) {
-    out += r.name + " ::=";
+    std::string n = r.name;
+    while (used.count(n)) n += "-x";
+    used[n] = 1;
+    names.push_back(std::move(n));
+  }
+  std::string out;
+  for (size_t ri = 0; ri < g.rules.size(); ++ri) {
+    const Rule& r = g.rules[ri];
+    out += names[ri] + " ::=";
     for (size_t a = 0; a < r.alternatives.size(); ++a) {
       if (a) out += " |";
       const auto& alt = r.alternatives[a];
@@ -546,7 +556,7 @@ std::string to_gbnf(const Grammar& g) {
       for (const Element& e : alt) {
         if (e.kind == Element::Kind::kRule) {
           if (in_literal) { out += '"'; in_literal = false; }
-          out += ' ' + g.rules[e.index].name;
+          out += ' ' + names[e.index];
           continue;
         }
         const CharSet& cs = g.charsets[e.index];
