@@ -10,6 +10,7 @@ pkgs=(
   libssl-dev libcurl4-openssl-dev libutf8proc-dev libsqlite3-dev
   docker-registry python3 python3-requests curl
   python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
+  chromium                                 # probe report rendered headless (tests/integration/probe_fake.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do
