@@ -139,7 +139,7 @@ TEST_F(LiveServer, DisconnectCancelsGeneration) {
     const auto pos = m.find("corral_generated_tokens_total ");
     return pos == std::string::npos ? -1L : std::strtol(m.c_str() + pos + 30, nullptr, 10);
   };
-  const std::string body = R"({"model":"stories","prompt":"Once","options":{"temperature":1,"seed":7,"num_predict":100000}})";
+  const std::string body = R"({"model":"stories","prompt":"Once","options":{"temperature":1,"seed":7,"num_predict":100000,"num_ctx":256}})";
   // The same request run to its end, for reference.
   auto ref = cli_->Post("/api/generate", R"({"stream":false,)" + body.substr(1), "application/json");
   ASSERT_TRUE(ref);
