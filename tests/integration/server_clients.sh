@@ -86,6 +86,10 @@ fi
 expect 200 "Ollama is running" "$B/"
 expect 200 'corral_requests_total{route="/api/generate"' "$B/metrics"
 grep -q 'corral_generated_tokens_total [1-9]' "$tmp/body" || fail "no generated tokens in /metrics"
+CORRAL_HOST=$HOST "$BIN" ps > "$tmp/ps" || fail "corral ps"
+grep -q '^stories:latest' "$tmp/ps" || fail "corral ps output: $(cat "$tmp/ps")"
+CORRAL_HOST=$HOST "$BIN" stop bypath || fail "corral stop"
 expect 200 '"done_reason":"unload"' -d '{"model":"stories","keep_alive":0}' "$B/api/generate"
+expect 200 '{"models":[]}' "$B/api/ps"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "server_clients: ok"
