@@ -235,7 +235,11 @@ int32_t GrammarMatcher::compute(int32_t s, uint8_t b) {
   if (lo > hi) return kDead;
   for (uint32_t id : st.stacks) {
     if (id == 0) continue;
-    if (g_->charsets[g_->elems[nodes_[id].first].index].intersects(lo, hi)) ns.stacks.push_back(id);
+    // Surrogates (D800-DFFF) are not characters: a prefix that can only lead to one is dead.
+    const CharSet& cs = g_->charsets[g_->elems[nodes_[id].first].index];
+    const bool alive = (lo < 0xD800 && cs.intersects(lo, std::min(hi, 0xD7FFu))) ||
+                       (hi > 0xDFFF && cs.intersects(std::max(lo, 0xE000u), hi));
+    if (alive) ns.stacks.push_back(id);
   }
   if (ns.stacks.empty()) return kDead;
   return intern(std::move(ns));

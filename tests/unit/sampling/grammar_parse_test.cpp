@@ -109,6 +109,24 @@ TEST(GrammarParse, ErrorsNameLineAndColumn) {
   EXPECT_NE(g.error().message.find("line 2, column"), std::string::npos) << g.error().message;
 }
 
+// A byte prefix that can only become a surrogate or an overlong form is dead at once, so the
+// token mask never leads into a state no token can leave.
+TEST(GrammarMatch, InvalidUtf8PrefixesAreDead) {
+  auto g = parse_gbnf("root ::= [^a]*");
+  ASSERT_TRUE(g.ok());
+  auto cg = CompiledGrammar::compile(*g);
+  auto vocab = std::make_shared<VocabTrie>();
+  for (const char* bad : {"\xED\xA0", "\xE0\x80", "\xF4\x90", "\xC0", "\xF5", "\x80"}) {
+    GrammarMatcher m(cg, vocab);
+    EXPECT_FALSE(m.accept_bytes(bad)) << bad;
+  }
+  GrammarMatcher ok(cg, vocab);
+  EXPECT_TRUE(ok.accept_bytes("\xED\x9F"));  // U+D7xx is fine
+  EXPECT_FALSE(ok.accepting());                // ...but incomplete
+  EXPECT_TRUE(ok.accept_bytes("\xBF"));
+  EXPECT_TRUE(ok.accepting());
+}
+
 TEST(GrammarParse, Bounds) {
   GrammarLimits lim;
   lim.max_nesting = 8;
