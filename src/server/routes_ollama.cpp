@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "base/log.h"
+#include "engine/grammar_constraint.h"
 #include "server/generation.h"
 #include "server/server.h"
 
@@ -30,8 +31,7 @@ std::string done_reason(const GenerateEvent& ev) {
 }
 
 void warn_unsupported(const std::string& model, const api::Json& format, const api::Json& think) {
-  if (!format.is_null())
-    CORRAL_LOG_WARN("{}: format is accepted but not enforced yet (no grammar engine)", model);
+  (void)format;  // enforced: constraint_from_request_body
   if (think.is_boolean() && think.get<bool>())
     CORRAL_LOG_DEBUG("{}: think requested; thinking is not separated for this template", model);
 }
@@ -137,6 +137,9 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       text = std::move(*rendered);
     }
     GenerateRequest er = engine_request(opts);
+    auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // format / grammar
+    if (!constraint.ok()) return send_error(res, {400, constraint.error().message});
+    er.constraint = *constraint;
     er.logprobs = gr->logprobs || gr->top_logprobs > 0;
     er.top_logprobs = gr->top_logprobs;
     if (!gr->context.empty()) {
@@ -213,6 +216,9 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     auto rendered = render_chat_fitting(*ref, ex, std::move(in), n_ctx);
     if (!rendered.ok()) return send_error(res, rendered.error);
     GenerateRequest er = engine_request(opts);
+    auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // format / grammar
+    if (!constraint.ok()) return send_error(res, {400, constraint.error().message});
+    er.constraint = *constraint;
     er.prompt = std::move(*rendered);
     er.logprobs = cr->logprobs || cr->top_logprobs > 0;
     er.top_logprobs = cr->top_logprobs;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "engine/grammar_constraint.h"
 #include "server/generation.h"
 #include "server/server.h"
 
@@ -96,7 +97,6 @@ Status openai_options(const Json& j, api::Options* o, bool* stream, bool* includ
     const auto t = (*it)["type"].get<std::string>();
     if (t != "text" && t != "json_object" && t != "json_schema")
       return make_error("response_format.type must be text, json_object or json_schema");
-    if (t != "text") CORRAL_LOG_WARN("response_format {} is accepted but not enforced yet", t);
   }
   return {};
 }
@@ -138,7 +138,8 @@ struct Started {
 
 // Shared tail of chat and completions: load, render, start.
 Expected<Started> start(ServerState& st, const std::string& model, const api::Options& req_opts,
-                        std::optional<PromptInput> chat, const std::string& raw_prompt, int64_t t0) {
+                        std::optional<PromptInput> chat, const std::string& raw_prompt, int64_t t0,
+                        const std::string& raw_body) {
   auto ref = st.host.resolve(model);
   if (!ref.ok()) return ref.error;
   api::Options opts = ref->params;
@@ -147,6 +148,9 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
   if (!lease.ok()) return lease.error;
   ModelExtras& ex = ModelHost::extras(*lease);
   GenerateRequest er = engine_request(opts);
+  auto constraint = constraint_from_request_body(raw_body, *ex.tokenizer);  // response_format / grammar
+  if (!constraint.ok()) return HttpError{400, constraint.error().message};
+  er.constraint = *constraint;
   if (chat) {
     const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
     auto rendered = render_chat_fitting(*ref, ex, std::move(*chat), n_ctx);
@@ -223,7 +227,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
       in.messages.push_back(std::move(am));
     }
     if (auto t = body->find("tools"); t != body->end() && t->is_array()) in.tools = *t;
-    auto started = start(st, model, opts, std::move(in), "", t0);
+    auto started = start(st, model, opts, std::move(in), "", t0, req.body);
     if (!started.ok()) return send_openai_error(res, started.error);
     auto g = started->gen;
     const std::string id = new_id("chatcmpl");
@@ -303,7 +307,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     bool stream = false, include_usage = false;
     if (auto s = openai_options(*body, &opts, &stream, &include_usage); !s.ok())
       return send_openai_error(res, {400, s.error().message});
-    auto started = start(st, model, opts, std::nullopt, prompt, t0);
+    auto started = start(st, model, opts, std::nullopt, prompt, t0, req.body);
     if (!started.ok()) return send_openai_error(res, started.error);
     auto g = started->gen;
     const std::string id = new_id("cmpl");
