@@ -144,7 +144,7 @@ std::string variation_matrix(const ProbeResult& r) {
                           shade, shade, a, b, v.distance[a][b]);
     }
   }
-  return frame("plot-variation", "Variation matrix (pairwise edit distance, darker = more different)", "run", "run",
+  return frame("plot-variation", "Variation: pairwise edit distance (darker = more different)", "run", "run",
                body, std::nan(""), std::nan(""), std::nan(""), std::nan(""));
 }
 

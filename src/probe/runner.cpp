@@ -76,6 +76,9 @@ Status preflight(const ProbeConfig& cfg) {
   for (const auto& m : j["data"]) {
     if (m.is_object() && m.value("id", std::string()) == cfg.model) return {};
   }
+  // Some servers list only part of what they serve; ask for the model itself before giving up.
+  auto one = api::http_get(base + "/v1/models/" + cfg.model, o);
+  if (one && one->status == 200) return {};
   return make_error("model '{}' not found on {} (not in /v1/models)", cfg.model, base);
 }
 
@@ -177,8 +180,9 @@ Call call_model(const ProbeConfig& cfg, const std::string& model, const std::str
   if (std::isnan(c.ttft_ms)) c.ttft_ms = c.total_ms;
   c.tokens = std::isnan(counted_tokens) ? chunks : counted_tokens;
   const double gen_ms = c.total_ms - c.ttft_ms;
-  // The first token arrives at TTFT; the rest are generated in the remaining time.
-  c.tokens_per_s = (c.tokens > 1 && gen_ms > 0) ? (c.tokens - 1) / (gen_ms / 1000.0) : std::nan("");
+  // The first token arrives at TTFT; the rest are generated in the remaining time. Under 5 ms the
+  // tokens came in one burst (buffered) and a rate would be noise.
+  c.tokens_per_s = (c.tokens > 1 && gen_ms >= 5) ? (c.tokens - 1) / (gen_ms / 1000.0) : std::nan("");
   if (!std::isnan(c.srv_prompt_ms)) {
     const double load = std::isnan(c.srv_load_ms) ? 0.0 : c.srv_load_ms;
     c.queue_ms = std::max(0.0, c.ttft_ms - load - c.srv_prompt_ms);
