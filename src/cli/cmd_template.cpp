@@ -1,11 +1,13 @@
 // `corral template render`: prints exactly the prompt text a model would receive for a chat, so
 // users can debug prompts. The template comes from a GGUF's tokenizer.chat_template or a file.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 
 #include "base/file_util.h"
 #include "chat/chat_template.h"
 #include "cli/command.h"
+#include "store/store.h"
 #include "gguf/gguf_file.h"
 
 namespace corral::cli {
@@ -77,7 +79,7 @@ int cmd_template(int argc, char** argv) {
   std::string model, gguf_path, template_path, messages_path, tools_path, kind, think;
   bool no_gen = false;
   auto* src = render->add_option_group("source", "Where the template comes from");
-  src->add_option("--model", model, "Model name in the local store (not yet supported)");
+  src->add_option("--model", model, "Model name in the local store");
   src->add_option("--gguf", gguf_path, "GGUF file: uses tokenizer.chat_template and its BOS/EOS text");
   src->add_option("--template", template_path, "Template file (Go text/template or Jinja)");
   src->require_option(1);
@@ -110,8 +112,29 @@ int cmd_template(int argc, char** argv) {
 
   Result<ChatTemplate> tmpl = make_error("no template source");
   if (!model.empty()) {
-    return fail("--model is not yet supported (the model store lookup is not wired into `corral template` yet); "
-                "use --gguf FILE or --template FILE");
+    // The model's own template layer wins; else its GGUF's chat template (Ollama's order). The
+    // model's SYSTEM is used when the chat has no system message, as Ollama does.
+    auto store = Store::open_default();
+    if (!store.ok()) return fail(store.error().message);
+    auto resolved = store->resolve_model(model);
+    if (!resolved.ok()) return fail(resolved.error().message);
+    auto file = GgufFile::open(resolved->model_path);
+    if (!file.ok()) return fail(file.error().message);
+    req.bos_token = token_text(**file, "tokenizer.ggml.bos_token_id");
+    req.eos_token = token_text(**file, "tokenizer.ggml.eos_token_id");
+    TemplateSources sources;
+    sources.model_name = model;
+    if (resolved->has_template) sources.ollama_template = resolved->template_text;
+    sources.gguf_chat_template = (*file)->get_string("tokenizer.chat_template");
+    tmpl = select_chat_template(sources);
+    const bool has_system_message = std::any_of(req.messages.begin(), req.messages.end(),
+                                                [](const ChatMessage& m) { return m.role == "system"; });
+    if (resolved->has_system && !has_system_message) {
+      ChatMessage sys;
+      sys.role = "system";
+      sys.content = resolved->system;
+      req.messages.insert(req.messages.begin(), sys);
+    }
   } else if (!gguf_path.empty()) {
     auto file = GgufFile::open(gguf_path);
     if (!file.ok()) return fail(file.error().message);

@@ -75,11 +75,18 @@ ref "$work/llama3.jinja" "<|begin_of_text|>" "<|eot_id|>" 1 - > "$work/l.ref"
 cmp "$work/l.txt" "$work/l.ref" || fail "GGUF llama3 rendering differs from @huggingface/jinja"
 grep -q '^<|begin_of_text|>' "$work/l.txt" || fail "BOS text from the GGUF vocabulary not used"
 
-# 4. Errors: --model is not wired yet; a broken template names file, line and column.
-if "$CORRAL_BIN" template render --model llama3 --messages "$work/messages.json" > /dev/null 2> "$work/err"; then
-  fail "--model should fail for now"
+# 4. --model: a store model whose template layer is the chatml Go template renders exactly as
+#    that template does; an unknown model is a clear error. Then a broken template names file,
+#    line and column.
+export CORRAL_MODELS="$work/store"
+{ printf 'FROM %s\nTEMPLATE """' "$CORRAL_SHARED_DIR/models/stories260K.gguf"; cat "$tdir/gotmpl/chatml.gotmpl"; printf '"""\n'; } > "$work/Modelfile"
+timeout 60 "$CORRAL_BIN" create chatml-test -f "$work/Modelfile" > /dev/null || fail "corral create for --model test"
+timeout 30 "$CORRAL_BIN" template render --model chatml-test --messages "$work/messages.json" > "$work/model.txt"
+cmp "$work/model.txt" "$work/go.txt" || fail "--model render differs from the same template given by file"
+if "$CORRAL_BIN" template render --model no-such-model --messages "$work/messages.json" > /dev/null 2> "$work/err"; then
+  fail "--model with an unknown model should fail"
 fi
-grep -q "not yet supported" "$work/err" || fail "--model error message: $(cat "$work/err")"
+grep -qi "not found" "$work/err" || fail "--model unknown-model message: $(cat "$work/err")"
 printf '{%% for m in messages %%}\n{{ m.content }\n' > "$work/bad.jinja"
 if "$CORRAL_BIN" template render --template "$work/bad.jinja" --messages "$work/messages.json" > /dev/null 2> "$work/err"; then
   fail "broken template should fail"

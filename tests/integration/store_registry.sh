@@ -14,9 +14,11 @@ T=$(mktemp -d)
 REG_PID=""
 MNT=""
 cleanup() {
-  [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-  [ -n "$MNT" ] && umount "$MNT" 2>/dev/null
+  local rc=$?  # the script's own status; stopping the registry must not replace it
+  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  if [ -n "$MNT" ]; then umount "$MNT" 2>/dev/null || true; fi
   rm -rf "$T"
+  exit "$rc"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$T/registry.log" ] && tail -20 "$T/registry.log" >&2; exit 1; }
