@@ -174,7 +174,8 @@ std::string resolve_url(const std::string& base_url, const std::string& location
 std::string url_escape(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : s) {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
     } else {
