@@ -1,4 +1,5 @@
-// `corral push [--insecure] MODEL`: upload a model from the store to its registry.
+// `corral pull [--insecure] MODEL` and `corral push [--insecure] MODEL`: move a model between the
+// store and its registry. One body for both: they differ only in the direction of the transfer.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,11 +13,18 @@
 namespace corral::cli {
 namespace {
 
-int cmd_push(int argc, char** argv) {
-  CLI::App app{"Push a model to a registry", "corral push"};
+enum class Direction { kPull, kPush };
+
+int transfer(Direction dir, int argc, char** argv) {
+  const bool pull = dir == Direction::kPull;
+  CLI::App app{pull ? "Pull a model from a registry" : "Push a model to a registry",
+               pull ? "corral pull" : "corral push"};
   std::string model;
   bool insecure = false;
-  app.add_option("model", model, "Model name, e.g. registry.example.com/me/model:tag")->required();
+  app.add_option("model", model,
+                 pull ? "Model name, e.g. llama3.2:3b or hf.co/user/repo:Q4_K_M"
+                      : "Model name, e.g. registry.example.com/me/model:tag")
+      ->required();
   app.add_flag("--insecure", insecure, "Use plain HTTP (allows http:// registries)");
   try {
     app.parse(argc, argv);
@@ -37,7 +45,8 @@ int cmd_push(int argc, char** argv) {
   opts.insecure = insecure;
   registry::Client client(*store, opts);
   registry::ProgressView view(stdout, ::isatty(STDOUT_FILENO) != 0);
-  Status st = client.push(*name, [&](const registry::Progress& p) { view.update(p); });
+  auto on_progress = [&](const registry::Progress& p) { view.update(p); };
+  Status st = pull ? client.pull(*name, on_progress) : client.push(*name, on_progress);
   view.finish();
   if (!st) {
     std::fprintf(stderr, "Error: %s\n", st.error().message.c_str());
@@ -46,8 +55,12 @@ int cmd_push(int argc, char** argv) {
   return 0;
 }
 
+int cmd_pull(int argc, char** argv) { return transfer(Direction::kPull, argc, argv); }
+int cmd_push(int argc, char** argv) { return transfer(Direction::kPush, argc, argv); }
+
 }  // namespace
 
+CORRAL_COMMAND("pull", "Pull a model from a registry", cmd_pull);
 CORRAL_COMMAND("push", "Push a model to a registry", cmd_push);
 
 }  // namespace corral::cli
