@@ -28,6 +28,17 @@ Result<std::string> percent_format(const std::string& fmt, const Value& args);
 // Iterating a value in a for loop or a filter: lists, dict keys, string characters.
 Result<std::vector<Value>> iterate(const Value& v);
 
+// Python's str and dict methods: a bound callable for `obj.name`, or undefined when `name` is
+// not a method of that type (jinja_methods.cpp).
+Result<Value> string_method(const Value& obj, const std::string& name);
+Result<Value> dict_method(const Value& obj, const std::string& name);
+// str.strip/lstrip/rstrip (chars: null for whitespace), str.title, str.replace (count < 0: all),
+// str.split/rsplit.
+std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right);
+std::string title_case(const std::string& s);
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+Result<Value> split(const std::string& s, const Value* sep, const Value* maxsplit, bool from_right);
+
 std::string utf8_lower(const std::string& s);
 std::string utf8_upper(const std::string& s);
 
