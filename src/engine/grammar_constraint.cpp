@@ -1,6 +1,9 @@
 // TokenConstraint over a GrammarMatcher.
 #include "engine/grammar_constraint.h"
 
+#include <cmath>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "sampling/grammar/json_schema.h"
@@ -19,8 +22,64 @@ class GrammarConstraint final : public TokenConstraint {
   // Complete (nothing else may follow) or stuck (a token the mask forbade was forced in).
   bool done() const override { return m_.finished() || m_.failed(); }
 
+  // Text that arrived inside the token that started a deferred constraint. Whitespace the
+  // grammar rejects is skipped (the answer's parsers trim it anyway).
+  void accept_text(const std::string& text) {
+    const bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
+    if (blank) {
+      grammar::GrammarMatcher trial = m_;
+      if (trial.accept_bytes(text)) m_ = std::move(trial);
+      return;
+    }
+    m_.accept_bytes(text);
+  }
+
  private:
   grammar::GrammarMatcher m_;
+};
+
+class DeferredConstraint final : public TokenConstraint {
+ public:
+  DeferredConstraint(std::shared_ptr<TokenConstraint> inner, std::shared_ptr<const grammar::VocabTrie> vocab,
+                     std::vector<ConstraintStart> starts)
+      : inner_(std::move(inner)), vocab_(std::move(vocab)), starts_(std::move(starts)) {}
+
+  void mask(float* logits, int32_t n_vocab) override {
+    if (active()) return inner_->mask(logits, n_vocab);
+    if (starts_[stage_].allow_end) return;
+    for (int32_t id : vocab_->eog)
+      if (id >= 0 && id < n_vocab) logits[id] = -std::numeric_limits<float>::infinity();
+  }
+
+  void accept(int32_t token) override {
+    if (active()) return inner_->accept(token);
+    if (token >= 0 && static_cast<size_t>(token) < vocab_->pieces.size()) seen_ += vocab_->pieces[static_cast<size_t>(token)];
+    while (!active()) {
+      const std::string& trigger = starts_[stage_].trigger;
+      const size_t pos = seen_.find(trigger);
+      if (pos == std::string::npos) {
+        // Keep only what could be the start of the trigger.
+        if (seen_.size() >= trigger.size()) seen_.erase(0, seen_.size() - (trigger.size() - 1));
+        return;
+      }
+      seen_.erase(0, pos + trigger.size());
+      ++stage_;
+    }
+    if (!seen_.empty())
+      if (auto* g = dynamic_cast<GrammarConstraint*>(inner_.get())) g->accept_text(seen_);
+    seen_.clear();
+  }
+
+  bool done() const override { return active() && inner_->done(); }
+
+ private:
+  bool active() const { return stage_ >= starts_.size(); }
+
+  std::shared_ptr<TokenConstraint> inner_;
+  std::shared_ptr<const grammar::VocabTrie> vocab_;
+  std::vector<ConstraintStart> starts_;
+  size_t stage_ = 0;
+  std::string seen_;
 };
 
 }  // namespace
@@ -49,6 +108,41 @@ std::shared_ptr<TokenConstraint> make_json_object_constraint(const Tokenizer& to
     return std::move(r).value();
   }();
   return make_grammar_constraint(g, tok);
+}
+
+Result<grammar::Grammar> compose_grammar(
+    std::string_view gbnf, const std::vector<std::pair<std::string, nlohmann::ordered_json>>& slots) {
+  auto parsed = grammar::parse_gbnf(gbnf);
+  if (!parsed.ok()) return parsed.error();
+  grammar::Grammar g = std::move(*parsed);
+  for (const auto& [slot, schema] : slots) {
+    uint32_t at = 0;
+    while (at < g.rules.size() && g.rules[at].name != slot) ++at;
+    if (at == g.rules.size()) return make_error("grammar has no rule \"{}\" to fill", slot);
+    auto text = grammar::json_value_schema_to_gbnf(schema);
+    if (!text.ok()) return make_error("{}: {}", slot, text.error().message);
+    auto sub = grammar::parse_gbnf(*text);
+    if (!sub.ok()) return make_error("{}: {}", slot, sub.error().message);
+    const auto rule_base = static_cast<uint32_t>(g.rules.size());
+    const auto set_base = static_cast<uint32_t>(g.charsets.size());
+    for (auto& cs : sub->charsets) g.charsets.push_back(std::move(cs));
+    for (auto& r : sub->rules) {
+      r.name = slot + "-" + r.name;
+      for (auto& alt : r.alternatives)
+        for (auto& e : alt) e.index += e.kind == grammar::Element::Kind::kRule ? rule_base : set_base;
+      g.rules.push_back(std::move(r));
+    }
+    g.rules[at].alternatives = {{grammar::Element{grammar::Element::Kind::kRule, rule_base + sub->root}}};
+  }
+  CORRAL_TRY(grammar::validate_grammar(g));
+  return g;
+}
+
+std::shared_ptr<TokenConstraint> defer_constraint(std::shared_ptr<TokenConstraint> inner, const Tokenizer& tok,
+                                                  std::vector<ConstraintStart> starts) {
+  if (!inner || starts.empty()) return inner;
+  return std::make_shared<DeferredConstraint>(std::move(inner), grammar::VocabTrie::for_tokenizer(tok),
+                                              std::move(starts));
 }
 
 Result<std::shared_ptr<TokenConstraint>> constraint_from_request_body(std::string_view body, const Tokenizer& tok) {

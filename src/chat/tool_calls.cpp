@@ -1,0 +1,357 @@
+// Tool-call syntax detection, the streaming ToolCallParser and the tool-call GBNF.
+#include "chat/tool_calls.h"
+
+#include <algorithm>
+
+namespace corral {
+
+namespace {
+
+using OJson = nlohmann::ordered_json;
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+size_t leading_space(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && is_space(s[i])) ++i;
+  return i;
+}
+
+std::string_view trim(std::string_view s) {
+  s.remove_prefix(leading_space(s));
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+size_t partial_tag_suffix(std::string_view s, std::string_view tag) {
+  if (tag.empty()) return 0;
+  const size_t max = std::min(s.size(), tag.size() - 1);
+  for (size_t n = max; n > 0; --n)
+    if (s.substr(s.size() - n) == tag.substr(0, n)) return n;
+  return 0;
+}
+
+bool contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
+
+std::optional<std::vector<ToolCall>> parse_calls(std::string_view text) {
+  const OJson v = OJson::parse(text, nullptr, false);
+  if (v.is_discarded()) return std::nullopt;
+  return tool_calls_from_json(v);
+}
+
+}  // namespace
+
+const char* tool_call_syntax_name(ToolCallSyntax s) {
+  switch (s) {
+    case ToolCallSyntax::kNone: return "none";
+    case ToolCallSyntax::kJson: return "json";
+    case ToolCallSyntax::kHermes: return "hermes";
+    case ToolCallSyntax::kLlama3: return "llama3";
+    case ToolCallSyntax::kMistral: return "mistral";
+  }
+  return "none";
+}
+
+ToolCallSyntax tool_call_syntax_for_template(std::string_view t) {
+  if (contains(t, "<tool_call>")) return ToolCallSyntax::kHermes;
+  if (contains(t, "[TOOL_CALLS]")) return ToolCallSyntax::kMistral;
+  const bool mentions_tools = contains(t, "tools") || contains(t, ".Tools");
+  if (contains(t, "<|python_tag|>") || (mentions_tools && contains(t, "<|start_header_id|>")))
+    return ToolCallSyntax::kLlama3;
+  if (mentions_tools || contains(t, "tool_calls") || contains(t, ".ToolCalls")) return ToolCallSyntax::kJson;
+  return ToolCallSyntax::kNone;
+}
+
+std::optional<std::vector<ToolCall>> tool_calls_from_json(const OJson& v) {
+  std::vector<ToolCall> out;
+  if (v.is_array()) {
+    if (v.empty()) return std::nullopt;
+    for (const auto& e : v) {
+      if (!e.is_object()) return std::nullopt;
+      auto one = tool_calls_from_json(e);
+      if (!one || one->size() != 1) return std::nullopt;
+      out.push_back(std::move((*one)[0]));
+    }
+    return out;
+  }
+  if (!v.is_object()) return std::nullopt;
+  if (auto f = v.find("function"); f != v.end() && f->is_object() && !v.contains("name"))
+    return tool_calls_from_json(*f);
+  auto name = v.find("name");
+  if (name == v.end() || !name->is_string() || name->get<std::string>().empty()) return std::nullopt;
+  ToolCall c;
+  c.name = name->get<std::string>();
+  auto args = v.find("arguments");
+  if (args == v.end()) args = v.find("parameters");
+  if (args != v.end()) {
+    OJson a = *args;
+    if (a.is_string()) {
+      a = OJson::parse(args->get<std::string>(), nullptr, false);
+      if (a.is_discarded()) return std::nullopt;
+    }
+    if (a.is_null()) a = OJson::object();
+    if (!a.is_object()) return std::nullopt;
+    c.arguments = std::move(a);
+  }
+  // Any other key means this is some other object, not a call.
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.key() != "name" && it.key() != "arguments" && it.key() != "parameters" && it.key() != "id" &&
+        it.key() != "type")
+      return std::nullopt;
+  out.push_back(std::move(c));
+  return out;
+}
+
+std::ptrdiff_t json_value_extent(std::string_view s, int max_depth) {
+  if (s.empty() || (s[0] != '{' && s[0] != '[')) return -1;
+  std::string stack;
+  bool in_string = false, escape = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '{': case '[':
+        stack.push_back(c);
+        if (static_cast<int>(stack.size()) > max_depth) return -1;
+        break;
+      case '}': case ']':
+        if (stack.empty() || (c == '}') != (stack.back() == '{')) return -1;
+        stack.pop_back();
+        if (stack.empty()) return static_cast<std::ptrdiff_t>(i + 1);
+        break;
+      default: break;
+    }
+  }
+  return 0;
+}
+
+ToolCallParser::ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> tool_names)
+    : syntax_(syntax), names_(std::move(tool_names)), state_(State::kStart) {
+  switch (syntax) {
+    case ToolCallSyntax::kHermes: open_ = "<tool_call>"; close_ = "</tool_call>"; break;
+    case ToolCallSyntax::kMistral: open_ = "[TOOL_CALLS]"; break;
+    case ToolCallSyntax::kLlama3: open_ = "<|python_tag|>"; break;
+    case ToolCallSyntax::kJson: break;
+    case ToolCallSyntax::kNone: state_ = State::kText; break;
+  }
+}
+
+bool ToolCallParser::names_ok(const std::vector<ToolCall>& calls, bool tagged) const {
+  if (tagged || names_.empty()) return true;
+  return std::all_of(calls.begin(), calls.end(), [&](const ToolCall& c) {
+    return std::find(names_.begin(), names_.end(), c.name) != names_.end();
+  });
+}
+
+ToolCallParser::Out ToolCallParser::push(std::string_view text) {
+  buf_.append(text);
+  Out out;
+  step(out);
+  return out;
+}
+
+void ToolCallParser::step(Out& out) {
+  for (;;) {
+    switch (state_) {
+      case State::kStart:
+      case State::kAfterCall: {
+        size_t ws = leading_space(buf_);
+        if (state_ == State::kAfterCall) {
+          // Between calls: whitespace and Llama's ';' separators are dropped.
+          const bool semicolon = ws < buf_.size() && buf_[ws] == ';';
+          buf_.erase(0, ws + (semicolon ? 1 : 0));
+          ws = 0;
+          if (semicolon) break;
+        }
+        const std::string_view rest = std::string_view(buf_).substr(ws);
+        if (rest.empty()) return;
+        if (!open_.empty()) {  // the tag first: Mistral's "[TOOL_CALLS]" also starts with '['
+          if (rest.size() < open_.size() && std::string_view(open_).substr(0, rest.size()) == rest) return;
+          if (rest.substr(0, open_.size()) == open_) {
+            state_ = State::kText;
+            break;
+          }
+        }
+        state_ = syntax_ != ToolCallSyntax::kNone && (rest[0] == '{' || rest[0] == '[') ? State::kBareJson : State::kText;
+        break;
+      }
+      case State::kText: {
+        if (open_.empty()) {
+          out.content += buf_;
+          buf_.clear();
+          return;
+        }
+        const size_t pos = buf_.find(open_);
+        if (pos != std::string::npos) {
+          out.content.append(buf_, 0, pos);
+          buf_.erase(0, pos + open_.size());
+          state_ = State::kTagBody;
+          break;
+        }
+        const size_t emit = buf_.size() - partial_tag_suffix(buf_, open_);
+        out.content.append(buf_, 0, emit);
+        buf_.erase(0, emit);
+        return;
+      }
+      case State::kTagBody: {
+        if (!close_.empty()) {
+          const size_t pos = buf_.find(close_);
+          if (pos == std::string::npos) return;
+          const std::string_view body = trim(std::string_view(buf_).substr(0, pos));
+          auto calls = parse_calls(body);
+          if (calls) {
+            for (auto& c : *calls) out.calls.push_back(std::move(c));
+          } else {
+            out.content += open_ + buf_.substr(0, pos + close_.size());
+          }
+          buf_.erase(0, pos + close_.size());
+          state_ = State::kAfterCall;
+          break;
+        }
+        const size_t ws = leading_space(buf_);
+        if (ws == buf_.size()) return;
+        const std::ptrdiff_t n = json_value_extent(std::string_view(buf_).substr(ws));
+        if (n == 0) return;
+        if (n > 0) {
+          auto calls = parse_calls(std::string_view(buf_).substr(ws, static_cast<size_t>(n)));
+          if (calls) {
+            for (auto& c : *calls) out.calls.push_back(std::move(c));
+            buf_.erase(0, ws + static_cast<size_t>(n));
+            state_ = State::kAfterCall;
+            break;
+          }
+        }
+        out.content += open_;  // not a call after all: the tag and what follows are text
+        state_ = State::kText;
+        break;
+      }
+      case State::kBareJson: {
+        const size_t ws = leading_space(buf_);
+        const std::ptrdiff_t n = json_value_extent(std::string_view(buf_).substr(ws));
+        if (n == 0) return;
+        if (n > 0) {
+          auto calls = parse_calls(std::string_view(buf_).substr(ws, static_cast<size_t>(n)));
+          if (calls && names_ok(*calls, false)) {
+            for (auto& c : *calls) out.calls.push_back(std::move(c));
+            buf_.erase(0, ws + static_cast<size_t>(n));
+            state_ = State::kAfterCall;
+            break;
+          }
+        }
+        // Ordinary text (or JSON that is not a call): everything from here on is content, so a
+        // later JSON value is not re-examined.
+        out.content += buf_;
+        buf_.clear();
+        state_ = State::kText;
+        if (open_.empty()) return;
+        break;
+      }
+    }
+  }
+}
+
+ToolCallParser::Out ToolCallParser::finish() {
+  Out out;
+  step(out);
+  switch (state_) {
+    case State::kTagBody: {
+      // Generation ended inside a tagged call (a stop string or the token limit): keep the
+      // call when what came so far is one, else give the text back.
+      auto calls = parse_calls(trim(buf_));
+      if (calls) {
+        for (auto& c : *calls) out.calls.push_back(std::move(c));
+      } else {
+        out.content += open_ + buf_;
+      }
+      break;
+    }
+    case State::kAfterCall:
+      break;
+    default:
+      out.content += buf_;
+      break;
+  }
+  buf_.clear();
+  state_ = State::kText;
+  return out;
+}
+
+std::string gbnf_literal(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJson& tools, ToolChoice choice,
+                                                 const std::string& name) {
+  if (syntax == ToolCallSyntax::kNone || choice == ToolChoice::kNone || !tools.is_array()) return std::nullopt;
+  if (choice == ToolChoice::kAuto && syntax != ToolCallSyntax::kHermes) return std::nullopt;
+  ToolCallGrammar g;
+  const char* args_key = syntax == ToolCallSyntax::kLlama3 ? "parameters" : "arguments";
+  std::string bodies;
+  for (const auto& t : tools) {
+    const OJson& f = t.is_object() && t.contains("function") ? t["function"] : t;
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string()) continue;
+    const std::string fname = f["name"].get<std::string>();
+    if (choice == ToolChoice::kNamed && fname != name) continue;
+    OJson schema = f.contains("parameters") && !f["parameters"].is_null() ? f["parameters"] : OJson{{"type", "object"}};
+    const std::string rule = "tool-args-" + std::to_string(g.arg_schemas.size());
+    g.arg_schemas.emplace_back(rule, std::move(schema));
+    const std::string prefix = "{\"name\": " + OJson(fname).dump() + ", \"" + args_key + "\": ";
+    if (!bodies.empty()) bodies += " | ";
+    bodies += gbnf_literal(prefix) + " " + rule + " \"}\"";
+  }
+  if (g.arg_schemas.empty()) return std::nullopt;
+  std::string rules = "call-body ::= " + bodies + "\n";
+  for (const auto& [rule, schema] : g.arg_schemas) rules += rule + " ::= \"{}\"\n";  // placeholders
+  // One call for a named tool; a few for "required" (bounded so a rambling model still ends).
+  const std::string more = choice == ToolChoice::kNamed ? "" : "{0,3}";
+  switch (syntax) {
+    case ToolCallSyntax::kHermes:
+      if (choice == ToolChoice::kAuto) {
+        g.trigger = "<tool_call>";
+        g.gbnf = "root ::= \"\\n\" call-body \"\\n</tool_call>\"\n";
+      } else {
+        g.gbnf = "root ::= call (\"\\n\" call)" + more + "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
+      }
+      break;
+    case ToolCallSyntax::kMistral:
+      g.gbnf = "root ::= \"[TOOL_CALLS] [\" call-body (\", \" call-body)" + more + " \"]\"\n";
+      break;
+    case ToolCallSyntax::kLlama3:
+    case ToolCallSyntax::kJson:
+      g.gbnf = "root ::= call-body\n";
+      break;
+    case ToolCallSyntax::kNone:
+      return std::nullopt;
+  }
+  g.gbnf += rules;
+  return g;
+}
+
+}  // namespace corral

@@ -1,0 +1,92 @@
+// Tool calls in a model's generated text: which syntax a chat template teaches the model, a
+// streaming parser that splits the text into content and complete tool calls, and the GBNF that
+// makes a model emit a call in that syntax (with placeholders for each tool's parameter schema).
+//
+// Syntaxes (what the model writes):
+//   hermes  (Qwen2.5, Qwen3, Hermes):  <tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>
+//   llama3  (Llama 3.1-3.3):           {"name": "f", "parameters": {...}}  (after <|python_tag|>
+//                                      when the tag is visible; it is a control token and usually not)
+//   mistral:                           [TOOL_CALLS] [{"name": "f", "arguments": {...}}, ...]
+//   json    (any other template that renders tools): a bare JSON call object or array
+// A bare JSON value at the very start of the output counts as a call in every syntax, but only
+// when it names a declared tool, so that an ordinary JSON answer is not mistaken for one.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace corral {
+
+enum class ToolCallSyntax { kNone, kJson, kHermes, kLlama3, kMistral };
+
+const char* tool_call_syntax_name(ToolCallSyntax s);
+
+// The syntax a chat template (Jinja or Go) asks for; kNone when it does not render tools.
+ToolCallSyntax tool_call_syntax_for_template(std::string_view template_text);
+
+struct ToolCall {
+  std::string name;
+  nlohmann::ordered_json arguments = nlohmann::ordered_json::object();
+};
+
+// The calls in one JSON value: {"name", "arguments" | "parameters"} (arguments an object, or a
+// string holding one), {"function": {...}} around that, or a non-empty array of those.
+// nullopt when the value has another shape.
+std::optional<std::vector<ToolCall>> tool_calls_from_json(const nlohmann::ordered_json& v);
+
+// Length of the JSON object or array at the start of `s` (s[0] is '{' or '['): > 0 when
+// complete, 0 when more text is needed, -1 when it cannot be one (unbalanced, or nested deeper
+// than `max_depth`).
+std::ptrdiff_t json_value_extent(std::string_view s, int max_depth = 128);
+
+class ToolCallParser {
+ public:
+  struct Out {
+    std::string content;
+    std::vector<ToolCall> calls;
+  };
+
+  // `tool_names`: the declared tools (a bare JSON value must name one of them; empty: any).
+  explicit ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> tool_names = {});
+
+  Out push(std::string_view text);
+  Out finish();
+
+ private:
+  enum class State { kStart, kText, kTagBody, kBareJson, kAfterCall };
+  void step(Out& out);
+  bool names_ok(const std::vector<ToolCall>& calls, bool tagged) const;
+
+  ToolCallSyntax syntax_;
+  std::vector<std::string> names_;
+  std::string open_, close_;  // open_ empty: no tag; close_ empty: the body is one JSON value
+  State state_;
+  std::string buf_;
+};
+
+// A GBNF grammar for tool calls in `syntax`. Rule `tool-args-<i>` is a placeholder whose
+// definition is to be replaced by the grammar of `arg_schemas[i].second` (the parameters schema
+// of that tool; see engine/grammar_constraint.h make_composed_constraint).
+struct ToolCallGrammar {
+  std::string gbnf;
+  std::string trigger;  // non-empty: the grammar applies only after this text (tool_choice auto)
+  std::vector<std::pair<std::string, nlohmann::ordered_json>> arg_schemas;
+};
+
+enum class ToolChoice { kNone, kAuto, kRequired, kNamed };
+
+// `tools` in the OpenAI/Ollama shape. kAuto gives a grammar only for syntaxes whose calls start
+// with a visible tag (hermes), kNamed constrains to the tool called `name`. nullopt when the
+// syntax is unknown (kNone), when kAuto has no visible tag, or when no tool matches.
+std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const nlohmann::ordered_json& tools,
+                                                 ToolChoice choice, const std::string& name = "");
+
+// A GBNF string literal for `text` (quotes included).
+std::string gbnf_literal(std::string_view text);
+
+}  // namespace corral
