@@ -52,8 +52,14 @@ size_t on_write(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+int on_xfer(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
+}
+
 Result<HttpResult> perform(const std::string& url, const std::string* body,
-                           const LineCallback* on_line, const HttpClientOptions& opts) {
+                           const LineCallback* on_line, const HttpClientOptions& opts,
+                           const char* method = nullptr) {
   global_init();
   CURL* curl = curl_easy_init();
   if (!curl) return make_error("{}: curl_easy_init failed", url);
@@ -71,6 +77,12 @@ Result<HttpResult> perform(const std::string& url, const std::string* body,
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(opts.connect_timeout_s * 1000));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.total_timeout_s * 1000));
+  if (opts.cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(opts.cancel));
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
+  if (method != nullptr) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
   if (body) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
@@ -79,6 +91,7 @@ Result<HttpResult> perform(const std::string& url, const std::string* body,
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ctx.status);
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(curl);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return make_error("{}: cancelled", url);
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && ctx.stopped)) {
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
       return make_error("cannot reach {}: {}", url, curl_easy_strerror(rc));
@@ -103,6 +116,11 @@ Result<HttpResult> http_get(const std::string& url, const HttpClientOptions& opt
 Result<HttpResult> http_post_json(const std::string& url, const std::string& body,
                                   const HttpClientOptions& opts) {
   return perform(url, &body, nullptr, opts);
+}
+
+Result<HttpResult> http_delete_json(const std::string& url, const std::string& body,
+                                    const HttpClientOptions& opts) {
+  return perform(url, &body, nullptr, opts, "DELETE");
 }
 
 Result<HttpResult> http_post_stream(const std::string& url, const std::string& body,

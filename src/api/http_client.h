@@ -2,6 +2,7 @@
 // POST that hands each NDJSON or SSE line to a callback as it arrives.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@ namespace corral::api {
 struct HttpClientOptions {
   double connect_timeout_s = 5;   // unreachable hosts fail fast
   double total_timeout_s = 600;   // whole request, including a long generation
+  // When set and it becomes true, the transfer stops (closing the connection) within ~100 ms even
+  // while no bytes arrive; the call then returns an error saying it was cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResult {
@@ -29,6 +33,9 @@ using LineCallback = std::function<bool(std::string_view line)>;
 Result<HttpResult> http_get(const std::string& url, const HttpClientOptions& opts = {});
 Result<HttpResult> http_post_json(const std::string& url, const std::string& body,
                                   const HttpClientOptions& opts = {});
+// DELETE with a JSON body (Ollama's /api/delete).
+Result<HttpResult> http_delete_json(const std::string& url, const std::string& body,
+                                    const HttpClientOptions& opts = {});
 Result<HttpResult> http_post_stream(const std::string& url, const std::string& body,
                                     const LineCallback& on_line,
                                     const HttpClientOptions& opts = {});
