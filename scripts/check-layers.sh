@@ -15,9 +15,10 @@ declare -A allowed=(
   [engine]="engine model kernels tensor tokenizer chat sampling gguf base"
   [api]="api base"
   [store]="store gguf base"
-  [server]="server engine model kernels tensor tokenizer chat sampling gguf base store api"
+  [jobs]="jobs api base"
+  [server]="server engine model kernels tensor tokenizer chat sampling gguf base store api jobs"
   [probe]="probe api base"
-  [cli]="cli server engine model kernels tensor tokenizer chat sampling gguf base store api probe"
+  [cli]="cli server engine model kernels tensor tokenizer chat sampling gguf base store api probe jobs"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

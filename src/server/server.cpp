@@ -254,6 +254,7 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   register_ollama_routes(svr, st);
   register_model_routes(svr, st);
   register_openai_routes(svr, st);
+  jobs_ = register_job_routes(svr, st);
 
   reaper_ = std::thread([this] {
     while (!stopping_.load()) {
@@ -271,8 +272,11 @@ HttpServer::~HttpServer() {
 
 int HttpServer::bind() {
   auto& st = *state_;
-  if (st.config.port == 0) return svr_->bind_to_any_port(st.config.host.c_str());
-  return svr_->bind_to_port(st.config.host.c_str(), st.config.port) ? st.config.port : -1;
+  const int port = st.config.port == 0 ? svr_->bind_to_any_port(st.config.host.c_str())
+                   : svr_->bind_to_port(st.config.host.c_str(), st.config.port) ? st.config.port
+                                                                                : -1;
+  if (port > 0) start_job_workers(*jobs_, st.config.host, port);
+  return port;
 }
 
 bool HttpServer::serve() { return svr_->listen_after_bind(); }

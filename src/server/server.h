@@ -61,6 +61,11 @@ void stream_generation(httplib::Response& res, std::shared_ptr<class Generation>
 void register_ollama_routes(httplib::Server& svr, ServerState& st);
 void register_model_routes(httplib::Server& svr, ServerState& st);
 void register_openai_routes(httplib::Server& svr, ServerState& st);
+// routes_jobs.cpp: /api/jobs and the OpenAI files/batches API. Its workers call this server on
+// loopback, so they start once the port is bound.
+struct JobService;
+std::shared_ptr<JobService> register_job_routes(httplib::Server& svr, ServerState& st);
+void start_job_workers(JobService& jobs, const std::string& host, int port);
 
 class HttpServer {
  public:
@@ -78,6 +83,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> svr_;
   std::thread reaper_;
   std::atomic<bool> stopping_{false};
+  std::shared_ptr<JobService> jobs_;  // last: stopped before the rest goes
 };
 
 }  // namespace corral::server
