@@ -32,6 +32,10 @@ struct GenerateRequest {
   int32_t top_logprobs = 0;            // alternatives per token when logprobs is set
   bool logprobs = false;
   std::shared_ptr<TokenConstraint> constraint;
+  // Steady-clock nanoseconds (time_since_epoch) after which the request stops: still queued,
+  // it ends with done_reason "deadline" and no text; generating, it ends with what it has and
+  // done_reason "deadline". 0: no deadline.
+  int64_t deadline_ns = 0;
 };
 
 struct TokenLogprob {
@@ -45,7 +49,7 @@ struct GenerateEvent {
   std::string text;                    // new text since the previous event (whole UTF-8 only)
   std::vector<TokenLogprob> logprobs;  // one per token behind `text` when asked
   bool done = false;
-  std::string done_reason;             // "stop", "length", "cancel", "error"
+  std::string done_reason;             // "stop", "length", "deadline", "cancel", "error"
   std::string error;                   // when done_reason == "error"
   int32_t prompt_eval_count = 0;       // prompt tokens evaluated (excluding reused cache)
   int32_t prompt_tokens = 0;           // prompt length in tokens

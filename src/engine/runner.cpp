@@ -181,15 +181,51 @@ void Runner::loop() {
     if (p.on_event) p.on_event(ev);
 }
 
+void Runner::pause_before_step() {
+  if (params_.step_delay_ms <= 0) return;
+  using std::chrono::steady_clock;
+  std::unique_lock<std::mutex> lock(mu_);
+  int64_t until = now_ns() + int64_t{params_.step_delay_ms} * 1000000;
+  for (const auto& s : slots_)
+    if (s->active && s->request.deadline_ns > 0) until = std::min(until, s->request.deadline_ns);
+  for (const auto& p : queue_)
+    if (p.request.deadline_ns > 0) until = std::min(until, p.request.deadline_ns);
+  cv_.wait_until(lock, steady_clock::time_point(std::chrono::nanoseconds(until)),
+                 [&] { return stop_ || !cancelled_.empty(); });
+}
+
+void Runner::take_expired_queued(int64_t now, std::vector<Pending>& expired) {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->request.deadline_ns > 0 && now >= it->request.deadline_ns) {
+      expired.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 bool Runner::step() {
+  pause_before_step();
   std::vector<uint64_t> cancelled;
+  std::vector<Pending> expired;
+  const int64_t step_start = now_ns();
   {
     std::lock_guard<std::mutex> lock(mu_);
     cancelled.swap(cancelled_);
+    take_expired_queued(step_start, expired);
+  }
+  for (auto& p : expired) {  // never got a slot in time
+    CORRAL_LOG_INFO("request {} passed its deadline while queued", p.id);
+    GenerateEvent ev;
+    ev.done = true;
+    ev.done_reason = "deadline";
+    ev.prompt_tokens = static_cast<int32_t>(p.tokens.size());
+    if (p.on_event) p.on_event(ev);
   }
   auto finish = [&](Slot& s, const std::string& reason, const std::string& error) {
     GenerateEvent ev;
-    if (reason == "stop" || reason == "length") {
+    if (reason == "stop" || reason == "length" || reason == "deadline") {
       // Text held back (partial UTF-8, a possible stop-string prefix) is released at the end.
       auto tail = s.stop->push(s.decoder->flush());
       ev.text = tail.emit + (tail.stopped ? std::string() : s.stop->flush());
@@ -218,6 +254,8 @@ bool Runner::step() {
     Slot& s = *sp;
     if (s.active && std::find(cancelled.begin(), cancelled.end(), s.id) != cancelled.end())
       finish(s, "cancel", "");
+    else if (s.active && s.request.deadline_ns > 0 && step_start >= s.request.deadline_ns)
+      finish(s, "deadline", "");  // returns what it has; the slot is free for the next request
   }
   if (!cancelled.empty()) {
     std::lock_guard<std::mutex> lock(mu_);

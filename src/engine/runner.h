@@ -24,6 +24,9 @@ struct RunnerParams {
   int32_t n_parallel = 1;     // slots decoding together
   int32_t n_batch = 512;      // tokens per forward pass
   KvType kv_type = KvType::kF16;
+  // Pause before every forward pass (0: none). A test hook that makes a model stall; the pause
+  // ends early on cancel, shutdown or a request's deadline.
+  int32_t step_delay_ms = 0;
 };
 
 class Runner {
@@ -62,6 +65,9 @@ class Runner {
   void loop();
   void start_slot(Slot& slot, Pending&& p);
   bool step();  // one forward pass over all active slots; false when idle
+  void pause_before_step();
+  // Ends queued requests whose deadline has passed (mu_ held); their events go to `expired`.
+  void take_expired_queued(int64_t now, std::vector<Pending>& expired);
 
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;

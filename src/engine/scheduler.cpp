@@ -3,8 +3,10 @@
 // outside the lock too, since a Runner's destructor joins its decode thread.
 #include "engine/scheduler.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "base/log.h"
@@ -104,12 +106,61 @@ SchedulerConfig scheduler_config_from_env() {
   int_env("OLLAMA_MAX_LOADED_MODELS", &c.max_loaded_models);
   if (c.max_loaded_models == 0) c.max_loaded_models = 3;  // Ollama: 3 x GPUs, 3 on CPU
   int_env("OLLAMA_MAX_QUEUE", &c.max_queue);
+  if (const char* v = std::getenv("CORRAL_MAX_MEMORY"); v != nullptr && *v != '\0') {
+    auto b = parse_byte_size(v);
+    if (b) c.memory_budget_bytes = *b;
+    else CORRAL_LOG_WARN("ignoring CORRAL_MAX_MEMORY: {}", b.error().message);
+  } else if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char buf[4096];
+    const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    c.memory_budget_bytes = memory_budget_from_meminfo(std::string_view(buf, n));
+  }
+  if (c.memory_budget_bytes > 0)
+    CORRAL_LOG_DEBUG("scheduler: memory budget for loaded models {} MiB", c.memory_budget_bytes >> 20);
   if (const char* v = std::getenv("OLLAMA_KEEP_ALIVE"); v != nullptr && *v != '\0') {
     auto d = parse_keep_alive(v);
     if (d) c.default_keep_alive = *d;
     else CORRAL_LOG_WARN("ignoring OLLAMA_KEEP_ALIVE: {}", d.error().message);
   }
   return c;
+}
+
+Result<int64_t> parse_byte_size(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+  double v = 0;
+  if (i == 0 || !parse_number(s.substr(0, i), &v) || v < 0) return make_error("invalid size \"{}\"", s);
+  std::string unit;
+  for (char c : s.substr(i))
+    if (c != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  double mult = 0;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "kb" || unit == "k") mult = 1e3;
+  else if (unit == "mb" || unit == "m") mult = 1e6;
+  else if (unit == "gb" || unit == "g") mult = 1e9;
+  else if (unit == "tb" || unit == "t") mult = 1e12;
+  else if (unit == "kib") mult = 1024.0;
+  else if (unit == "mib") mult = 1024.0 * 1024;
+  else if (unit == "gib") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
+  if (mult == 0 || v * mult > 9.0e18) return make_error("invalid size \"{}\"", s);
+  return static_cast<int64_t>(v * mult);
+}
+
+int64_t memory_budget_from_meminfo(std::string_view meminfo) {
+  // "MemAvailable:   12345678 kB"
+  const size_t at = meminfo.find("MemAvailable:");
+  if (at == std::string_view::npos) return 0;
+  std::string_view rest = meminfo.substr(at + 13);
+  const size_t eol = rest.find('\n');
+  if (eol != std::string_view::npos) rest = rest.substr(0, eol);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+  double kb = 0;
+  if (digits == 0 || !parse_number(rest.substr(0, digits), &kb)) return 0;
+  return static_cast<int64_t>(kb * 1024.0 * 0.9);
 }
 
 Scheduler::Lease& Scheduler::Lease::operator=(Lease&& o) noexcept {
@@ -150,6 +201,18 @@ int64_t Scheduler::used_bytes() const {
   return total;
 }
 
+bool Scheduler::room_available(int64_t bytes) const {
+  // Evicting every idle model is the most make_room could do.
+  int64_t n = 0, used = 0;
+  for (const auto& [k, e] : entries_) {
+    if (!e->loading && e->n_active == 0) continue;
+    ++n;
+    used += e->size_bytes;
+  }
+  if (n + 1 > config_.max_loaded_models) return false;
+  return config_.memory_budget_bytes <= 0 || n == 0 || used + bytes <= config_.memory_budget_bytes;
+}
+
 bool Scheduler::make_room(int64_t bytes, std::vector<std::shared_ptr<Entry>>& evicted) {
   auto over = [&] {
     const auto n = static_cast<int64_t>(entries_.size());
@@ -173,19 +236,22 @@ bool Scheduler::make_room(int64_t bytes, std::vector<std::shared_ptr<Entry>>& ev
 
 Scheduler::AcquireResult Scheduler::acquire(const LoadSpec& spec,
                                             std::optional<nanoseconds> keep_alive,
-                                            const std::function<bool()>& cancelled) {
+                                            const std::function<bool()>& cancelled,
+                                            std::optional<std::chrono::steady_clock::time_point> deadline) {
   AcquireResult out;
   std::vector<std::shared_ptr<Entry>> evicted;
   std::unique_lock<std::mutex> lock(mu_);
   const nanoseconds ka = keep_alive.value_or(config_.default_keep_alive);
 
-  // Admission: a request that can start at once on a loaded model is always let in; any other
-  // waits, and the number waiting is bounded.
+  // Admission: a request that can start at once (a free slot on a loaded model, or a model
+  // that can be loaded now without waiting for others) is always let in; any other waits, and
+  // the number waiting is bounded.
   {
     auto it = entries_.find(spec.key);
     const bool free_slot = it != entries_.end() && !it->second->loading &&
                            it->second->n_active < std::max(1, it->second->spec.params.n_parallel);
-    if (!free_slot) {
+    const bool loads_now = it == entries_.end() && room_available(spec.estimated_bytes);
+    if (!free_slot && !loads_now) {
       int32_t depth = n_waiting_;
       for (const auto& [k, e] : entries_)
         depth += std::max(0, e->n_active - std::max(1, e->spec.params.n_parallel));
@@ -207,6 +273,12 @@ Scheduler::AcquireResult Scheduler::acquire(const LoadSpec& spec,
       set_waiting(false);
       out.kind = SchedulerErrorKind::kCancelled;
       out.error = "request canceled";
+      break;
+    }
+    if (deadline && clock_() >= *deadline) {
+      set_waiting(false);
+      out.kind = SchedulerErrorKind::kDeadline;
+      out.error = "deadline exceeded while waiting for the model";
       break;
     }
     auto it = entries_.find(spec.key);

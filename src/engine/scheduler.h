@@ -43,21 +43,29 @@ using ClockFn = std::function<std::chrono::steady_clock::time_point()>;
 
 struct SchedulerConfig {
   int32_t max_loaded_models = 3;   // OLLAMA_MAX_LOADED_MODELS (0 in the env means 3 on CPU)
-  int64_t memory_budget_bytes = 0; // 0: no memory limit
+  int64_t memory_budget_bytes = 0; // 0: no memory limit (CORRAL_MAX_MEMORY, else MemAvailable)
   int32_t max_queue = 512;         // OLLAMA_MAX_QUEUE: requests waiting beyond the slots
   std::chrono::nanoseconds default_keep_alive = std::chrono::minutes(5);  // OLLAMA_KEEP_ALIVE
 };
 
-// Reads OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_KEEP_ALIVE (bad values are logged
-// and ignored).
+// Reads OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_KEEP_ALIVE and the memory budget:
+// CORRAL_MAX_MEMORY ("12GiB", "800MB", bytes; "0" turns the budget off), else 90% of the
+// machine's MemAvailable at start (bad values are logged and ignored).
 SchedulerConfig scheduler_config_from_env();
+
+// Parses a byte size: a plain number of bytes or a number with B, KB, MB, GB, TB (powers of
+// 1000) or KiB, MiB, GiB, TiB (powers of 1024), case-insensitive.
+Result<int64_t> parse_byte_size(std::string_view s);
+// The memory budget for loaded models from /proc/meminfo text: 90% of MemAvailable; 0 when the
+// text has no MemAvailable line.
+int64_t memory_budget_from_meminfo(std::string_view meminfo);
 
 // Parses a keep_alive duration: Go durations ("5m", "1h30m", "-1s", "300ms") or plain seconds
 // ("300", "-1"). Negative means forever (returned as nanoseconds::max()).
 Result<std::chrono::nanoseconds> parse_keep_alive(std::string_view s);
 inline constexpr std::chrono::nanoseconds kKeepForever = std::chrono::nanoseconds::max();
 
-enum class SchedulerErrorKind { kNone, kBusy, kLoadFailed, kCancelled };
+enum class SchedulerErrorKind { kNone, kBusy, kLoadFailed, kCancelled, kDeadline };
 
 struct LoadedModelInfo {
   std::string key, name, path;
@@ -104,7 +112,9 @@ class Scheduler {
 
   // Gets a loaded instance for `spec`, loading it (and evicting idle models) if needed. Blocks
   // while the model loads or while it waits for room. `keep_alive` (nullopt: the default) is
-  // applied when the lease is released. `cancelled` is polled while waiting.
+  // applied when the lease is released. `cancelled` is polled while waiting; past `deadline`
+  // (on the scheduler's clock) a request still waiting gives up with kDeadline. A load already
+  // running is not interrupted.
   struct AcquireResult {
     Lease lease;
     SchedulerErrorKind kind = SchedulerErrorKind::kNone;
@@ -112,7 +122,8 @@ class Scheduler {
     bool ok() const { return kind == SchedulerErrorKind::kNone; }
   };
   AcquireResult acquire(const LoadSpec& spec, std::optional<std::chrono::nanoseconds> keep_alive,
-                        const std::function<bool()>& cancelled = nullptr);
+                        const std::function<bool()>& cancelled = nullptr,
+                        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
   // Unloads every instance of `name` now if idle, or when its last user finishes. Returns
   // whether any instance was found.
@@ -132,6 +143,8 @@ class Scheduler {
   // Needs mu_ held. Picks idle entries to evict so that one more model of `bytes` fits;
   // returns false when not enough idle models exist (the caller waits).
   bool make_room(int64_t bytes, std::vector<std::shared_ptr<Entry>>& evicted);
+  // Needs mu_ held. Whether make_room would succeed now (a load could start without waiting).
+  bool room_available(int64_t bytes) const;
   int64_t used_bytes() const;
 
   SchedulerConfig config_;

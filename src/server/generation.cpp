@@ -36,8 +36,10 @@ GenerateRequest engine_request(const api::Options& o) {
 }
 
 Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, GenerateRequest req,
-                                                       int64_t start_ns, Metrics* metrics) {
+                                                       int64_t start_ns, Metrics* metrics,
+                                                       Resilience* resilience) {
   std::shared_ptr<Generation> g(new Generation());
+  g->resilience_ = resilience;
   g->start_ns_ = start_ns;
   g->load_ns_ = lease.load_duration().count();
   g->metrics_ = metrics;
@@ -56,6 +58,8 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
     if (ev.done) {
       raw->runner_done_ = true;
       if (raw->metrics_ != nullptr) raw->metrics_->add_tokens(ev.prompt_tokens, ev.eval_count);
+      if (raw->resilience_ != nullptr && ev.done_reason == "deadline" && raw->first_text_)
+        raw->resilience_->count_deadline("generating");
     }
     raw->events_.push_back(ev);
     raw->cv_.notify_all();
@@ -77,6 +81,20 @@ bool Generation::next(GenerateEvent* ev) {
   *ev = std::move(events_.front());
   events_.pop_front();
   if (ev->done) reader_done_ = true;
+  return true;
+}
+
+bool Generation::wait_first(int64_t deadline_ns, GenerateEvent* first) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto ready = [&] { return !events_.empty() || reader_done_; };
+  if (deadline_ns > 0) {
+    const std::chrono::steady_clock::time_point until{std::chrono::nanoseconds(deadline_ns)};
+    if (!cv_.wait_until(lock, until, ready)) return false;
+  } else {
+    cv_.wait(lock, ready);
+  }
+  if (events_.empty()) return false;
+  *first = events_.front();
   return true;
 }
 

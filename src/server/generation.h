@@ -24,6 +24,9 @@ class Generation {
   bool next(GenerateEvent* ev);
   // Stops the generation (client disconnected) within one decode step.
   void cancel();
+  // Waits for the first event (a token, or the end) without taking it, until `deadline_ns`
+  // (mono_ns clock; 0: no limit). False on timeout; else *first is a copy of that event.
+  bool wait_first(int64_t deadline_ns, GenerateEvent* first);
 
   int64_t load_ns() const { return load_ns_; }
   int64_t start_ns() const { return start_ns_; }
@@ -31,12 +34,13 @@ class Generation {
  private:
   friend Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease,
                                                                 GenerateRequest req, int64_t start_ns,
-                                                                Metrics* metrics);
+                                                                Metrics* metrics, Resilience* resilience);
   Generation() = default;
 
   Scheduler::Lease lease_;
   uint64_t id_ = 0;
   Metrics* metrics_ = nullptr;
+  Resilience* resilience_ = nullptr;
   int64_t start_ns_ = 0, load_ns_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -48,8 +52,10 @@ class Generation {
 };
 
 // Submits `req` to the leased runner. 400 for requests the runner refuses (prompt too long).
+// `resilience` (optional) counts generations stopped by their deadline.
 Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, GenerateRequest req,
-                                                       int64_t start_ns, Metrics* metrics);
+                                                       int64_t start_ns, Metrics* metrics,
+                                                       Resilience* resilience = nullptr);
 
 // The engine request for merged options (model params, then request options).
 GenerateRequest engine_request(const api::Options& o);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "chat/chat_template.h"
 #include "chat/jinja.h"
 #include "chat/ollama_template.h"
 #include "engine/loaded_model.h"
@@ -59,7 +60,8 @@ std::optional<std::string> alias_path(const std::string& name) {
 ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : store_(std::move(store)) {
   num_parallel_ = static_cast<int32_t>(env_int("OLLAMA_NUM_PARALLEL", 1));
   default_num_ctx_ = env_int("OLLAMA_CONTEXT_LENGTH", 4096);
-  LoaderFn loader = [](const LoadSpec& spec) -> Result<LoadedInstance> {
+  LoaderFn loader = [faults = &resilience_.faults](const LoadSpec& spec) -> Result<LoadedInstance> {
+    if (faults->take_load_failure(spec.name)) return make_error("test fault: load failure injected for {}", spec.name);
     auto lm = load_model(spec.path);
     if (!lm) return lm.error();
     RunnerParams p = spec.params;
@@ -112,6 +114,9 @@ Expected<ModelRef> ModelHost::resolve(const std::string& name) const {
     auto opts = api::parse_options(pj);
     if (opts) ref.params = std::move(*opts);
     else CORRAL_LOG_WARN("{}: ignoring params layer: {}", name, opts.error().message);
+    if (auto fb = pj.find("fallback"); fb != pj.end() && fb->is_array())
+      for (const auto& f : *fb)
+        if (f.is_string()) ref.fallbacks.push_back(f.get<std::string>());
   }
   return ref;
 }
@@ -126,6 +131,7 @@ LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) con
     s.params.n_batch = static_cast<int32_t>(*opts.num_batch);
   s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
   s.estimated_bytes = ref.size_bytes;  // weights; KV is small next to them on CPU tiers we serve
+  s.params.step_delay_ms = resilience_.faults.stall_ms(ref.name);  // test hook; 0 normally
   return s;
 }
 
@@ -137,14 +143,17 @@ Expected<std::optional<std::chrono::nanoseconds>> ModelHost::keep_alive(const st
 }
 
 Expected<Scheduler::Lease> ModelHost::acquire(const ModelRef& ref, const api::Options& opts,
-                                              const std::optional<std::string>& keep_alive_text) {
+                                              const std::optional<std::string>& keep_alive_text,
+                                              std::optional<std::chrono::steady_clock::time_point> deadline) {
   auto ka = keep_alive(keep_alive_text);
   if (!ka.ok()) return ka.error;
-  auto r = scheduler_->acquire(load_spec(ref, opts), *ka);
+  auto r = scheduler_->acquire(load_spec(ref, opts), *ka, nullptr, deadline);
   switch (r.kind) {
     case SchedulerErrorKind::kNone: return std::move(r.lease);
     case SchedulerErrorKind::kBusy: return HttpError{503, r.error};
     case SchedulerErrorKind::kCancelled: return HttpError{499, r.error};
+    case SchedulerErrorKind::kDeadline:
+      return HttpError{504, fmt::format("deadline exceeded: model {} could not start in time ({})", ref.name, r.error)};
     case SchedulerErrorKind::kLoadFailed: break;
   }
   return HttpError{500, fmt::format("failed to load model {}: {}", ref.name, r.error)};
@@ -271,21 +280,10 @@ Expected<std::string> render_prompt(const ModelRef& ref, const ModelExtras& ex, 
     }
     auto t = jinja::Template::parse(ex.gguf_chat_template, "tokenizer.chat_template");
     if (!t) return HttpError{500, fmt::format("chat template error: {}", t.error().message)};
-    nlohmann::ordered_json ctx;
-    ctx["messages"] = nlohmann::ordered_json::array();
-    for (const auto& m : cr.messages) {
-      nlohmann::ordered_json jm;
-      jm["role"] = m.role;
-      jm["content"] = m.content;
-      if (!m.tool_calls.empty()) jm["tool_calls"] = m.tool_calls;
-      if (!m.tool_name.empty()) jm["name"] = m.tool_name;
-      ctx["messages"].push_back(jm);
-    }
-    if (!cr.tools.empty()) ctx["tools"] = cr.tools;
-    ctx["add_generation_prompt"] = true;
-    ctx["bos_token"] = cr.bos_token;
-    ctx["eos_token"] = cr.eos_token;
-    auto s = t->render(ctx);
+    // transformers' variables: reasoning_content, tool calls with object arguments, tool
+    // results' name and tool_call_id, and enable_thinking when `think` is set (Qwen3's
+    // think:false renders its empty <think></think> block).
+    auto s = t->render(jinja_context(cr));
     if (!s) return HttpError{500, fmt::format("chat template error: {}", s.error().message)};
     return *s;
   }

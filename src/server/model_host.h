@@ -12,6 +12,7 @@
 #include "api/types.h"
 #include "engine/scheduler.h"
 #include "model/context.h"
+#include "server/resilience.h"
 #include "store/store.h"
 
 namespace corral::server {
@@ -47,6 +48,7 @@ struct ModelRef {
   api::Options params;     // the model's params layer
   std::vector<std::string> stop_from_params;
   std::vector<std::string> licenses;
+  std::vector<std::string> fallbacks;  // Modelfile FALLBACK lines, in order (params "fallback")
   int64_t size_bytes = 0;
   int64_t modified_unix_s = 0;
 };
@@ -68,6 +70,7 @@ class ModelHost {
 
   Store* store() { return store_.get(); }
   Scheduler& scheduler() { return *scheduler_; }
+  Resilience& resilience() { return resilience_; }
 
   // Resolves a request's model name: a store name, a CORRAL_MODEL_PATHS alias (name=path,...),
   // or an absolute path to a .gguf file. 404 when none matches.
@@ -76,9 +79,11 @@ class ModelHost {
   // Load-time choices for a request (num_ctx, OLLAMA_NUM_PARALLEL), as a scheduler spec.
   LoadSpec load_spec(const ModelRef& ref, const api::Options& opts) const;
 
-  // Acquires a loaded instance, mapping scheduler errors to HTTP statuses.
+  // Acquires a loaded instance, mapping scheduler errors to HTTP statuses (503 queue full,
+  // 500 load failure, 504 `deadline` passed while waiting).
   Expected<Scheduler::Lease> acquire(const ModelRef& ref, const api::Options& opts,
-                                     const std::optional<std::string>& keep_alive);
+                                     const std::optional<std::string>& keep_alive,
+                                     std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   // Parses keep_alive text (400 on bad input); nullopt when absent.
   static Expected<std::optional<std::chrono::nanoseconds>> keep_alive(const std::optional<std::string>& text);
 
@@ -93,6 +98,7 @@ class ModelHost {
 
  private:
   std::unique_ptr<Store> store_;
+  Resilience resilience_;  // before scheduler_: the loader uses its faults
   std::unique_ptr<Scheduler> scheduler_;
   int32_t num_parallel_ = 1;
   int64_t default_num_ctx_ = 4096;

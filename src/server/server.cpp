@@ -249,7 +249,7 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
     send_json(res, j);
   });
   svr.Get("/metrics", [&st](const httplib::Request&, httplib::Response& res) {
-    res.set_content(st.metrics.render(st.host.scheduler()), "text/plain; version=0.0.4");
+    res.set_content(st.metrics.render(st.host.scheduler()) + st.host.resilience().render(), "text/plain; version=0.0.4");
   });
   register_ollama_routes(svr, st);
   register_model_routes(svr, st);

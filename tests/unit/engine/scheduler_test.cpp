@@ -297,3 +297,115 @@ TEST(Scheduler, ManyThreadsLoadAndEvictConsistently) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(SchedulerDeadline, WaitingForRoomGivesUpAtTheDeadline) {
+  Fake f;
+  SchedulerConfig c;
+  c.max_loaded_models = 1;
+  Scheduler s(c, f.loader(), f.clock());
+  auto a = s.acquire(spec("a"), std::nullopt);
+  ASSERT_TRUE(a.ok());
+  const auto deadline = s.now() + 5s;
+  auto fut = std::async(std::launch::async, [&] { return s.acquire(spec("b"), std::nullopt, nullptr, deadline); });
+  while (s.queue_depth() == 0) std::this_thread::sleep_for(5ms);
+  f.advance(6s);  // the fake clock passes the deadline while b waits for a's room
+  auto b = fut.get();
+  EXPECT_EQ(b.kind, SchedulerErrorKind::kDeadline);
+  EXPECT_NE(b.error.find("deadline"), std::string::npos);
+  EXPECT_EQ(s.queue_depth(), 0) << "a request that gave up no longer counts as waiting";
+  ASSERT_EQ(s.loaded().size(), 1u);
+  EXPECT_EQ(s.loaded()[0].key, "a");
+}
+
+TEST(SchedulerDeadline, APassedDeadlineLoadsNothing) {
+  Fake f;
+  Scheduler s(SchedulerConfig{}, f.loader(), f.clock());
+  auto a = s.acquire(spec("a"), std::nullopt, nullptr, s.now() - 1s);
+  EXPECT_EQ(a.kind, SchedulerErrorKind::kDeadline) << "already past: nothing is loaded for it";
+  EXPECT_EQ(f.n_loads(), 0u);
+  auto b = s.acquire(spec("a"), std::nullopt, nullptr, s.now() + 1s);
+  EXPECT_TRUE(b.ok());
+}
+
+TEST(SchedulerAdmission, AModelThatCanLoadNowIsNotRefusedByAFullQueue) {
+  Fake f;
+  SchedulerConfig c;
+  c.max_queue = 1;
+  Scheduler s(c, f.loader(), f.clock());
+  std::vector<Scheduler::AcquireResult> held;
+  held.push_back(s.acquire(spec("a"), std::nullopt));
+  held.push_back(s.acquire(spec("a"), std::nullopt));  // queued: the queue is full
+  ASSERT_EQ(s.queue_depth(), 1);
+  EXPECT_EQ(s.acquire(spec("a"), std::nullopt).kind, SchedulerErrorKind::kBusy);
+  auto b = s.acquire(spec("b"), std::nullopt);  // another model, room to load it: it starts now
+  EXPECT_TRUE(b.ok()) << b.error;
+}
+
+TEST(SchedulerMemory, BudgetEvictsLeastRecentlyUsedIdleModelFirst) {
+  Fake f;
+  SchedulerConfig c;
+  c.max_loaded_models = 10;
+  c.memory_budget_bytes = 1000;
+  Scheduler s(c, f.loader(), f.clock());
+  { auto a = s.acquire(spec("a", 300), std::nullopt); ASSERT_TRUE(a.ok()); }
+  { auto b = s.acquire(spec("b", 300), std::nullopt); ASSERT_TRUE(b.ok()); }
+  { auto x = s.acquire(spec("c", 300), std::nullopt); ASSERT_TRUE(x.ok()); }
+  { auto a = s.acquire(spec("a", 300), std::nullopt); ASSERT_TRUE(a.ok()); }  // a is now more recent than b
+  { auto d = s.acquire(spec("d", 300), std::nullopt); ASSERT_TRUE(d.ok()); }
+  std::vector<std::string> keys;
+  for (const auto& m : s.loaded()) keys.push_back(m.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "c", "d"})) << "b, least recently used, went first";
+}
+
+TEST(SchedulerMemory, BudgetNeverEvictsAModelInUse) {
+  Fake f;
+  SchedulerConfig c;
+  c.max_loaded_models = 10;
+  c.memory_budget_bytes = 1000;
+  Scheduler s(c, f.loader(), f.clock());
+  auto a = s.acquire(spec("a", 600), std::nullopt);
+  ASSERT_TRUE(a.ok());
+  std::atomic<bool> got_b{false};
+  auto fut = std::async(std::launch::async, [&] {
+    auto b = s.acquire(spec("b", 600), std::nullopt);
+    got_b = b.ok();
+    return b.ok();
+  });
+  while (s.queue_depth() == 0) std::this_thread::sleep_for(5ms);
+  EXPECT_FALSE(got_b.load()) << "b does not fit beside a, and a is in use";
+  ASSERT_EQ(s.loaded().size(), 1u);
+  a.lease.release();
+  EXPECT_TRUE(fut.get());
+  ASSERT_EQ(s.loaded().size(), 1u);
+  EXPECT_EQ(s.loaded()[0].key, "b");
+}
+
+TEST(SchedulerMemory, BudgetFromMeminfoAndByteSizes) {
+  const char* meminfo =
+      "MemTotal:       16000000 kB\nMemFree:         1000000 kB\nMemAvailable:   10000000 kB\nBuffers: 1 kB\n";
+  EXPECT_EQ(memory_budget_from_meminfo(meminfo), static_cast<int64_t>(10000000.0 * 1024 * 0.9));
+  EXPECT_EQ(memory_budget_from_meminfo("MemTotal: 5 kB\n"), 0);
+  EXPECT_EQ(memory_budget_from_meminfo(""), 0);
+  EXPECT_EQ(*parse_byte_size("1024"), 1024);
+  EXPECT_EQ(*parse_byte_size("2GiB"), int64_t{2} << 30);
+  EXPECT_EQ(*parse_byte_size("1.5 GB"), 1500000000);
+  EXPECT_EQ(*parse_byte_size("512mib"), int64_t{512} << 20);
+  EXPECT_FALSE(parse_byte_size("lots").ok());
+  EXPECT_FALSE(parse_byte_size("5 parsecs").ok());
+  EXPECT_FALSE(parse_byte_size("").ok());
+}
+
+TEST(SchedulerMemory, ConfigReadsCorralMaxMemory) {
+  setenv("CORRAL_MAX_MEMORY", "3GiB", 1);
+  EXPECT_EQ(scheduler_config_from_env().memory_budget_bytes, int64_t{3} << 30);
+  setenv("CORRAL_MAX_MEMORY", "0", 1);
+  EXPECT_EQ(scheduler_config_from_env().memory_budget_bytes, 0) << "0 turns the budget off";
+  unsetenv("CORRAL_MAX_MEMORY");
+  EXPECT_GE(scheduler_config_from_env().memory_budget_bytes, 0);
+}
+
+}  // namespace
+}  // namespace corral
