@@ -148,12 +148,13 @@ void register_model_routes(httplib::Server& svr, ServerState& st) {
     auto ref = st.host.resolve(model);
     if (!ref.ok()) return send_error(res, ref.error);
     OJson j;
-    std::string params_json = "{}";
+    std::string params_json = "{}", messages_json = "[]";
     Manifest manifest;
     if (Store* store = st.host.store(); store != nullptr && !ref->digest.empty()) {
       if (auto name = ModelName::parse(ref->name)) {
         if (auto rm = store->resolve_model(*name)) {
           params_json = rm->params_json;
+          messages_json = rm->messages_json;
           manifest = rm->manifest;
         }
       }
@@ -177,6 +178,8 @@ void register_model_routes(httplib::Server& svr, ServerState& st) {
     j["template"] = ref->template_text;
     if (!ref->system.empty()) j["system"] = ref->system;
     j["details"] = details_for(st.host.store(), manifest, ref->path);
+    // The model's MESSAGE history (a saved `corral run` session), as Ollama's show returns it.
+    if (auto msgs = OJson::parse(messages_json, nullptr, false); msgs.is_array() && !msgs.empty()) j["messages"] = msgs;
     OJson info = OJson::object();
     auto f = GgufFile::open(ref->path);
     if (!f) return send_error(res, {500, f.error().message});
