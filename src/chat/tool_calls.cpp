@@ -330,18 +330,19 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
   std::string rules = "call-body ::= " + bodies + "\n";
   for (const auto& [rule, schema] : g.arg_schemas) rules += rule + " ::= \"{}\"\n";  // placeholders
   // One call for a named tool; a few for "required" (bounded so a rambling model still ends).
-  const std::string more = choice == ToolChoice::kNamed ? "" : "{0,3}";
+  const bool one = choice == ToolChoice::kNamed;
   switch (syntax) {
     case ToolCallSyntax::kHermes:
       if (choice == ToolChoice::kAuto) {
         g.trigger = "<tool_call>";
         g.gbnf = "root ::= \"\\n\" call-body \"\\n</tool_call>\"\n";
       } else {
-        g.gbnf = "root ::= call (\"\\n\" call)" + more + "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
+        g.gbnf = std::string("root ::= call") + (one ? "" : " (\"\\n\" call){0,3}") +
+                 "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
       }
       break;
     case ToolCallSyntax::kMistral:
-      g.gbnf = "root ::= \"[TOOL_CALLS] [\" call-body (\", \" call-body)" + more + " \"]\"\n";
+      g.gbnf = std::string("root ::= \"[TOOL_CALLS] [\" call-body") + (one ? "" : " (\", \" call-body){0,3}") + " \"]\"\n";
       break;
     case ToolCallSyntax::kLlama3:
     case ToolCallSyntax::kJson:

@@ -203,6 +203,15 @@ TEST(ToolCallGrammar, WrapsEachToolInItsSyntax) {
   EXPECT_EQ(named->arg_schemas.size(), 1u);
   EXPECT_NE(named->gbnf.find("parameters"), std::string::npos);
   EXPECT_FALSE(tool_call_grammar(ToolCallSyntax::kLlama3, tools, ToolChoice::kNamed, "nope"));
+  // A named function is called exactly once; "required" allows a few calls.
+  for (auto syntax : {ToolCallSyntax::kHermes, ToolCallSyntax::kMistral}) {
+    auto once = tool_call_grammar(syntax, tools, ToolChoice::kNamed, "get_weather");
+    ASSERT_TRUE(once);
+    EXPECT_EQ(once->gbnf.find("{0,3}"), std::string::npos) << once->gbnf;
+    auto some = tool_call_grammar(syntax, tools, ToolChoice::kRequired);
+    ASSERT_TRUE(some);
+    EXPECT_NE(some->gbnf.find("{0,3}"), std::string::npos) << some->gbnf;
+  }
   auto lazy = tool_call_grammar(ToolCallSyntax::kHermes, tools, ToolChoice::kAuto);
   ASSERT_TRUE(lazy);
   EXPECT_EQ(lazy->trigger, "<tool_call>");
