@@ -98,6 +98,36 @@ Result<std::string> read_value(std::string_view text, size_t& pos, int& line, in
 
 }  // namespace
 
+namespace {
+
+// Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF): the params layer is
+// JSON, which cannot carry other bytes.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1Fu; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0Fu; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07u; }
+    else return false;
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::string> parameter_value_json(const std::string& key, const std::string& value) {
   auto it = param_types().find(key);
   if (it == param_types().end()) return make_error("unknown parameter \"{}\"", key);
@@ -127,6 +157,7 @@ Result<std::string> parameter_value_json(const std::string& key, const std::stri
       return make_error("invalid value \"{}\" for parameter \"{}\": want true or false", v, key);
     }
     case ParamType::kStringList:
+      if (!valid_utf8(v)) return make_error("parameter \"{}\": the value is not valid UTF-8", key);
       return json(v).dump();
   }
   return make_error("unknown parameter \"{}\"", key);
@@ -186,6 +217,20 @@ Result<Modelfile> Modelfile::parse(std::string_view text) {
         }
         mf.has_params = true;
       }
+    } else if (instr == "FALLBACK") {
+      // A model to answer when this one cannot (kept in the params layer as "fallback": [...]).
+      auto value = read_value(text, pos, line, start_line);
+      if (!value) return value.error();
+      const std::string name = trim(*value);
+      if (name.empty()) return make_error("line {}: FALLBACK needs a model name", start_line);
+      if (!valid_utf8(name)) return make_error("line {}: FALLBACK name is not valid UTF-8", start_line);
+      for (char c : name)
+        if (std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20)
+          return make_error("line {}: FALLBACK takes one model name, not \"{}\"", start_line, name);
+      if (!params.contains("fallback")) params["fallback"] = json::array();
+      if (params["fallback"].size() >= 16) return make_error("line {}: at most 16 FALLBACK lines", start_line);
+      params["fallback"].push_back(name);
+      mf.has_params = true;
     } else if (instr == "MESSAGE") {
       const std::string role = next_word();
       if (role != "system" && role != "user" && role != "assistant") {
@@ -406,7 +451,10 @@ std::string modelfile_text(const ResolvedModel& m) {
   auto params = json::parse(m.params_json, nullptr, false);
   if (!params.is_discarded() && params.is_object()) {
     for (auto& [k, v] : params.items()) {
-      if (v.is_array()) {
+      if (k == "fallback" && v.is_array()) {
+        for (const auto& e : v)
+          if (e.is_string()) out += "FALLBACK " + e.get<std::string>() + "\n";
+      } else if (v.is_array()) {
         for (const auto& e : v) out += "PARAMETER " + k + " " + e.dump() + "\n";
       } else {
         out += "PARAMETER " + k + " " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";

@@ -1,5 +1,7 @@
-// Modelfile parsing (FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE, MESSAGE) and
-// `create`: turning a Modelfile into layers and a manifest in the store.
+// Modelfile parsing (FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE, MESSAGE, FALLBACK)
+// and `create`: turning a Modelfile into layers and a manifest in the store. FALLBACK (corral's
+// own) names a model that answers when this one cannot; the names go into the params layer as
+// "fallback": [...], so `show` lists them.
 #pragma once
 
 #include <functional>
@@ -21,7 +23,7 @@ struct ModelfileMessage {
 struct Modelfile {
   std::string from;
   int from_line = 0;
-  std::string params_json = "{}";  // typed values; "stop" is an array
+  std::string params_json = "{}";  // typed values; "stop" and "fallback" are arrays
   bool has_params = false;
   bool has_template = false;
   std::string template_text;

@@ -8,6 +8,7 @@
 #include <map>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
 #include "gguf/gguf_writer.h"
@@ -208,6 +209,71 @@ TEST(Modelfile, GeneratedModelfileParsesBack) {
   EXPECT_EQ(mf->params_json, R"({"stop":["a","b"],"top_k":3})");
   EXPECT_EQ(parameters_text(m.params_json),
             "stop                           \"a\"\nstop                           \"b\"\ntop_k                          3\n");
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(Modelfile, FallbackLinesGoToParamsInOrder) {
+  auto mf = Modelfile::parse("FROM ./m.gguf\nFALLBACK backup\nPARAMETER temperature 0\nfallback \"other:7b\"\n");
+  ASSERT_TRUE(mf.ok()) << mf.error().message;
+  EXPECT_TRUE(mf->has_params);
+  auto params = nlohmann::json::parse(mf->params_json);
+  ASSERT_TRUE(params.contains("fallback"));
+  EXPECT_EQ(params["fallback"], nlohmann::json::array({"backup", "other:7b"}));
+  EXPECT_EQ(params["temperature"], 0);
+}
+
+TEST(Modelfile, FallbackNeedsOneName) {
+  auto empty = Modelfile::parse("FROM ./m.gguf\nFALLBACK\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().message.find("line 2: FALLBACK needs a model name"), std::string::npos)
+      << empty.error().message;
+  auto two = Modelfile::parse("FROM ./m.gguf\n\nFALLBACK a b\n");
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message.find("line 3: FALLBACK takes one model name"), std::string::npos)
+      << two.error().message;
+  std::string many = "FROM ./m.gguf\n";
+  for (int i = 0; i < 17; ++i) many += "FALLBACK m" + std::to_string(i) + "\n";
+  auto too_many = Modelfile::parse(many);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.error().message.find("at most 16"), std::string::npos) << too_many.error().message;
+}
+
+TEST(Modelfile, ShowPrintsFallbackLinesThatParseBack) {
+  ResolvedModel m;
+  m.name = *ModelName::parse("primary");
+  m.model_path = "/blobs/sha256-abc";
+  m.params_json = R"({"fallback":["backup","third:latest"],"temperature":0.5})";
+  const std::string text = modelfile_text(m);
+  EXPECT_NE(text.find("FALLBACK backup\nFALLBACK third:latest\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("PARAMETER fallback"), std::string::npos) << text;
+  auto back = Modelfile::parse(text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(nlohmann::json::parse(back->params_json)["fallback"],
+            nlohmann::json::array({"backup", "third:latest"}));
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(Modelfile, InvalidUtf8InJsonValuesIsAnErrorNotACrash) {
+  // Found by fuzz_store_modelfile: a stop string with a stray 0xFF byte made the JSON dump throw.
+  auto stop = Modelfile::parse("FROM ./m.gguf\nPARAMETER stop \"<\xff>\"\n");
+  ASSERT_FALSE(stop.ok());
+  EXPECT_NE(stop.error().message.find("line 2: parameter \"stop\": the value is not valid UTF-8"), std::string::npos)
+      << stop.error().message;
+  EXPECT_FALSE(Modelfile::parse("FROM ./m.gguf\nFALLBACK b\xc3\n").ok());
+  EXPECT_FALSE(Modelfile::parse("FROM ./m.gguf\nPARAMETER stop \"\xed\xa0\x80\"\n").ok()) << "a surrogate";
+  EXPECT_FALSE(Modelfile::parse("FROM ./m.gguf\nPARAMETER stop \"\xc0\xaf\"\n").ok()) << "an overlong";
+  auto ok = Modelfile::parse("FROM ./m.gguf\nPARAMETER stop \"<|fin|> \xe2\x9c\x93 \xf0\x9f\x98\x80\"\nFALLBACK caf\xc3\xa9\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
 }
 
 }  // namespace
