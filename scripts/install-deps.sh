@@ -8,6 +8,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libssl-dev libcurl4-openssl-dev libutf8proc-dev libsqlite3-dev
+  libpq-dev postgresql                     # jobs: PostgreSQL queue (tests/integration/jobs_postgres.sh)
   docker-registry python3 python3-requests curl
   python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
   chromium                                 # probe report rendered headless (tests/integration/probe_fake.sh)
