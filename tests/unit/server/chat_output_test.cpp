@@ -1,0 +1,143 @@
+// chat_output: tools/tool_choice parsing, think from OpenAI bodies, plan_output's choices
+// (thinking on/off, constraints, 400s) and the tool-call and logprobs JSON shapes.
+#include "server/chat_output.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/loaded_model.h"
+
+namespace corral::server {
+namespace {
+
+using api::Json;
+using api::OJson;
+
+const char* kStories = CORRAL_SHARED_DIR "/models/stories260K.gguf";
+const char* kTools = R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+  "properties":{"city":{"type":"string"}},"required":["city"]}}}])";
+
+std::string body_with(const std::string& extra) {
+  return std::string(R"({"model":"m","messages":[],"tools":)") + kTools + extra + "}";
+}
+
+TEST(ChatOutput, ToolChoiceParsing) {
+  auto a = tool_request_from_body(body_with(""), true);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->choice, ToolChoice::kAuto);
+  EXPECT_EQ(a->tools.size(), 1u);
+  auto named = tool_request_from_body(body_with(R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})"), true);
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->choice, ToolChoice::kNamed);
+  EXPECT_EQ(named->name, "get_weather");
+  EXPECT_EQ(tool_request_from_body(body_with(R"(,"tool_choice":"none")"), true)->choice, ToolChoice::kNone);
+  EXPECT_EQ(tool_request_from_body(body_with(R"(,"tool_choice":"required")"), true)->choice, ToolChoice::kRequired);
+  auto unknown = tool_request_from_body(body_with(R"(,"tool_choice":{"type":"function","function":{"name":"x"}})"), true);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error.status, 400);
+  EXPECT_NE(unknown.error.message.find("\"x\""), std::string::npos);
+  EXPECT_FALSE(tool_request_from_body(body_with(R"(,"tool_choice":"often")"), true).ok());
+  EXPECT_FALSE(tool_request_from_body(R"({"tool_choice":"required"})", true).ok());
+  EXPECT_FALSE(tool_request_from_body(R"({"tools":{"a":1}})", false).ok());
+  EXPECT_FALSE(tool_request_from_body(R"({"tools":[{"type":"function"}]})", false).ok());
+}
+
+TEST(ChatOutput, ThinkFromOpenAIBodies) {
+  EXPECT_TRUE(openai_think(Json::parse(R"({})")).is_null());
+  EXPECT_EQ(openai_think(Json::parse(R"({"reasoning_effort":"none"})")), Json(false));
+  EXPECT_EQ(openai_think(Json::parse(R"({"reasoning_effort":"high"})")), Json("high"));
+  EXPECT_EQ(openai_think(Json::parse(R"({"reasoning":{"effort":"low"}})")), Json("low"));
+  EXPECT_EQ(openai_think(Json::parse(R"({"think":true,"reasoning_effort":"none"})")), Json(true));
+}
+
+TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
+  auto m = load_model(kStories);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ModelRef ref;
+  ref.name = "m";
+  ModelExtras ex;
+  ex.tokenizer = m->tokenizer;
+  const std::string qwen = "{% if enable_thinking is defined %}<think>{% endif %}<tool_call>{{ tools }}";
+  const std::string plain = "{% for m in messages %}{{ m.content }}{% endfor %}";
+  ToolRequest none;
+  GenerateRequest er;
+  // Thinking by default on a thinking template, off with think false, refused without one.
+  auto p = plan_output(ref, ex, qwen, "<|im_start|>assistant\n", Json(), none, "{}", false, &er);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->thinking);
+  EXPECT_FALSE(p->parse.thinking_starts_inside);
+  EXPECT_EQ(er.constraint, nullptr);
+  p = plan_output(ref, ex, qwen, "x<think>\n", Json(), none, "{}", false, &er);
+  EXPECT_TRUE(p->parse.thinking_starts_inside);
+  p = plan_output(ref, ex, qwen, "x", Json(false), none, "{}", false, &er);
+  EXPECT_FALSE(p->thinking);
+  p = plan_output(ref, ex, qwen, "x", Json(), none, "{}", true, &er);
+  EXPECT_FALSE(p->thinking);  // raw: only when asked
+  auto refused = plan_output(ref, ex, plain, "x", Json(true), none, "{}", false, &er);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error.status, 400);
+  EXPECT_NE(refused.error.message.find("does not support thinking"), std::string::npos);
+  // Tools: the template's syntax, a grammar for required, 400s for conflicts and bad schemas.
+  auto tr = tool_request_from_body(body_with(R"(,"tool_choice":"required")"), true);
+  ASSERT_TRUE(tr.ok());
+  p = plan_output(ref, ex, qwen, "x", Json(false), *tr, "{}", false, &er);
+  ASSERT_TRUE(p.ok()) << p.error.message;
+  EXPECT_EQ(p->parse.tool_syntax, ToolCallSyntax::kHermes);
+  EXPECT_EQ(p->parse.tool_names, std::vector<std::string>{"get_weather"});
+  EXPECT_NE(er.constraint, nullptr);
+  auto both = plan_output(ref, ex, qwen, "x", Json(false), *tr, R"({"format":"json"})", false, &er);
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.error.status, 400);
+  auto bad = tool_request_from_body(R"({"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"number","multipleOf":2}}}],"tool_choice":"required"})", true);
+  ASSERT_TRUE(bad.ok());
+  auto refused_schema = plan_output(ref, ex, qwen, "x", Json(false), *bad, "{}", false, &er);
+  ASSERT_FALSE(refused_schema.ok());
+  EXPECT_NE(refused_schema.error.message.find("multipleOf"), std::string::npos);
+  // tool_choice none: nothing parsed, nothing constrained.
+  ToolRequest off = *tr;
+  off.choice = ToolChoice::kNone;
+  er.constraint.reset();
+  p = plan_output(ref, ex, qwen, "x", Json(false), off, "{}", false, &er);
+  EXPECT_EQ(p->parse.tool_syntax, ToolCallSyntax::kNone);
+  EXPECT_EQ(er.constraint, nullptr);
+}
+
+TEST(ChatOutput, ToolCallAndLogprobShapes) {
+  std::vector<ToolCall> calls(2);
+  calls[0].name = "a";
+  calls[0].arguments = OJson{{"x", 1}};
+  calls[1].name = "b";
+  const OJson o = ollama_tool_calls_json(calls, 3);
+  EXPECT_EQ(o[0]["function"]["index"], 3);
+  EXPECT_EQ(o[1]["function"]["index"], 4);
+  EXPECT_TRUE(o[0]["function"]["arguments"].is_object());
+  const OJson oa = openai_tool_calls_json(calls, 0, false);
+  EXPECT_FALSE(oa[0].contains("index"));
+  EXPECT_EQ(oa[0]["type"], "function");
+  EXPECT_EQ(oa[0]["function"]["arguments"], "{\"x\":1}");
+  EXPECT_NE(oa[0]["id"], oa[1]["id"]);
+  EXPECT_EQ(openai_tool_calls_json(calls, 5, true)[1]["index"], 6);
+
+  auto m = load_model(kStories);
+  ASSERT_TRUE(m.ok());
+  const Tokenizer& tk = *m->tokenizer;
+  std::vector<TokenLogprob> lps(2);
+  lps[0].text = "Once";
+  lps[0].logprob = -0.5f;
+  lps[0].top = {{tk.find_token("a").value_or(0), -0.25f}};
+  lps[1].text = " up";
+  lps[1].logprob = -1.0f;
+  const OJson chat = openai_chat_logprobs(tk, lps);
+  ASSERT_EQ(chat["content"].size(), 2u);
+  EXPECT_EQ(chat["content"][0]["token"], "Once");
+  EXPECT_EQ(chat["content"][0]["bytes"], OJson::parse("[79,110,99,101]"));
+  EXPECT_EQ(chat["content"][0]["top_logprobs"].size(), 1u);
+  EXPECT_TRUE(chat["refusal"].is_null());
+  const OJson cmpl = openai_completion_logprobs(tk, lps, 10);
+  EXPECT_EQ(cmpl["tokens"], OJson::parse(R"(["Once"," up"])"));
+  EXPECT_EQ(cmpl["text_offset"], OJson::parse("[10,14]"));
+  EXPECT_EQ(cmpl["top_logprobs"][0].size(), 1u);
+  EXPECT_FLOAT_EQ(cmpl["token_logprobs"][1].get<float>(), -1.0f);
+}
+
+}  // namespace
+}  // namespace corral::server
