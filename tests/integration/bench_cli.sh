@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `corral bench` on stories260K: the JSON report has pp and tg results with positive speeds, the
+# load time, the file size, the KV cache size of the benchmark's context (2 x layers x positions
+# x kv_dim x 2 bytes), and resident-memory figures that add up; the markdown report prints the
+# load and memory lines; a missing file is a clear error. (Speeds are not asserted.)
+set -euo pipefail
+BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?}
+GGUF=$SHARED/models/stories260K.gguf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+CORRAL_NUM_THREADS=2 timeout 120 "$BIN" bench -m "$GGUF" -p 16 -n 8 -r 2 --json --no-limits > "$tmp/out.json" \
+  || fail "bench --json"
+python3 - "$tmp/out.json" "$GGUF" <<'EOF' || fail "bench JSON: $(cat "$tmp/out.json")"
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+tests = {r["test"]: r for r in j["results"]}
+assert set(tests) == {"pp16", "tg8"}, tests.keys()
+for r in tests.values():
+    assert len(r["samples"]) == 2 and all(x > 0 for x in r["samples"]), r
+assert j["threads"] == 2, j["threads"]
+assert 0 < j["load_s"] < 60 and j["load_includes_tokenizer"] is True, j
+assert j["first_forward_s"] > 0, j
+m = j["memory"]
+assert m["file_bytes"] == os.path.getsize(sys.argv[2]), m
+# stories260K: 5 layers, 4 KV heads of 8; the context holds p + n = 24 positions; F16 K and V.
+assert m["kv_cache_positions"] == 24 and m["kv_cache_bytes"] == 2 * 5 * 24 * 32 * 2, m
+assert 0 < m["rss_before_load_bytes"] <= m["rss_after_load_bytes"], m
+assert m["rss_after_run_bytes"] > 0
+assert abs(m["rss_after_run_file_bytes"] + m["rss_after_run_anon_bytes"] - m["rss_after_run_bytes"]) <= 1 << 20, m
+assert abs(m["rss_over_file_plus_kv"] - m["rss_after_run_bytes"] / (m["file_bytes"] + m["kv_cache_bytes"])) < 1e-9, m
+print("bench json: ok")
+EOF
+
+CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 1 --no-limits > "$tmp/out.md" || fail "bench"
+grep -q '^| stories260K.gguf | f32 | .* | 1 | pp8 | ' "$tmp/out.md" || fail "no pp8 row: $(cat "$tmp/out.md")"
+grep -q '^| stories260K.gguf | f32 | .* | 1 | tg4 | ' "$tmp/out.md" || fail "no tg4 row: $(cat "$tmp/out.md")"
+grep -q '^Load: [0-9]* ms (weights mapped, tokenizer built)' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
+grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (F16, 12 positions); resident before load' "$tmp/out.md" \
+  || fail "no memory line: $(cat "$tmp/out.md")"
+
+if "$BIN" bench -m "$tmp/missing.gguf" -p 4 -n 4 > "$tmp/err" 2>&1; then fail "a missing file was accepted"; fi
+grep -q "missing.gguf" "$tmp/err" || fail "the error does not name the file: $(cat "$tmp/err")"
+echo "bench_cli: ok"
