@@ -135,6 +135,7 @@ Status ensure_model(const std::string& base, const std::string& model, const Ter
 }
 
 Status preload(const std::string& base, const Session& session, const Terminal& term) {
+  InterruptScope scope;
   Spinner spin(term.tty);
   api::Json body{{"model", session.model}, {"messages", api::Json::array()}, {"stream", false}};
   if (!session.options.empty()) body["options"] = session.options;
@@ -143,6 +144,7 @@ Status preload(const std::string& base, const Session& session, const Terminal& 
   opts.cancel = &g_interrupted;
   auto r = api::http_post_json(base + "/api/chat", body.dump(), opts);
   spin.stop();
+  if (g_interrupted) return make_error("interrupted while loading the model");
   if (!r) return r.error();
   if (r->status >= 400) return make_error("{}", error_message(*r));
   return {};
@@ -182,7 +184,9 @@ AnswerStatus answer(const std::string& base, Session& session, const std::string
         }
         const api::Json msg = j.value("message", api::Json::object());
         const std::string think = msg.is_object() ? msg.value("thinking", "") : "";
-        const std::string text = msg.is_object() ? msg.value("content", "") : "";
+        std::string text = msg.is_object() ? msg.value("content", "") : "";
+        // The answer starts at its first visible character (models often begin with a space).
+        if (content.empty()) text.erase(0, text.find_first_not_of(" \t\r\n"));
         if (!think.empty()) {
           if (!thinking_open) {
             emit(term.tty ? "\x1b[2mThinking...\n" : "Thinking...\n");

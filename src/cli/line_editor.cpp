@@ -24,10 +24,10 @@ class RawMode {
     raw.c_cflag |= CS8;
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
-    ok_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0;
+    ok_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;  // keep typed-ahead input
   }
   ~RawMode() {
-    if (ok_) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    if (ok_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
   }
   bool ok() const { return ok_; }
 
