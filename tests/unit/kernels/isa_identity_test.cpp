@@ -1,0 +1,135 @@
+// The AVX2 and AVX-512 tables give the same bits (docs/determinism.md relies on it: a seeded
+// response is the same on an AVX2 machine and an AVX-512 one). They share one source compiled
+// twice; only the integer dot product differs (vpmaddubsw + vpmaddwd vs vpdpbusd), and that is
+// exact on both as long as vpmaddubsw never saturates. Checked for every weight type, the
+// activation quantisers and fused attention, with extreme weights and activations. Skipped on
+// CPUs without AVX-512 VNNI (then there is nothing to compare).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fp16.h"
+#include "gguf/ggml_type.h"
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
+#include "tensor/quant.h"
+
+namespace corral {
+namespace {
+
+const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0,
+                           GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                           GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
+                           GgmlType::kQ6_K};
+
+struct Pair {
+  const KernelTable* avx2;
+  const KernelTable* avx512;
+};
+
+Pair tables() { return {kernel_table_by_name("avx2"), kernel_table_by_name("avx512")}; }
+
+// Rows of random normals, plus rows that push every quantised value to its extremes (all +max,
+// all -max, alternating), where a saturating 16-bit sum would show first.
+std::vector<float> extreme_values(int64_t rows, int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(rows * n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n; ++i) {
+      float x = nd(rng);
+      switch (r % 5) {
+        case 1: x = 1.0f; break;
+        case 2: x = -1.0f; break;
+        case 3: x = (i % 2) ? 1.0f : -1.0f; break;
+        case 4: x = (i % 7 == 0) ? 30.0f : x; break;
+        default: break;
+      }
+      v[static_cast<size_t>(r * n + i)] = x;
+    }
+  }
+  return v;
+}
+
+TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(2024);
+  for (GgmlType type : kTypes) {
+    const int64_t unit = std::max<int64_t>(ggml_type_info(type).block_elems, 32);
+    const int64_t rows = 23, n = 3 * std::max<int64_t>(unit, 256), nt = 9;
+    const std::vector<float> wf = extreme_values(rows, n, rng);
+    const size_t row_bytes = ggml_row_bytes(type, n);
+    std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r)
+      quantize_row(type, &wf[static_cast<size_t>(r * n)], &wq[static_cast<size_t>(r) * row_bytes], n);
+    TensorView w;
+    w.data = wq.data();
+    w.type = type;
+    w.ne[0] = n;
+    w.ne[1] = rows;
+    w.row_bytes = row_bytes;
+    const std::vector<float> x = extreme_values(nt, n, rng);
+    std::vector<float> y2(static_cast<size_t>(rows * nt)), y512(y2.size());
+    matmul_with(*t.avx2, w, x.data(), n, nt, y2.data(), rows);
+    matmul_with(*t.avx512, w, x.data(), n, nt, y512.data(), rows);
+    for (size_t i = 0; i < y2.size(); ++i)
+      ASSERT_EQ(std::memcmp(&y2[i], &y512[i], sizeof(float)), 0)
+          << ggml_type_name(type) << " output " << i << ": " << y2[i] << " vs " << y512[i];
+  }
+}
+
+TEST(IsaIdentity, ActivationQuantisersGiveTheSameBytes) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(7);
+  const int64_t n = 1024;
+  const std::vector<float> x = extreme_values(5, n, rng);
+  for (int64_t r = 0; r < 5; ++r) {
+    const float* row = &x[static_cast<size_t>(r * n)];
+    std::vector<uint8_t> a(4 * static_cast<size_t>(n)), b(a.size());
+    t.avx2->quantize_q8_0(row, a.data(), n);
+    t.avx512->quantize_q8_0(row, b.data(), n);
+    EXPECT_EQ(a, b) << "q8_0 row " << r;
+    std::fill(a.begin(), a.end(), 0);
+    std::fill(b.begin(), b.end(), 0);
+    t.avx2->quantize_q8_k(row, a.data(), n);
+    t.avx512->quantize_q8_k(row, b.data(), n);
+    EXPECT_EQ(a, b) << "q8_K row " << r;
+  }
+}
+
+TEST(IsaIdentity, FusedAttentionGivesTheSameBits) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t hd : {64, 128, 36}) {
+    for (int64_t n_pos : {1, 33, 1000}) {
+      std::vector<float> q(static_cast<size_t>(hd)), k(static_cast<size_t>(hd * n_pos)), v(k.size());
+      for (auto& e : q) e = 2.0f * nd(rng);
+      for (auto& e : k) e = nd(rng);
+      for (auto& e : v) e = nd(rng);
+      std::vector<uint16_t> k16(k.size()), v16(v.size());
+      for (size_t i = 0; i < k.size(); ++i) {
+        k16[i] = f32_to_fp16(k[i]);
+        v16[i] = f32_to_fp16(v[i]);
+      }
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      std::vector<float> a(static_cast<size_t>(hd)), b(a.size());
+      const auto stride = static_cast<size_t>(hd);
+      t.avx2->attention_f16(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, a.data());
+      t.avx512->attention_f16(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, b.data());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "f16 hd " << hd << " n_pos " << n_pos;
+      t.avx2->attention_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, a.data());
+      t.avx512->attention_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, b.data());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "f32 hd " << hd << " n_pos " << n_pos;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace corral
