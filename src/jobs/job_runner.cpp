@@ -94,9 +94,17 @@ void JobRunner::run_one(const Job& job) {
   post.url = cfg_.base_url + std::string(job_type_path(job.type).value_or("/api/generate"));
   post.body = job.request;
   post.headers = {"X-Corral-Job-Id: " + job.id};
+  if (job.deadline_at_ms > 0) {
+    // The server enforces the rest of the job's deadline itself (X-Request-Timeout, seconds):
+    // a generation cut short answers with what it has and done_reason "deadline". The runner
+    // gives up on the call only a grace period later, in case the server does not answer.
+    const int64_t left_ms = std::max<int64_t>(1, job.deadline_at_ms - unix_now_ms());
+    post.headers.push_back(fmt::format("X-Request-Timeout: {:.3f}", static_cast<double>(left_ms) / 1000.0));
+  }
   post.should_abort = [f] {
+    constexpr int64_t kGraceMs = 2000;
     if (f->abort.load() != AbortReason::kNone) return true;
-    if (f->deadline_at_ms > 0 && unix_now_ms() >= f->deadline_at_ms) {
+    if (f->deadline_at_ms > 0 && unix_now_ms() >= f->deadline_at_ms + kGraceMs) {
       AbortReason none = AbortReason::kNone;
       f->abort.compare_exchange_strong(none, AbortReason::kDeadline);
       return true;
@@ -142,7 +150,7 @@ void JobRunner::run_one(const Job& job) {
     if (reply.status >= 200 && reply.status < 300) {
       o.status = JobStatus::kSucceeded;
     } else {
-      o.reason = "http_error";
+      o.reason = reply.status == 504 ? "deadline" : "http_error";
       auto j = api::Json::parse(reply.body, nullptr, false);
       if (!j.is_discarded() && j.is_object() && j.contains("error")) {
         const auto& e = j["error"];

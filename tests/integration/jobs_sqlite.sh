@@ -116,6 +116,13 @@ after=$(submit "$(gen 'next' 2 '')")  # the worker is free again once the cancel
 wait_status "$after" succeeded
 [ "$(field "$long" 'd["status"], "result" in d')" = "cancelled False" ] || fail "cancelled running job $(curl -s "$B/api/jobs/$long")"
 
+# A deadline that passes while the job runs: the server cuts the generation short (done_reason
+# "deadline", from X-Request-Timeout) or, failing that, the runner gives up on the call.
+dl=$(submit "$(MODEL=slow gen 'Once upon a time' 60 ',"deadline_ms":1500')")
+wait_status "$dl" succeeded failed
+[ "$(field "$dl" '(d.get("result") or {}).get("done_reason") == "deadline" or d.get("reason") == "deadline"')" = True ] \
+  || fail "deadline while running: $(curl -s "$B/api/jobs/$dl")"
+
 # Webhooks: the receiver fails the first two deliveries; the third succeeds; every one is signed.
 python3 "$SRC/tests/integration/jobs_webhook_receiver.py" "$tmp/hook_port" "$tmp/hook.log" s3cret 2 &
 hook_pid=$!
