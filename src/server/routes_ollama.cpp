@@ -4,6 +4,8 @@
 
 #include "base/log.h"
 #include "engine/grammar_constraint.h"
+#include "server/chat_output.h"
+#include "server/dispatch.h"
 #include "server/generation.h"
 #include "server/server.h"
 
@@ -27,14 +29,10 @@ void add_metrics(OJson& j, const GenerateEvent& ev, int64_t start_ns, int64_t lo
 }
 
 std::string done_reason(const GenerateEvent& ev) {
-  return ev.done_reason == "length" ? "length" : "stop";
+  if (ev.done_reason == "length" || ev.done_reason == "deadline") return ev.done_reason;
+  return "stop";
 }
 
-void warn_unsupported(const std::string& model, const api::Json& format, const api::Json& think) {
-  (void)format;  // enforced: constraint_from_request_body
-  if (think.is_boolean() && think.get<bool>())
-    CORRAL_LOG_DEBUG("{}: think requested; thinking is not separated for this template", model);
-}
 
 // Resolves the model and merges options; an HttpError when the model is unknown.
 Expected<ModelRef> resolve_with_opts(ServerState& st, const std::string& model, const api::Options& req_opts,
@@ -120,47 +118,55 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     if (!ref.ok()) return send_error(res, ref.error);
     if (gr->prompt.empty() && gr->context.empty() && gr->suffix.empty())
       return (void)handle_load_only(st, *ref, opts, gr->keep_alive, false, res);
-    warn_unsupported(ref->name, gr->format, gr->think);
-    auto lease = st.host.acquire(*ref, opts, gr->keep_alive);
-    if (!lease.ok()) return send_error(res, lease.error);
-    ModelExtras& ex = ModelHost::extras(*lease);
-    std::string text = gr->prompt;
-    if (!gr->raw) {
-      PromptInput in;
-      in.prompt = gr->prompt;
-      in.suffix = gr->suffix;
-      in.system = gr->system;
-      in.template_override = gr->template_text;
-      in.think = gr->think;
-      auto rendered = render_prompt(*ref, ex, in);
-      if (!rendered.ok()) return send_error(res, rendered.error);
-      text = std::move(*rendered);
-    }
-    GenerateRequest er = engine_request(opts);
-    auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // format / grammar
-    if (!constraint.ok()) return send_error(res, {400, constraint.error().message});
-    er.constraint = *constraint;
-    er.logprobs = gr->logprobs || gr->top_logprobs > 0;
-    er.top_logprobs = gr->top_logprobs;
-    if (!gr->context.empty()) {
-      er.prompt_tokens = gr->context;
-      auto more = ex.tokenizer->encode(text, false, true);
-      er.prompt_tokens.insert(er.prompt_tokens.end(), more.begin(), more.end());
-    } else {
-      er.prompt = text;
-    }
-    auto tk = ex.tokenizer;
-    auto gen = start_generation(std::move(*lease), std::move(er), t0, &st.metrics);
-    if (!gen.ok()) return send_error(res, gen.error);
-    auto g = *gen;
+    auto policy = request_policy(*body, req.get_header_value(kDeadlineHeader), false,
+                                 st.host.resilience().default_deadline_ms);
+    if (!policy.ok()) return send_error(res, policy.error);
+    OutputPlan plan;
+    // The engine request for whichever model answers (primary or a fallback).
+    auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
+      ModelExtras& ex = ModelHost::extras(lease);
+      std::string text = gr->prompt;
+      if (!gr->raw) {
+        PromptInput in;
+        in.prompt = gr->prompt;
+        in.suffix = gr->suffix;
+        in.system = gr->system;
+        in.template_override = gr->template_text;
+        in.think = gr->think;
+        auto rendered = render_prompt(mref, ex, in);
+        if (!rendered.ok()) return rendered.error;
+        text = std::move(*rendered);
+      }
+      GenerateRequest er = engine_request(mopts);
+      // format / grammar, deferred past a thinking part; how the output splits into thinking
+      auto p = plan_output(mref, ex, template_text_for(mref, ex, gr->template_text), text, gr->think, ToolRequest{},
+                           req.body, gr->raw, &er);
+      if (!p.ok()) return p.error;
+      plan = std::move(*p);
+      er.logprobs = gr->logprobs || gr->top_logprobs > 0;
+      er.top_logprobs = gr->top_logprobs;
+      if (!gr->context.empty()) {
+        er.prompt_tokens = gr->context;
+        auto more = ex.tokenizer->encode(text, false, true);
+        er.prompt_tokens.insert(er.prompt_tokens.end(), more.begin(), more.end());
+      } else {
+        er.prompt = text;
+      }
+      return er;
+    };
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), gr->options, gr->keep_alive, *policy, t0}, build, res);
+    if (!started.ok()) return send_error(res, started.error);
+    auto g = started->gen;
+    auto tk = started->tokenizer;
     const bool raw = gr->raw;
     const bool want_lp = gr->logprobs;
-    auto make = [g, name = ref->name, raw, want_lp, tk](const GenerateEvent& ev, const std::string& text_out) {
+    auto make = [g, name = started->ref.name, raw, want_lp, tk](const GenerateEvent& ev, const ChatOutputParser::Out& out) {
       OJson j;
       j["model"] = name;
       j["created_at"] = api::rfc3339_nano(api::unix_now_ns());
       if (ev.done && ev.done_reason == "error") return OJson{{"error", ev.error}};
-      j["response"] = text_out;
+      j["response"] = out.content;
+      if (!out.thinking.empty()) j["thinking"] = out.thinking;
       j["done"] = ev.done;
       if (ev.done) {
         j["done_reason"] = done_reason(ev);
@@ -171,10 +177,13 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       return j;
     };
     if (gr->stream) {
+      auto parser = std::make_shared<ChatOutputParser>(plan.parse);
       stream_generation(res, g, "application/x-ndjson",
-                        [make](const GenerateEvent& ev) {
-                          if (!ev.done && ev.text.empty() && ev.logprobs.empty()) return std::string();
-                          return json_line(make(ev, ev.text));
+                        [make, parser](const GenerateEvent& ev) {
+                          auto out = parser->push(ev.text);
+                          if (ev.done) append_output(out, parser->finish());
+                          if (!ev.done && out.empty() && ev.logprobs.empty()) return std::string();
+                          return json_line(make(ev, out));
                         },
                         "");
       return;
@@ -189,7 +198,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     }
     if (last.done_reason == "error") return send_error(res, {500, last.error});
     last.logprobs = std::move(lps);
-    send_json(res, make(last, all));
+    send_json(res, make(last, parse_all(plan.parse, all)));
   });
 
   svr.Post("/api/chat", [&st](const httplib::Request& req, httplib::Response& res) {
@@ -204,35 +213,52 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     if (cr->messages.empty()) return (void)handle_load_only(st, *ref, opts, cr->keep_alive, true, res);
     for (const auto& m : cr->messages)
       if (!m.images.empty()) return send_error(res, {400, fmt::format("\"{}\" does not support images", cr->model)});
-    warn_unsupported(ref->name, cr->format, cr->think);
-    auto lease = st.host.acquire(*ref, opts, cr->keep_alive);
-    if (!lease.ok()) return send_error(res, lease.error);
-    ModelExtras& ex = ModelHost::extras(*lease);
-    PromptInput in;
-    in.messages = cr->messages;
-    in.tools = cr->tools;
-    in.think = cr->think;
-    const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
-    auto rendered = render_chat_fitting(*ref, ex, std::move(in), n_ctx);
-    if (!rendered.ok()) return send_error(res, rendered.error);
-    GenerateRequest er = engine_request(opts);
-    auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // format / grammar
-    if (!constraint.ok()) return send_error(res, {400, constraint.error().message});
-    er.constraint = *constraint;
-    er.prompt = std::move(*rendered);
-    er.logprobs = cr->logprobs || cr->top_logprobs > 0;
-    er.top_logprobs = cr->top_logprobs;
-    auto tk = ex.tokenizer;
-    auto gen = start_generation(std::move(*lease), std::move(er), t0, &st.metrics);
-    if (!gen.ok()) return send_error(res, gen.error);
-    auto g = *gen;
+    auto policy = request_policy(*body, req.get_header_value(kDeadlineHeader), false,
+                                 st.host.resilience().default_deadline_ms);
+    if (!policy.ok()) return send_error(res, policy.error);
+    // tools (and, as an extension, OpenAI's tool_choice: "none" leaves them out of the prompt)
+    auto tools = tool_request_from_body(req.body, true);
+    if (!tools.ok()) return send_error(res, tools.error);
+    OutputPlan plan;
+    // The engine request for whichever model answers (primary or a fallback).
+    auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
+      ModelExtras& ex = ModelHost::extras(lease);
+      PromptInput in;
+      in.messages = cr->messages;
+      if (tools->choice != ToolChoice::kNone) in.tools = cr->tools;
+      in.think = cr->think;
+      const int64_t n_ctx = lease.runner() != nullptr ? lease.runner()->params().n_ctx : 2048;
+      auto rendered = render_chat_fitting(mref, ex, std::move(in), n_ctx);
+      if (!rendered.ok()) return rendered.error;
+      GenerateRequest er = engine_request(mopts);
+      // format / grammar / tool calls, deferred past a thinking part; how the output splits
+      auto p = plan_output(mref, ex, template_text_for(mref, ex), *rendered, cr->think, *tools, req.body, false, &er);
+      if (!p.ok()) return p.error;
+      plan = std::move(*p);
+      er.prompt = std::move(*rendered);
+      er.logprobs = cr->logprobs || cr->top_logprobs > 0;
+      er.top_logprobs = cr->top_logprobs;
+      return er;
+    };
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0}, build, res);
+    if (!started.ok()) return send_error(res, started.error);
+    auto g = started->gen;
+    auto tk = started->tokenizer;
     const bool want_lp = cr->logprobs;
-    auto make = [g, name = ref->name, want_lp, tk](const GenerateEvent& ev, const std::string& text_out) {
+    // Tool calls are numbered across the whole reply.
+    auto n_calls = std::make_shared<size_t>(0);
+    auto make = [g, name = started->ref.name, want_lp, tk, n_calls](const GenerateEvent& ev, const ChatOutputParser::Out& out) {
       if (ev.done && ev.done_reason == "error") return OJson{{"error", ev.error}};
       OJson j;
       j["model"] = name;
       j["created_at"] = api::rfc3339_nano(api::unix_now_ns());
-      j["message"] = OJson{{"role", "assistant"}, {"content", text_out}};
+      OJson msg{{"role", "assistant"}, {"content", out.content}};
+      if (!out.thinking.empty()) msg["thinking"] = out.thinking;
+      if (!out.calls.empty()) {
+        msg["tool_calls"] = ollama_tool_calls_json(out.calls, *n_calls);
+        *n_calls += out.calls.size();
+      }
+      j["message"] = std::move(msg);
       j["done"] = ev.done;
       if (ev.done) {
         j["done_reason"] = done_reason(ev);
@@ -242,10 +268,13 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       return j;
     };
     if (cr->stream) {
+      auto parser = std::make_shared<ChatOutputParser>(plan.parse);
       stream_generation(res, g, "application/x-ndjson",
-                        [make](const GenerateEvent& ev) {
-                          if (!ev.done && ev.text.empty() && ev.logprobs.empty()) return std::string();
-                          return json_line(make(ev, ev.text));
+                        [make, parser](const GenerateEvent& ev) {
+                          auto out = parser->push(ev.text);
+                          if (ev.done) append_output(out, parser->finish());
+                          if (!ev.done && out.empty() && ev.logprobs.empty()) return std::string();
+                          return json_line(make(ev, out));
                         },
                         "");
       return;
@@ -260,7 +289,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     }
     if (last.done_reason == "error") return send_error(res, {500, last.error});
     last.logprobs = std::move(lps);
-    send_json(res, make(last, all));
+    send_json(res, make(last, parse_all(plan.parse, all)));
   });
 
   auto embed = [&st](const httplib::Request& req, httplib::Response& res, bool legacy) {

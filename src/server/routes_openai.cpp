@@ -8,6 +8,8 @@
 
 #include "base/log.h"
 #include "engine/grammar_constraint.h"
+#include "server/chat_output.h"
+#include "server/dispatch.h"
 #include "server/generation.h"
 #include "server/server.h"
 
@@ -123,7 +125,11 @@ Result<std::string> content_text(const Json& c) {
   return out;
 }
 
-std::string finish_reason(const GenerateEvent& ev) { return ev.done_reason == "length" ? "length" : "stop"; }
+// "deadline": the request's deadline stopped the generation (partial output), a corral value.
+std::string finish_reason(const GenerateEvent& ev) {
+  if (ev.done_reason == "length" || ev.done_reason == "deadline") return ev.done_reason;
+  return "stop";
+}
 
 OJson usage_json(const GenerateEvent& ev) {
   return OJson{{"prompt_tokens", ev.prompt_tokens},
@@ -134,34 +140,78 @@ OJson usage_json(const GenerateEvent& ev) {
 struct Started {
   std::shared_ptr<Generation> gen;
   std::string model;
+  std::shared_ptr<const Tokenizer> tokenizer;
 };
 
-// Shared tail of chat and completions: load, render, start.
+// What a chat or completions request asks of its reply besides the prompt.
+struct ReplyRequest {
+  ToolRequest tools;
+  Json think;
+  bool logprobs = false;
+  int32_t top_logprobs = 0;
+};
+
+// Chat `logprobs` (bool) and `top_logprobs` (0..20, needs logprobs); completions `logprobs`
+// (0..20: the alternatives per token).
+Status openai_logprobs(const Json& j, bool chat, ReplyRequest* r) {
+  auto lp = j.find("logprobs");
+  const bool has_lp = lp != j.end() && !lp->is_null();
+  if (chat) {
+    if (has_lp) {
+      if (!lp->is_boolean()) return make_error("logprobs must be a boolean");
+      r->logprobs = lp->get<bool>();
+    }
+    if (auto t = j.find("top_logprobs"); t != j.end() && !t->is_null()) {
+      if (!t->is_number_integer() || t->get<int64_t>() < 0 || t->get<int64_t>() > 20)
+        return make_error("top_logprobs must be an integer from 0 to 20");
+      if (!r->logprobs && t->get<int64_t>() > 0) return make_error("top_logprobs requires logprobs to be true");
+      r->top_logprobs = static_cast<int32_t>(t->get<int64_t>());
+    }
+  } else if (has_lp) {
+    if (!lp->is_number_integer() || lp->get<int64_t>() < 0 || lp->get<int64_t>() > 20)
+      return make_error("logprobs must be an integer from 0 to 20");
+    r->logprobs = true;
+    r->top_logprobs = static_cast<int32_t>(lp->get<int64_t>());
+  }
+  return {};
+}
+
+// Shared tail of chat and completions: resolve, then dispatch (deadline, fallbacks, load,
+// render, start). `model` in the result names the model that answers.
 Expected<Started> start(ServerState& st, const std::string& model, const api::Options& req_opts,
                         std::optional<PromptInput> chat, const std::string& raw_prompt, int64_t t0,
-                        const std::string& raw_body) {
+                        const httplib::Request& req, const Json& body, httplib::Response& res,
+                        const ReplyRequest& reply, OutputPlan* plan) {
   auto ref = st.host.resolve(model);
   if (!ref.ok()) return ref.error;
-  api::Options opts = ref->params;
-  opts.merge(req_opts);
-  auto lease = st.host.acquire(*ref, opts, std::nullopt);
-  if (!lease.ok()) return lease.error;
-  ModelExtras& ex = ModelHost::extras(*lease);
-  GenerateRequest er = engine_request(opts);
-  auto constraint = constraint_from_request_body(raw_body, *ex.tokenizer);  // response_format / grammar
-  if (!constraint.ok()) return HttpError{400, constraint.error().message};
-  er.constraint = *constraint;
-  if (chat) {
-    const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
-    auto rendered = render_chat_fitting(*ref, ex, std::move(*chat), n_ctx);
-    if (!rendered.ok()) return rendered.error;
-    er.prompt = std::move(*rendered);
-  } else {
-    er.prompt = raw_prompt;
-  }
-  auto gen = start_generation(std::move(*lease), std::move(er), t0, &st.metrics);
-  if (!gen.ok()) return gen.error;
-  return Started{*gen, model};
+  auto policy = request_policy(body, req.get_header_value(kDeadlineHeader), true,
+                               st.host.resilience().default_deadline_ms);
+  if (!policy.ok()) return policy.error;
+  auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
+    ModelExtras& ex = ModelHost::extras(lease);
+    GenerateRequest er = engine_request(mopts);
+    er.logprobs = reply.logprobs;
+    er.top_logprobs = reply.top_logprobs;
+    if (chat) {
+      const int64_t n_ctx = lease.runner() != nullptr ? lease.runner()->params().n_ctx : 2048;
+      auto rendered = render_chat_fitting(mref, ex, *chat, n_ctx);
+      if (!rendered.ok()) return rendered.error;
+      // response_format / grammar / tool_choice, deferred past a thinking part
+      auto p = plan_output(mref, ex, template_text_for(mref, ex), *rendered, reply.think, reply.tools, req.body, false, &er);
+      if (!p.ok()) return p.error;
+      *plan = std::move(*p);
+      er.prompt = std::move(*rendered);
+    } else {
+      auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // response_format / grammar
+      if (!constraint.ok()) return HttpError{400, constraint.error().message};
+      er.constraint = *constraint;
+      er.prompt = raw_prompt;
+    }
+    return er;
+  };
+  auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0}, build, res);
+  if (!d.ok()) return d.error;
+  return Started{d->gen, d->ref.name, d->tokenizer};
 }
 
 // encoding_format "base64": the float32 values, little-endian, base64-encoded (the OpenAI SDKs
@@ -224,12 +274,26 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
       }
       (void)api::get_string(m, "tool_call_id", &am.tool_call_id);
       (void)api::get_string(m, "name", &am.tool_name);
+      (void)api::get_string(m, "reasoning_content", &am.thinking);
       in.messages.push_back(std::move(am));
     }
-    if (auto t = body->find("tools"); t != body->end() && t->is_array()) in.tools = *t;
-    auto started = start(st, model, opts, std::move(in), "", t0, req.body);
+    ReplyRequest reply;
+    auto tools = tool_request_from_body(req.body, true);
+    if (!tools.ok()) return send_openai_error(res, tools.error);
+    reply.tools = std::move(*tools);
+    reply.think = openai_think(*body);
+    in.think = reply.think;
+    if (auto s = openai_logprobs(*body, true, &reply); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    // tool_choice "none": the tools are not shown to the model at all.
+    if (auto t = body->find("tools"); t != body->end() && t->is_array() && reply.tools.choice != ToolChoice::kNone)
+      in.tools = *t;
+    OutputPlan plan;
+    auto started = start(st, model, opts, std::move(in), "", t0, req, *body, res, reply, &plan);
     if (!started.ok()) return send_openai_error(res, started.error);
     auto g = started->gen;
+    auto tk = started->tokenizer;
+    const bool want_lp = reply.logprobs;
+    model = started->model;  // a fallback may have answered
     const std::string id = new_id("chatcmpl");
     const int64_t created = unix_s();
     auto base = [id, created, model] {
@@ -243,17 +307,30 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     };
     if (stream) {
       auto first = std::make_shared<bool>(true);
+      auto parser = std::make_shared<ChatOutputParser>(plan.parse);
+      auto n_calls = std::make_shared<size_t>(0);
       stream_generation(res, g, "text/event-stream",
-                        [base, first, include_usage](const GenerateEvent& ev) {
+                        [base, first, include_usage, parser, n_calls, want_lp, tk](const GenerateEvent& ev) {
                           if (ev.done && ev.done_reason == "error")
                             return sse(OJson::parse(api::openai_error_body(ev.error, "api_error")));
+                          auto parsed = parser->push(ev.text);
+                          if (ev.done) append_output(parsed, parser->finish());
+                          const bool has_lp = want_lp && !ev.logprobs.empty();
                           std::string out;
-                          if (!ev.text.empty() || *first) {
+                          if (!parsed.empty() || has_lp || *first) {
                             OJson j = base();
                             OJson delta;
-                            delta["role"] = "assistant";
-                            delta["content"] = ev.text;
-                            j["choices"] = OJson::array({OJson{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}});
+                            if (*first) delta["role"] = "assistant";
+                            if (*first || !parsed.content.empty()) delta["content"] = parsed.content;
+                            if (!parsed.thinking.empty()) delta["reasoning_content"] = parsed.thinking;
+                            if (!parsed.calls.empty()) {
+                              delta["tool_calls"] = openai_tool_calls_json(parsed.calls, *n_calls, true);
+                              *n_calls += parsed.calls.size();
+                            }
+                            OJson choice{{"index", 0}, {"delta", delta}};
+                            if (has_lp) choice["logprobs"] = openai_chat_logprobs(*tk, ev.logprobs);
+                            choice["finish_reason"] = nullptr;
+                            j["choices"] = OJson::array({std::move(choice)});
                             out += sse(j);
                             *first = false;
                           }
@@ -261,7 +338,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                             OJson j = base();
                             j["choices"] = OJson::array({OJson{{"index", 0},
                                                                {"delta", OJson::object()},
-                                                               {"finish_reason", finish_reason(ev)}}});
+                                                               {"finish_reason", *n_calls > 0 ? std::string("tool_calls") : finish_reason(ev)}}});
                             out += sse(j);
                             if (include_usage) {
                               OJson u = base();
@@ -277,11 +354,18 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     }
     std::string all;
     GenerateEvent ev, last;
+    std::vector<TokenLogprob> lps;
     while (g->next(&ev)) {
       all += ev.text;
+      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
       if (ev.done) last = ev;
     }
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
+    const auto parsed = parse_all(plan.parse, all);
+    OJson message{{"role", "assistant"}};
+    message["content"] = parsed.content.empty() && !parsed.calls.empty() ? OJson(nullptr) : OJson(parsed.content);
+    if (!parsed.thinking.empty()) message["reasoning_content"] = parsed.thinking;
+    if (!parsed.calls.empty()) message["tool_calls"] = openai_tool_calls_json(parsed.calls, 0, false);
     OJson j;
     j["id"] = id;
     j["object"] = "chat.completion";
@@ -289,8 +373,9 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     j["model"] = model;
     j["system_fingerprint"] = "fp_corral";
     j["choices"] = OJson::array({OJson{{"index", 0},
-                                       {"message", OJson{{"role", "assistant"}, {"content", all}}},
-                                       {"finish_reason", finish_reason(last)}}});
+                                       {"message", std::move(message)},
+                                       {"logprobs", want_lp ? openai_chat_logprobs(*tk, lps) : OJson(nullptr)},
+                                       {"finish_reason", parsed.calls.empty() ? finish_reason(last) : std::string("tool_calls")}}});
     j["usage"] = usage_json(last);
     send_json(res, j);
   });
@@ -307,9 +392,15 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     bool stream = false, include_usage = false;
     if (auto s = openai_options(*body, &opts, &stream, &include_usage); !s.ok())
       return send_openai_error(res, {400, s.error().message});
-    auto started = start(st, model, opts, std::nullopt, prompt, t0, req.body);
+    ReplyRequest reply;
+    if (auto s = openai_logprobs(*body, false, &reply); !s.ok()) return send_openai_error(res, {400, s.error().message});
+    OutputPlan plan;
+    auto started = start(st, model, opts, std::nullopt, prompt, t0, req, *body, res, reply, &plan);
     if (!started.ok()) return send_openai_error(res, started.error);
     auto g = started->gen;
+    auto tk = started->tokenizer;
+    const bool want_lp = reply.logprobs;
+    model = started->model;  // a fallback may have answered
     const std::string id = new_id("cmpl");
     const int64_t created = unix_s();
     auto base = [id, created, model] {
@@ -322,15 +413,19 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
       return j;
     };
     if (stream) {
+      auto offset = std::make_shared<size_t>(0);
       stream_generation(res, g, "text/event-stream",
-                        [base, include_usage](const GenerateEvent& ev) {
+                        [base, include_usage, want_lp, tk, offset](const GenerateEvent& ev) {
                           if (ev.done && ev.done_reason == "error")
                             return sse(OJson::parse(api::openai_error_body(ev.error, "api_error")));
-                          if (!ev.done && ev.text.empty()) return std::string();
+                          if (!ev.done && ev.text.empty() && !(want_lp && !ev.logprobs.empty())) return std::string();
+                          OJson lp = nullptr;
+                          if (want_lp) lp = openai_completion_logprobs(*tk, ev.logprobs, *offset);
+                          *offset += ev.text.size();
                           OJson j = base();
                           j["choices"] = OJson::array({OJson{{"text", ev.text},
                                                              {"index", 0},
-                                                             {"logprobs", nullptr},
+                                                             {"logprobs", std::move(lp)},
                                                              {"finish_reason", ev.done ? OJson(finish_reason(ev)) : OJson(nullptr)}}});
                           std::string out = sse(j);
                           if (ev.done && include_usage) {
@@ -346,13 +441,18 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     }
     std::string all;
     GenerateEvent ev, last;
+    std::vector<TokenLogprob> lps;
     while (g->next(&ev)) {
       all += ev.text;
+      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
       if (ev.done) last = ev;
     }
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
     OJson j = base();
-    j["choices"] = OJson::array({OJson{{"text", all}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason(last)}}});
+    j["choices"] = OJson::array({OJson{{"text", all},
+                                       {"index", 0},
+                                       {"logprobs", want_lp ? openai_completion_logprobs(*tk, lps, 0) : OJson(nullptr)},
+                                       {"finish_reason", finish_reason(last)}}});
     j["usage"] = usage_json(last);
     send_json(res, j);
   });
