@@ -221,6 +221,15 @@ def full(url, out_path):
     print(f"  {len(noise.done)} noise requests ran ({overlapped} overlapping a case), "
           f"{sum(1 for _ in noise.seen)} distinct, repeats identical")
 
+    # Options that size the runner, not the arithmetic: another context length (Ollama users see
+    # num_ctx change outputs) and a prompt cut into batches of 8 tokens give the same bytes.
+    for name, extra in (("gen_seed", {"num_ctx": 1024}), ("gen_long_raw", {"num_batch": 8}),
+                        ("st_gen_seed", {"num_ctx": 300, "num_batch": 3})):
+        path, body = CASES[name]
+        c = run(url, path, dict(body, options=dict(body["options"], **extra)), stream=False)
+        same(name, f"with options {extra}", results[name], c)
+        print(f"  {name}: identical with {extra}")
+
     # Continuations on the warm cache (the earlier conversation is in a slot).
     for name, (path, body) in continuation_cases(results).items():
         # Replay the earlier turn so its slot holds the prefix, then continue.
