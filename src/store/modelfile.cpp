@@ -193,6 +193,20 @@ Result<Modelfile> Modelfile::parse(std::string_view text) {
       return w;
     };
     auto fail = [&](const Error& e) { return make_error("line {}: {}", start_line, e.message); };
+    // A model to answer when this one cannot (kept in the params layer as "fallback": [...]).
+    auto add_fallback = [&](const std::string& raw) -> Status {
+      const std::string name = trim(raw);
+      if (name.empty()) return make_error("line {}: FALLBACK needs a model name", start_line);
+      if (!valid_utf8(name)) return make_error("line {}: FALLBACK name is not valid UTF-8", start_line);
+      for (char c : name)
+        if (std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20)
+          return make_error("line {}: FALLBACK takes one model name, not \"{}\"", start_line, name);
+      if (!params.contains("fallback")) params["fallback"] = json::array();
+      if (params["fallback"].size() >= 16) return make_error("line {}: at most 16 FALLBACK lines", start_line);
+      params["fallback"].push_back(name);
+      mf.has_params = true;
+      return {};
+    };
     if (instr == "PARAMETER") {
       const std::string key = next_word();
       if (key.empty()) return make_error("line {}: PARAMETER needs a name and a value", start_line);
@@ -203,7 +217,9 @@ Result<Modelfile> Modelfile::parse(std::string_view text) {
         for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         return s;
       }();
-      if (removed_params().count(k)) {
+      if (k == "fallback") {  // "PARAMETER fallback x", as a server's show prints it, is FALLBACK x
+        if (auto st = add_fallback(*value); !st.ok()) return st.error();
+      } else if (removed_params().count(k)) {
         mf.warnings.push_back(fmt::format("line {}: parameter \"{}\" is no longer supported; ignored",
                                           start_line, k));
       } else {
@@ -218,19 +234,9 @@ Result<Modelfile> Modelfile::parse(std::string_view text) {
         mf.has_params = true;
       }
     } else if (instr == "FALLBACK") {
-      // A model to answer when this one cannot (kept in the params layer as "fallback": [...]).
       auto value = read_value(text, pos, line, start_line);
       if (!value) return value.error();
-      const std::string name = trim(*value);
-      if (name.empty()) return make_error("line {}: FALLBACK needs a model name", start_line);
-      if (!valid_utf8(name)) return make_error("line {}: FALLBACK name is not valid UTF-8", start_line);
-      for (char c : name)
-        if (std::isspace(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) < 0x20)
-          return make_error("line {}: FALLBACK takes one model name, not \"{}\"", start_line, name);
-      if (!params.contains("fallback")) params["fallback"] = json::array();
-      if (params["fallback"].size() >= 16) return make_error("line {}: at most 16 FALLBACK lines", start_line);
-      params["fallback"].push_back(name);
-      mf.has_params = true;
+      if (auto st = add_fallback(*value); !st.ok()) return st.error();
     } else if (instr == "MESSAGE") {
       const std::string role = next_word();
       if (role != "system" && role != "user" && role != "assistant") {

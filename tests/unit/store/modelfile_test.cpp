@@ -218,12 +218,14 @@ namespace corral {
 namespace {
 
 TEST(Modelfile, FallbackLinesGoToParamsInOrder) {
-  auto mf = Modelfile::parse("FROM ./m.gguf\nFALLBACK backup\nPARAMETER temperature 0\nfallback \"other:7b\"\n");
+  auto mf = Modelfile::parse(
+      "FROM ./m.gguf\nFALLBACK backup\nPARAMETER temperature 0\nfallback \"other:7b\"\nPARAMETER fallback third\n");
   ASSERT_TRUE(mf.ok()) << mf.error().message;
   EXPECT_TRUE(mf->has_params);
   auto params = nlohmann::json::parse(mf->params_json);
   ASSERT_TRUE(params.contains("fallback"));
-  EXPECT_EQ(params["fallback"], nlohmann::json::array({"backup", "other:7b"}));
+  EXPECT_EQ(params["fallback"], nlohmann::json::array({"backup", "other:7b", "third"}))
+      << "PARAMETER fallback (as the server's show prints it) is FALLBACK too";
   EXPECT_EQ(params["temperature"], 0);
 }
 
