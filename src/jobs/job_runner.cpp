@@ -23,6 +23,11 @@ void JobRunner::start() {
   for (int i = 0; i < cfg_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
   threads_.emplace_back([this] { housekeeping_loop(); });
   threads_.emplace_back([this] { webhook_loop(); });
+  // Webhooks a stopped server left undelivered are sent again (at least once: a receiver
+  // dedupes by X-Corral-Job-Id when another server was delivering the same one).
+  if (auto pending = store_->undelivered_webhooks(10000); pending) {
+    for (const auto& j : *pending) queue_webhook(j.id, j.webhook_attempts + 1, unix_now_ms());
+  }
   CORRAL_LOG_INFO("jobs: {} workers on {} ({}), lease {} ms", cfg_.workers, store_->backend(), cfg_.server_id,
                   cfg_.lease_ms);
 }

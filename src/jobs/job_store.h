@@ -55,6 +55,8 @@ class JobStore {
   // files older than it that no job refers to. Returns the number of jobs removed.
   virtual Result<int64_t> purge(int64_t cutoff_ms) = 0;
   virtual Status set_webhook_state(const std::string& id, const std::string& state, int64_t attempts) = 0;
+  // Finished jobs whose webhook is not yet delivered nor given up (a server stopped meanwhile).
+  virtual Result<std::vector<Job>> undelivered_webhooks(int64_t limit) = 0;
   virtual Result<std::vector<JobRun>> runs(const std::string& job_id) = 0;
 
   // OpenAI files and batches.

@@ -356,6 +356,18 @@ class SqlJobStore final : public JobStore {
     return {};
   }
 
+  Result<std::vector<Job>> undelivered_webhooks(int64_t limit) override {
+    std::lock_guard lock(mu_);
+    auto r = db_->run(std::string("SELECT ") + kJobCols +
+                          " FROM jobs WHERE webhook_url<>'' AND status IN ('succeeded','failed','cancelled') "
+                          "AND webhook_state IN ('','retrying') ORDER BY finished_ms LIMIT ?",
+                      {limit});
+    if (!r) return r.error();
+    std::vector<Job> out;
+    for (const auto& row : r->rows) out.push_back(job_from_row(row));
+    return out;
+  }
+
   Result<std::vector<JobRun>> runs(const std::string& job_id) override {
     std::lock_guard lock(mu_);
     auto r = db_->run("SELECT job_id,attempt,worker,started_ms,finished_ms,outcome FROM job_runs WHERE job_id=? "

@@ -202,5 +202,12 @@ wait_status "$slow" running
 "$BIN" jobs cancel "$slow" | grep -q cancelled || fail "corral jobs cancel"
 if "$BIN" jobs cancel "$slow" 2>/dev/null; then fail "second cancel succeeded"; fi
 
+# Retention: restarted with CORRAL_JOBS_RETENTION=1s, every finished job (and batch) is purged.
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+[ "$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM jobs").fetchone()[0])' "$CORRAL_MODELS/jobs.db")" -gt 0 ] || fail "no jobs in the SQLite file"
+CORRAL_JOBS_RETENTION=1s start_server
+for _ in $(seq 100); do [ "$(count_jobs)" = 0 ] && break; sleep 0.1; done
+[ "$(count_jobs)" = 0 ] || fail "finished jobs kept past the retention: $(count_jobs)"
+[ "$(curl -sf "$B/v1/batches" | jq_ 'len(d["data"])')" = 0 ] || fail "batches kept past the retention"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "jobs_sqlite: ok"

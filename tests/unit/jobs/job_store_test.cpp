@@ -294,6 +294,32 @@ TEST_F(JobStoreTest, BatchJobsCountsAndCancel) {
   EXPECT_EQ((*all)[2].status, JobStatus::kCancelled);
 }
 
+TEST_F(JobStoreTest, UndeliveredWebhooksAreListedUntilDeliveredOrGivenUp) {
+  NewJob with_hook = job();
+  with_hook.webhook_url = "http://127.0.0.1:9/h";
+  const std::string id = enqueue1(with_hook, 0);
+  enqueue1(job(-1), 0);  // no webhook
+  auto pending = store_->undelivered_webhooks(10);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());  // not finished yet
+  auto c = store_->claim("a", 1, 1000);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  ASSERT_TRUE(store_->finish(claim_of(**c), Outcome{}, 2).ok());
+  pending = store_->undelivered_webhooks(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, id);
+  ASSERT_TRUE(store_->set_webhook_state(id, "retrying", 2).ok());
+  pending = store_->undelivered_webhooks(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].webhook_attempts, 2);
+  ASSERT_TRUE(store_->set_webhook_state(id, "delivered", 3).ok());
+  pending = store_->undelivered_webhooks(10);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+}
+
 TEST_F(JobStoreTest, FilesRoundTrip) {
   FileRecord f{"file-x", "batch", "in.jsonl", 5, 7};
   ASSERT_TRUE(store_->put_file(f, "hello").ok());
