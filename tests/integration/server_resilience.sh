@@ -37,9 +37,9 @@ A=$tmp/a.gguf B=$tmp/b.gguf
 
 export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export OLLAMA_NUM_PARALLEL=1 OLLAMA_MAX_QUEUE=1 OLLAMA_MAX_LOADED_MODELS=10 OLLAMA_KEEP_ALIVE=5m
-export CORRAL_MODEL_PATHS="backup=$B,slow=$A,broken=$A,stalled=$A,recovering=$A"
+export CORRAL_MODEL_PATHS="backup=$B,slow=$A,broken=$A,stalled=$A,recovering=$A,flaky=$A"
 export CORRAL_ENABLE_TEST_HOOKS=1
-export CORRAL_TEST_FAULTS="slow:stall_ms=60;broken:load_fail;stalled:stall_ms=5000;recovering:fail_loads=3;chain:load_fail"
+export CORRAL_TEST_FAULTS="slow:stall_ms=60;broken:load_fail;stalled:stall_ms=5000;recovering:fail_loads=3;chain:load_fail;flaky:fail_after=1"
 export CORRAL_BREAKER_FAILURES=2 CORRAL_BREAKER_COOLDOWN=4s
 
 printf 'FROM %s\nFALLBACK backup\nPARAMETER temperature 0\n' "$A" > "$tmp/Modelfile"
@@ -152,6 +152,22 @@ body_has '"model":"backup"' "stalled fallback"
 [ "$(header X-Corral-Fallbacks)" = "stalled:deadline" ] || fail "X-Corral-Fallbacks: '$(header X-Corral-Fallbacks)'"
 body_has '"done_reason":"length"' "stalled fallback completes"
 
+# --- Fallback: the generation fails to start (flaky: the first generation works, later fail) ---
+code=$(post /api/generate "$(gen flaky 3 '"fallback":["backup"]')")
+[ "$code" = 200 ] || fail "flaky first -> $code"
+[ "$(header X-Corral-Model)" = flaky ] || fail "flaky answers its first request itself"
+code=$(post /api/generate "$(gen flaky 3 '"fallback":["backup"]')")
+[ "$code" = 200 ] && [ "$(header X-Corral-Fallbacks)" = "flaky:error" ] \
+  || fail "flaky second -> $code '$(header X-Corral-Fallbacks)'"
+body_has '"model":"backup"' "error fallback"
+
+# --- OpenAI streaming: the deadline ends the SSE stream with finish_reason "deadline" ---------
+curl -s -N -H 'X-Request-Timeout: 1.2' -d '{"model":"slow","messages":[{"role":"user","content":"Once upon a time"}],"temperature":0,"max_tokens":900,"stream":true}' \
+  "$URL/v1/chat/completions" > "$tmp/sse"
+grep -q '"finish_reason":"deadline"' "$tmp/sse" || fail "SSE lacks finish_reason deadline: $(tail -c 300 "$tmp/sse")"
+[ "$(grep -v '^$' "$tmp/sse" | tail -1)" = "data: [DONE]" ] || fail "SSE does not end with [DONE]: $(tail -c 200 "$tmp/sse")"
+[ "$(grep -c '"content":"[^"]' "$tmp/sse")" -ge 1 ] || fail "SSE deadline stream has no partial content"
+
 # --- Breaker: opens after 2 load failures, skips the model, probes it back after 4 s ---------
 req='"fallback":["backup"]'
 for i in 1 2; do
@@ -196,11 +212,12 @@ for want in 'corral_fallbacks_total{model="slow",reason="overloaded"} 1' \
             'corral_fallbacks_total{model="stalled",reason="deadline"} 1' \
             'corral_fallbacks_total{model="recovering",reason="load_failed"} 3' \
             'corral_fallbacks_total{model="recovering",reason="unhealthy"} 1' \
+            'corral_fallbacks_total{model="flaky",reason="error"} 1' \
             'corral_deadline_exceeded_total{stage="before_first_token"} 3' \
             'corral_model_breaker_state{model="broken",state="open"} 2'; do
   grep -qF "$want" <<<"$m" || fail "metrics lack '$want': $(grep -E 'fallbacks|deadline_exceeded|breaker' <<<"$m")"
 done
 gen_deadlines=$(grep -F 'corral_deadline_exceeded_total{stage="generating"}' <<<"$m" | awk '{print $NF}')
-[ "${gen_deadlines:-0}" -ge 3 ] || fail "generating deadlines counted: '${gen_deadlines}'"
+[ "${gen_deadlines:-0}" -ge 4 ] || fail "generating deadlines counted: '${gen_deadlines}'"
 kill -0 "$pid" || fail "server died"
-echo "ok: deadlines, fallbacks (overloaded, load_failed, deadline, unhealthy), breaker recovery, metrics"
+echo "ok: deadlines, fallbacks (overloaded, load_failed, deadline, unhealthy, error), breaker recovery, metrics"
