@@ -165,6 +165,7 @@ int cmd_bench(int argc, char** argv) {
   };
 
   double first_forward_s = 0.0;
+  const int n_warm = std::max(1, std::min(n_prompt, 32));
   {  // warm-up: page in the weights and size every buffer once
     const auto t0 = std::chrono::steady_clock::now();
     auto ctx = Context::create(model, cp);
@@ -173,8 +174,7 @@ int cmd_bench(int argc, char** argv) {
       return 1;
     }
     Batch b;
-    const int warm = std::max(1, std::min(n_prompt, 32));
-    for (int i = 0; i < warm; ++i) b.add(tok(rng), i, 0, i + 1 == warm);
+    for (int i = 0; i < n_warm; ++i) b.add(tok(rng), i, 0, i + 1 == n_warm);
     if (!run_forward(**ctx, b)) return 1;
     first_forward_s = seconds_since(t0);
   }
@@ -228,6 +228,7 @@ int cmd_bench(int argc, char** argv) {
     j["load_s"] = load_s;
     j["load_includes_tokenizer"] = has_tokenizer;
     j["first_forward_s"] = first_forward_s;
+    j["first_forward_tokens"] = n_warm;
     j["memory"] = {{"file_bytes", file_bytes},
                    {"kv_cache_bytes", kv_bytes},
                    {"kv_cache_positions", cp.n_ctx},
@@ -258,8 +259,9 @@ int cmd_bench(int argc, char** argv) {
   if (!no_limits)
     std::printf("\nLimits measured in this run: read bandwidth %.1f GB/s, int8 peak %.0f GOP/s (%d threads).\n",
                 read_bw / 1e9, int8_peak / 1e9, n_threads);
-  std::printf("\nLoad: %.0f ms (weights mapped%s); first forward %.0f ms (pages the weights in).\n",
-              load_s * 1e3, has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", first_forward_s * 1e3);
+  std::printf("\nLoad: %.0f ms (weights mapped%s); first forward of %d tokens %.0f ms (pages the weights in).\n",
+              load_s * 1e3, has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", n_warm,
+              first_forward_s * 1e3);
   std::printf("Memory: file %.1f MiB, KV cache %.1f MiB (%s, %lld positions); resident before load %.1f MiB, after load %.1f MiB, "
               "after the runs %.1f MiB (file pages %.1f + anonymous %.1f) = %.1f%% of file + KV cache "
               "(target <= 110%%).\n",

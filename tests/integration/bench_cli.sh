@@ -21,7 +21,7 @@ for r in tests.values():
     assert len(r["samples"]) == 2 and all(x > 0 for x in r["samples"]), r
 assert j["threads"] == 2, j["threads"]
 assert 0 < j["load_s"] < 60 and j["load_includes_tokenizer"] is True, j
-assert j["first_forward_s"] > 0, j
+assert j["first_forward_s"] > 0 and j["first_forward_tokens"] == 16, j
 m = j["memory"]
 assert m["file_bytes"] == os.path.getsize(sys.argv[2]), m
 # stories260K: 5 layers, 4 KV heads of 8; the context holds p + n = 24 positions; F16 K and V.
@@ -36,7 +36,7 @@ EOF
 CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 1 --no-limits > "$tmp/out.md" || fail "bench"
 grep -q '^| stories260K.gguf | f32 | .* | 1 | pp8 | ' "$tmp/out.md" || fail "no pp8 row: $(cat "$tmp/out.md")"
 grep -q '^| stories260K.gguf | f32 | .* | 1 | tg4 | ' "$tmp/out.md" || fail "no tg4 row: $(cat "$tmp/out.md")"
-grep -q '^Load: [0-9]* ms (weights mapped, tokenizer built)' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
+grep -q '^Load: [0-9]* ms (weights mapped, tokenizer built); first forward of 8 tokens' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
 grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (F16, 12 positions); resident before load' "$tmp/out.md" \
   || fail "no memory line: $(cat "$tmp/out.md")"
 
