@@ -146,6 +146,12 @@ void JobRunner::run_one(const Job& job) {
     (void)store_->release(f->claim, now);
     idle_wait(1000);
     return;
+  } else if (reply.transport == T::kFailed && !server_answers()) {
+    // The connection broke because our server is going down: the job is not at fault.
+    CORRAL_LOG_WARN("jobs: {} interrupted: {}", job.id, reply.error);
+    (void)store_->release(f->claim, now);
+    idle_wait(1000);
+    return;
   } else if (reply.transport == T::kFailed) {
     o.reason = "transport";
     o.error = reply.error;
@@ -173,6 +179,13 @@ void JobRunner::run_one(const Job& job) {
     return;
   }
   if (*owned && !job.webhook_url.empty()) queue_webhook(job.id, 1, now);
+}
+
+bool JobRunner::server_answers() const {
+  HttpPost ping;
+  ping.url = cfg_.base_url + "/api/version";  // any HTTP answer (even 404 to a POST) means it is up
+  ping.timeout_s = 2;
+  return http_post(ping).transport == HttpReply::Transport::kOk;
 }
 
 void JobRunner::housekeeping_loop() {

@@ -65,6 +65,7 @@ class JobRunner {
 
   void worker_loop();
   void run_one(const Job& job);
+  bool server_answers() const;
   void housekeeping_loop();
   void webhook_loop();
   void deliver(const Delivery& d);

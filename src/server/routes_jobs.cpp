@@ -323,7 +323,18 @@ std::shared_ptr<JobService> register_job_routes(httplib::Server& svr, ServerStat
     auto got = svc->store->get(req.matches[1]);
     if (!got) return send_error(res, {500, got.error().message});
     if (!got->has_value()) return send_error(res, {404, "job \"" + std::string(req.matches[1]) + "\" not found"});
-    send_json(res, jobs::job_json(**got));
+    OJson j = jobs::job_json(**got);
+    if (auto runs = svc->store->runs((*got)->id); runs) {  // every claim: which server, how it ended
+      OJson list = OJson::array();
+      for (const auto& r : *runs)
+        list.push_back({{"attempt", r.attempt},
+                        {"server", r.worker},
+                        {"started_at", api::rfc3339_nano(r.started_ms * 1000000)},
+                        {"finished_at", r.finished_ms > 0 ? OJson(api::rfc3339_nano(r.finished_ms * 1000000)) : OJson(nullptr)},
+                        {"outcome", r.outcome.empty() ? "running" : r.outcome}});
+      j["runs"] = list;
+    }
+    send_json(res, j);
   });
   svr.Get("/api/jobs", [svc](const httplib::Request& req, httplib::Response& res) {
     if (!available(*svc, res, false)) return;

@@ -158,6 +158,8 @@ echo "restarted on $B"
 for id in "${pending[@]}"; do wait_status "$id" succeeded; done
 wait_status "$crash" succeeded failed
 [ "$(field "$crash" 'd["status"], d["attempts"]')" = "succeeded 2" ] || fail "crashed job $(curl -s "$B/api/jobs/$crash")"
+[ "$(field "$crash" '[r["outcome"] for r in d["runs"]], d["runs"][0]["server"] != d["runs"][1]["server"]')" = "['lost', 'succeeded'] True" ] \
+  || fail "crashed job runs $(curl -s "$B/api/jobs/$crash")"
 
 # The OpenAI Batch API through the npm client.
 NODE_DIR=$SRC/tests/node
