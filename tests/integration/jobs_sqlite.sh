@@ -161,6 +161,14 @@ wait_status "$crash" succeeded failed
 [ "$(field "$crash" '[r["outcome"] for r in d["runs"]], d["runs"][0]["server"] != d["runs"][1]["server"]')" = "['lost', 'succeeded'] True" ] \
   || fail "crashed job runs $(curl -s "$B/api/jobs/$crash")"
 
+# A graceful stop (SIGTERM) with a job running: it finishes there or is put back unspent.
+term=$(submit "$(MODEL=slow gen 'Once upon a time' 20 '')")
+wait_status "$term" running
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+start_server
+wait_status "$term" succeeded failed
+[ "$(field "$term" 'd["status"], d["attempts"]')" = "succeeded 1" ] || fail "job across SIGTERM $(curl -s "$B/api/jobs/$term")"
+
 # The OpenAI Batch API through the npm client.
 NODE_DIR=$SRC/tests/node
 if [ -d "$NODE_DIR/node_modules/openai" ]; then
