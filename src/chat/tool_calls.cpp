@@ -2,6 +2,7 @@
 #include "chat/tool_calls.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace corral {
 
@@ -48,13 +49,15 @@ const char* tool_call_syntax_name(ToolCallSyntax s) {
     case ToolCallSyntax::kHermes: return "hermes";
     case ToolCallSyntax::kLlama3: return "llama3";
     case ToolCallSyntax::kMistral: return "mistral";
+    case ToolCallSyntax::kMistralArgs: return "mistral-args";
   }
   return "none";
 }
 
 ToolCallSyntax tool_call_syntax_for_template(std::string_view t) {
   if (contains(t, "<tool_call>")) return ToolCallSyntax::kHermes;
-  if (contains(t, "[TOOL_CALLS]")) return ToolCallSyntax::kMistral;
+  if (contains(t, "[TOOL_CALLS]"))
+    return contains(t, "[ARGS]") ? ToolCallSyntax::kMistralArgs : ToolCallSyntax::kMistral;
   const bool mentions_tools = contains(t, "tools") || contains(t, ".Tools");
   if (contains(t, "<|python_tag|>") || (mentions_tools && contains(t, "<|start_header_id|>")))
     return ToolCallSyntax::kLlama3;
@@ -135,11 +138,50 @@ ToolCallParser::ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> t
     : syntax_(syntax), names_(std::move(tool_names)), state_(State::kStart) {
   switch (syntax) {
     case ToolCallSyntax::kHermes: open_ = "<tool_call>"; close_ = "</tool_call>"; break;
-    case ToolCallSyntax::kMistral: open_ = "[TOOL_CALLS]"; break;
+    case ToolCallSyntax::kMistral:
+    case ToolCallSyntax::kMistralArgs: open_ = "[TOOL_CALLS]"; break;
     case ToolCallSyntax::kLlama3: open_ = "<|python_tag|>"; break;
     case ToolCallSyntax::kJson: break;
     case ToolCallSyntax::kNone: state_ = State::kText; break;
   }
+}
+
+int ToolCallParser::take_named_call(size_t at, Out& out, bool tagged) {
+  static constexpr std::string_view kArgs = "[ARGS]";
+  static constexpr size_t kMaxName = 256;
+  const std::string_view rest = std::string_view(buf_).substr(at);
+  const size_t pos = rest.find(kArgs);
+  const std::string_view name = pos == std::string_view::npos ? rest : rest.substr(0, pos);
+  const bool name_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+  if (pos == std::string_view::npos) {
+    // Still reading the name (or "[ARG..." has begun): wait while it could be one.
+    const size_t partial = partial_tag_suffix(rest, kArgs);
+    const std::string_view head = rest.substr(0, rest.size() - partial);
+    const bool head_ok = std::all_of(head.begin(), head.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+    return head_ok && head.size() <= kMaxName ? 0 : -1;
+  }
+  if (name.empty() || !name_ok || name.size() > kMaxName) return -1;
+  if (!tagged && !names_.empty() && std::find(names_.begin(), names_.end(), name) == names_.end()) return -1;
+  const size_t args_at = at + pos + kArgs.size();
+  const size_t ws = leading_space(std::string_view(buf_).substr(args_at));
+  if (args_at + ws == buf_.size()) return 0;
+  const std::string_view json = std::string_view(buf_).substr(args_at + ws);
+  if (json[0] != '{') return -1;
+  const std::ptrdiff_t n = json_value_extent(json);
+  if (n == 0) return 0;
+  if (n < 0) return -1;
+  OJson args = OJson::parse(json.substr(0, static_cast<size_t>(n)), nullptr, false);
+  if (!args.is_object()) return -1;
+  ToolCall c;
+  c.name = std::string(name);
+  c.arguments = std::move(args);
+  out.calls.push_back(std::move(c));
+  buf_.erase(0, args_at + ws + static_cast<size_t>(n));
+  return 1;
 }
 
 bool ToolCallParser::names_ok(const std::vector<ToolCall>& calls, bool tagged) const {
@@ -177,6 +219,13 @@ void ToolCallParser::step(Out& out) {
             state_ = State::kText;
             break;
           }
+        }
+        if (syntax_ == ToolCallSyntax::kMistralArgs && rest[0] != '{' && rest[0] != '[') {
+          // The [TOOL_CALLS] control token is usually invisible: "name[ARGS]{...}" at the start.
+          const int r = take_named_call(ws, out, false);
+          if (r == 0) return;
+          state_ = r > 0 ? State::kAfterCall : State::kText;
+          break;
         }
         state_ = syntax_ != ToolCallSyntax::kNone && (rest[0] == '{' || rest[0] == '[') ? State::kBareJson : State::kText;
         break;
@@ -216,6 +265,18 @@ void ToolCallParser::step(Out& out) {
         }
         const size_t ws = leading_space(buf_);
         if (ws == buf_.size()) return;
+        if (buf_[ws] != '{' && buf_[ws] != '[' && open_ == "[TOOL_CALLS]") {
+          // Mistral's newer form: [TOOL_CALLS]name[ARGS]{...}
+          const int r = take_named_call(ws, out, true);
+          if (r == 0) return;
+          if (r > 0) {
+            state_ = State::kAfterCall;
+            break;
+          }
+          out.content += open_;
+          state_ = State::kText;
+          break;
+        }
         const std::ptrdiff_t n = json_value_extent(std::string_view(buf_).substr(ws));
         if (n == 0) return;
         if (n > 0) {
@@ -308,11 +369,12 @@ std::string gbnf_literal(std::string_view text) {
 }
 
 std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJson& tools, ToolChoice choice,
-                                                 const std::string& name) {
+                                                 const std::string& name, bool parallel) {
   if (syntax == ToolCallSyntax::kNone || choice == ToolChoice::kNone || !tools.is_array()) return std::nullopt;
   if (choice == ToolChoice::kAuto && syntax != ToolCallSyntax::kHermes) return std::nullopt;
   ToolCallGrammar g;
   const char* args_key = syntax == ToolCallSyntax::kLlama3 ? "parameters" : "arguments";
+  const bool named_form = syntax == ToolCallSyntax::kMistralArgs;  // name[ARGS]{...}
   std::string bodies;
   for (const auto& t : tools) {
     const OJson& f = t.is_object() && t.contains("function") ? t["function"] : t;
@@ -322,15 +384,19 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
     OJson schema = f.contains("parameters") && !f["parameters"].is_null() ? f["parameters"] : OJson{{"type", "object"}};
     const std::string rule = "tool-args-" + std::to_string(g.arg_schemas.size());
     g.arg_schemas.emplace_back(rule, std::move(schema));
-    const std::string prefix = "{\"name\": " + OJson(fname).dump() + ", \"" + args_key + "\": ";
     if (!bodies.empty()) bodies += " | ";
-    bodies += gbnf_literal(prefix) + " " + rule + " \"}\"";
+    if (named_form) {
+      bodies += gbnf_literal(fname + "[ARGS]") + " " + rule;
+    } else {
+      const std::string prefix = "{\"name\": " + OJson(fname).dump() + ", \"" + args_key + "\": ";
+      bodies += gbnf_literal(prefix) + " " + rule + " \"}\"";
+    }
   }
   if (g.arg_schemas.empty()) return std::nullopt;
   std::string rules = "call-body ::= " + bodies + "\n";
   for (const auto& [rule, schema] : g.arg_schemas) rules += rule + " ::= \"{}\"\n";  // placeholders
   // One call for a named tool; a few for "required" (bounded so a rambling model still ends).
-  const bool one = choice == ToolChoice::kNamed;
+  const bool one = choice == ToolChoice::kNamed || !parallel;
   switch (syntax) {
     case ToolCallSyntax::kHermes:
       if (choice == ToolChoice::kAuto) {
@@ -343,6 +409,9 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
       break;
     case ToolCallSyntax::kMistral:
       g.gbnf = std::string("root ::= \"[TOOL_CALLS] [\" call-body") + (one ? "" : " (\", \" call-body){0,3}") + " \"]\"\n";
+      break;
+    case ToolCallSyntax::kMistralArgs:
+      g.gbnf = std::string("root ::= call") + (one ? "" : " call{0,3}") + "\ncall ::= \"[TOOL_CALLS]\" call-body\n";
       break;
     case ToolCallSyntax::kLlama3:
     case ToolCallSyntax::kJson:

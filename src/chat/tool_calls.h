@@ -7,6 +7,7 @@
 //   llama3  (Llama 3.1-3.3):           {"name": "f", "parameters": {...}}  (after <|python_tag|>
 //                                      when the tag is visible; it is a control token and usually not)
 //   mistral:                           [TOOL_CALLS] [{"name": "f", "arguments": {...}}, ...]
+//   mistral-args (Mistral Small 3.2, Magistral, Devstral): [TOOL_CALLS]f[ARGS]{...}
 //   json    (any other template that renders tools): a bare JSON call object or array
 // A bare JSON value at the very start of the output counts as a call in every syntax, but only
 // when it names a declared tool, so that an ordinary JSON answer is not mistaken for one.
@@ -22,7 +23,7 @@
 
 namespace corral {
 
-enum class ToolCallSyntax { kNone, kJson, kHermes, kLlama3, kMistral };
+enum class ToolCallSyntax { kNone, kJson, kHermes, kLlama3, kMistral, kMistralArgs };
 
 const char* tool_call_syntax_name(ToolCallSyntax s);
 
@@ -60,6 +61,9 @@ class ToolCallParser {
  private:
   enum class State { kStart, kText, kTagBody, kBareJson, kAfterCall };
   void step(Out& out);
+  // name[ARGS]{...} with the name at buf_[at] (after [TOOL_CALLS] when `tagged`; else the name
+  // must be a declared tool): 1 taken, 0 need more text, -1 not a call.
+  int take_named_call(size_t at, Out& out, bool tagged);
   bool names_ok(const std::vector<ToolCall>& calls, bool tagged) const;
 
   ToolCallSyntax syntax_;
@@ -81,10 +85,12 @@ struct ToolCallGrammar {
 enum class ToolChoice { kNone, kAuto, kRequired, kNamed };
 
 // `tools` in the OpenAI/Ollama shape. kAuto gives a grammar only for syntaxes whose calls start
-// with a visible tag (hermes), kNamed constrains to the tool called `name`. nullopt when the
-// syntax is unknown (kNone), when kAuto has no visible tag, or when no tool matches.
+// with a visible tag (hermes), kNamed constrains to one call of the tool called `name`, and
+// kRequired to one call, or up to four when `parallel`. nullopt when the syntax is unknown
+// (kNone), when kAuto has no visible tag, or when no tool matches.
 std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const nlohmann::ordered_json& tools,
-                                                 ToolChoice choice, const std::string& name = "");
+                                                 ToolChoice choice, const std::string& name = "",
+                                                 bool parallel = true);
 
 // A GBNF string literal for `text` (quotes included).
 std::string gbnf_literal(std::string_view text);

@@ -54,6 +54,10 @@ Expected<ToolRequest> tool_request_from_body(std::string_view body, bool openai)
     tr.tools = *t;
   }
   if (!openai) return tr;
+  if (auto p = j.find("parallel_tool_calls"); p != j.end() && !p->is_null()) {
+    if (!p->is_boolean()) return HttpError{400, "parallel_tool_calls must be a boolean"};
+    tr.parallel = p->get<bool>();
+  }
   auto c = j.find("tool_choice");
   if (c == j.end() || c->is_null()) return tr;
   if (c->is_string()) {
@@ -133,7 +137,7 @@ Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, con
   bool end_allowed_in_thinking = false;
   if (has_tools && (tools.choice == ToolChoice::kRequired || tools.choice == ToolChoice::kNamed)) {
     if (c) return HttpError{400, "tool_choice required or a named function cannot be combined with response_format, format or grammar"};
-    auto g = tool_call_grammar(syntax, tools.tools, tools.choice, tools.name);
+    auto g = tool_call_grammar(syntax, tools.tools, tools.choice, tools.name, tools.parallel);
     if (!g) return HttpError{400, fmt::format("tool_choice: no tool named \"{}\"", tools.name)};
     auto composed = compose_grammar(g->gbnf, g->arg_schemas);
     if (!composed.ok()) return HttpError{400, fmt::format("tool parameters: {}", composed.error().message)};

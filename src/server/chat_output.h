@@ -22,6 +22,7 @@ struct ToolRequest {
   api::OJson tools = api::OJson::array();
   ToolChoice choice = ToolChoice::kAuto;
   std::string name;  // kNamed
+  bool parallel = true;  // parallel_tool_calls: false allows one call
 };
 
 // `tools` from a request body; `tool_choice` too when `openai` (none, auto, required, or

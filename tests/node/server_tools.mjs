@@ -67,6 +67,11 @@ await check('openai tool_choice required forces a valid call (3 seeds)', async (
     }
     assert.ok(c.message.content === null || c.message.content === '', `content: ${c.message.content}`);
   }
+  // parallel_tool_calls false: exactly one call, whatever the model would do.
+  for (const seed of [1, 2, 3]) {
+    const r = await openai.chat.completions.create({ model: qwen, messages: user, tools, tool_choice: 'required', parallel_tool_calls: false, ...sampled(seed) });
+    assert.equal(r.choices[0].message.tool_calls.length, 1);
+  }
 });
 
 await check('openai named tool_choice gives that function', async () => {

@@ -130,9 +130,38 @@ TEST(ToolCalls, MistralArray) {
   ASSERT_EQ(bare.calls.size(), 1u);
 }
 
+TEST(ToolCalls, MistralNameArgsForm) {
+  EXPECT_EQ(tool_call_syntax_for_template("{{- range .ToolCalls }}[TOOL_CALLS]{{ .Function.Name }}[ARGS]"
+                                          "{{ .Function.Arguments }}{{ end }}"),
+            ToolCallSyntax::kMistralArgs);
+  auto o = parse_whole(ToolCallSyntax::kMistralArgs,
+                       "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]a[ARGS]{}");
+  ASSERT_EQ(o.calls.size(), 2u);
+  EXPECT_EQ(o.calls[0].name, "get_weather");
+  EXPECT_EQ(o.calls[0].arguments["city"], "Paris");
+  EXPECT_EQ(o.calls[1].name, "a");
+  EXPECT_EQ(o.content, "");
+  // Without the (control-token) tag: only a declared name counts.
+  auto bare = parse_whole(ToolCallSyntax::kMistralArgs, "get_weather[ARGS]{\"city\": \"Oslo\"}", {"get_weather"});
+  ASSERT_EQ(bare.calls.size(), 1u);
+  auto other = parse_whole(ToolCallSyntax::kMistralArgs, "lookup[ARGS]{}", {"get_weather"});
+  EXPECT_TRUE(other.calls.empty());
+  EXPECT_EQ(other.content, "lookup[ARGS]{}");
+  auto text = parse_whole(ToolCallSyntax::kMistralArgs, "Sure, [TOOL_CALLS] is a tag", {"get_weather"});
+  EXPECT_TRUE(text.calls.empty());
+  EXPECT_EQ(text.content, "Sure, [TOOL_CALLS] is a tag");
+  for (const char* t : {"[TOOL_CALLS]get_weather[ARGS]{\"a\": [1, {\"b\": \"}\"}]} after", "get_weather[AR",
+                        "get_weather[ARGS]{\"x\"", "Hello there", "[TOOL_CALLS]bad name[ARGS]{}"})
+    expect_stream_equal(ToolCallSyntax::kMistralArgs, t, {"get_weather"});
+  const OJson tools = OJson::parse(R"([{"type":"function","function":{"name":"get_weather"}}])");
+  auto g = tool_call_grammar(ToolCallSyntax::kMistralArgs, tools, ToolChoice::kNamed, "get_weather");
+  ASSERT_TRUE(g);
+  EXPECT_NE(g->gbnf.find(R"("get_weather[ARGS]" tool-args-0)"), std::string::npos) << g->gbnf;
+}
+
 TEST(ToolCalls, PlainTextPassesThrough) {
   for (auto s : {ToolCallSyntax::kNone, ToolCallSyntax::kJson, ToolCallSyntax::kHermes, ToolCallSyntax::kLlama3,
-                 ToolCallSyntax::kMistral}) {
+                 ToolCallSyntax::kMistral, ToolCallSyntax::kMistralArgs}) {
     auto o = parse_whole(s, "Hello < there [T and {braces} later");
     EXPECT_TRUE(o.calls.empty());
     EXPECT_EQ(o.content, "Hello < there [T and {braces} later") << tool_call_syntax_name(s);
@@ -157,7 +186,8 @@ TEST(ToolCalls, AnySplitGivesTheSameResult) {
        {"x<tool_call>\n{\"name\": \"a\", \"arguments\": {\"s\": \"</tool_call>\"}}\n</tool_call>\n\ny",
         "<tool_c", "<tool_call>{\"name\": \"a\"", "{\"name\": \"a\", \"parameters\": {}}; {\"name\"",
         "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}] done", "{\"name\": \"b\", \"arguments\": {}} text {x}"}) {
-    for (auto s : {ToolCallSyntax::kHermes, ToolCallSyntax::kLlama3, ToolCallSyntax::kMistral, ToolCallSyntax::kJson})
+    for (auto s : {ToolCallSyntax::kHermes, ToolCallSyntax::kLlama3, ToolCallSyntax::kMistral, ToolCallSyntax::kJson,
+                   ToolCallSyntax::kMistralArgs})
       expect_stream_equal(s, t, names);
   }
 }
@@ -211,6 +241,8 @@ TEST(ToolCallGrammar, WrapsEachToolInItsSyntax) {
     auto some = tool_call_grammar(syntax, tools, ToolChoice::kRequired);
     ASSERT_TRUE(some);
     EXPECT_NE(some->gbnf.find("{0,3}"), std::string::npos) << some->gbnf;
+    auto single = tool_call_grammar(syntax, tools, ToolChoice::kRequired, "", false);  // parallel_tool_calls false
+    EXPECT_EQ(single->gbnf.find("{0,3}"), std::string::npos) << single->gbnf;
   }
   auto lazy = tool_call_grammar(ToolCallSyntax::kHermes, tools, ToolChoice::kAuto);
   ASSERT_TRUE(lazy);

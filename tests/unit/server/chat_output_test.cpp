@@ -36,6 +36,8 @@ TEST(ChatOutput, ToolChoiceParsing) {
   EXPECT_EQ(unknown.error.status, 400);
   EXPECT_NE(unknown.error.message.find("\"x\""), std::string::npos);
   EXPECT_FALSE(tool_request_from_body(body_with(R"(,"tool_choice":"often")"), true).ok());
+  EXPECT_FALSE(tool_request_from_body(body_with(R"(,"tool_choice":"required","parallel_tool_calls":false)"), true)->parallel);
+  EXPECT_FALSE(tool_request_from_body(body_with(R"(,"parallel_tool_calls":"no")"), true).ok());
   EXPECT_FALSE(tool_request_from_body(R"({"tool_choice":"required"})", true).ok());
   EXPECT_FALSE(tool_request_from_body(R"({"tools":{"a":1}})", false).ok());
   EXPECT_FALSE(tool_request_from_body(R"({"tools":[{"type":"function"}]})", false).ok());
