@@ -84,6 +84,34 @@ bool Generation::next(GenerateEvent* ev) {
   return true;
 }
 
+bool Generation::next(GenerateEvent* ev, const std::function<bool()>& client_connected) {
+  if (!client_connected) return next(ev);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (reader_done_) return false;
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !events_.empty(); })) {
+    if (cancelled_.load()) continue;  // already stopping: wait for the final event
+    lock.unlock();
+    const bool connected = client_connected();
+    if (!connected) cancel();
+    lock.lock();
+  }
+  *ev = std::move(events_.front());
+  events_.pop_front();
+  if (ev->done) reader_done_ = true;
+  return true;
+}
+
+CollectedGeneration collect_generation(Generation& gen, const std::function<bool()>& client_connected) {
+  CollectedGeneration out;
+  GenerateEvent ev;
+  while (gen.next(&ev, client_connected)) {
+    out.text += ev.text;
+    out.logprobs.insert(out.logprobs.end(), ev.logprobs.begin(), ev.logprobs.end());
+    if (ev.done) out.last = ev;
+  }
+  return out;
+}
+
 bool Generation::wait_first(int64_t deadline_ns, GenerateEvent* first) {
   std::unique_lock<std::mutex> lock(mu_);
   auto ready = [&] { return !events_.empty() || reader_done_; };

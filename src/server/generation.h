@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -22,6 +23,9 @@ class Generation {
   ~Generation();
   // Blocks until the next event; false after the final (done) event has been returned.
   bool next(GenerateEvent* ev);
+  // The same, but while waiting asks `client_connected` every 50 ms and cancels the generation
+  // once it answers false (a non-streaming client that hung up); the final event still follows.
+  bool next(GenerateEvent* ev, const std::function<bool()>& client_connected);
   // Stops the generation (client disconnected) within one decode step.
   void cancel();
   // Waits for the first event (a token, or the end) without taking it, until `deadline_ns`
@@ -50,6 +54,15 @@ class Generation {
   bool first_text_ = false;
   std::atomic<bool> cancelled_{false};
 };
+
+// A non-streaming generation read to its end: the text and logprobs of every event, and the
+// final event. Cancels the generation when `client_connected` turns false while waiting.
+struct CollectedGeneration {
+  std::string text;
+  std::vector<TokenLogprob> logprobs;
+  GenerateEvent last;
+};
+CollectedGeneration collect_generation(Generation& gen, const std::function<bool()>& client_connected);
 
 // Submits `req` to the leased runner. 400 for requests the runner refuses (prompt too long).
 // `resilience` (optional) counts generations stopped by their deadline.

@@ -188,14 +188,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
                         "");
       return;
     }
-    std::string all;
-    GenerateEvent ev, last;
-    std::vector<TokenLogprob> lps;
-    while (g->next(&ev)) {
-      all += ev.text;
-      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
-      if (ev.done) last = ev;
-    }
+    auto [all, lps, last] = collect_generation(*g, client_connected(req));
     if (last.done_reason == "error") return send_error(res, {500, last.error});
     last.logprobs = std::move(lps);
     send_json(res, make(last, parse_all(plan.parse, all)));
@@ -279,14 +272,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
                         "");
       return;
     }
-    std::string all;
-    GenerateEvent ev, last;
-    std::vector<TokenLogprob> lps;
-    while (g->next(&ev)) {
-      all += ev.text;
-      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
-      if (ev.done) last = ev;
-    }
+    auto [all, lps, last] = collect_generation(*g, client_connected(req));
     if (last.done_reason == "error") return send_error(res, {500, last.error});
     last.logprobs = std::move(lps);
     send_json(res, make(last, parse_all(plan.parse, all)));

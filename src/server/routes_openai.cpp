@@ -352,14 +352,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                         "data: [DONE]\n\n");
       return;
     }
-    std::string all;
-    GenerateEvent ev, last;
-    std::vector<TokenLogprob> lps;
-    while (g->next(&ev)) {
-      all += ev.text;
-      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
-      if (ev.done) last = ev;
-    }
+    auto [all, lps, last] = collect_generation(*g, client_connected(req));
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
     const auto parsed = parse_all(plan.parse, all);
     OJson message{{"role", "assistant"}};
@@ -439,14 +432,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                         "data: [DONE]\n\n");
       return;
     }
-    std::string all;
-    GenerateEvent ev, last;
-    std::vector<TokenLogprob> lps;
-    while (g->next(&ev)) {
-      all += ev.text;
-      lps.insert(lps.end(), ev.logprobs.begin(), ev.logprobs.end());
-      if (ev.done) last = ev;
-    }
+    auto [all, lps, last] = collect_generation(*g, client_connected(req));
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
     OJson j = base();
     j["choices"] = OJson::array({OJson{{"text", all},

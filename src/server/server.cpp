@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "server/connection_probe.h"
 
 namespace corral::server {
 
@@ -160,6 +161,11 @@ void send_openai_error(httplib::Response& res, const HttpError& e) {
                      : e.status < 500 ? "invalid_request_error"
                                       : "api_error";
   res.set_content(api::openai_error_body(e.message, type), "application/json; charset=utf-8");
+}
+
+std::function<bool()> client_connected(const httplib::Request& req) {
+  auto probe = std::make_shared<ConnectionProbe>(req.remote_addr, req.remote_port, req.local_port);
+  return [probe] { return probe->connected(); };
 }
 
 std::string json_line(const api::OJson& j) {

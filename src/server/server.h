@@ -58,6 +58,9 @@ void stream_generation(httplib::Response& res, std::shared_ptr<class Generation>
                        const std::string& content_type,
                        std::function<std::string(const GenerateEvent&)> chunk, std::string trailer);
 
+// For non-streaming handlers: whether the request's client is still connected (ConnectionProbe).
+std::function<bool()> client_connected(const httplib::Request& req);
+
 void register_ollama_routes(httplib::Server& svr, ServerState& st);
 void register_model_routes(httplib::Server& svr, ServerState& st);
 void register_openai_routes(httplib::Server& svr, ServerState& st);
