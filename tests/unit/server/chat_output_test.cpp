@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/loaded_model.h"
 
 namespace corral::server {
@@ -94,6 +97,24 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   auto refused_schema = plan_output(ref, ex, qwen, "x", Json(false), *bad, "{}", false, &er);
   ASSERT_FALSE(refused_schema.ok());
   EXPECT_NE(refused_schema.error.message.find("multipleOf"), std::string::npos);
+  // With thinking on, a format holds only after </think>: before it every token but the end is
+  // allowed; with think false it holds from the first token.
+  const int32_t n_vocab = ex.tokenizer->n_vocab();
+  auto n_allowed = [&](TokenConstraint& c) {
+    std::vector<float> logits(static_cast<size_t>(n_vocab), 0.0f);
+    c.mask(logits.data(), n_vocab);
+    return std::count_if(logits.begin(), logits.end(), [](float v) { return !std::isinf(v); });
+  };
+  p = plan_output(ref, ex, qwen, "x", Json(), none, R"({"format":"json"})", false, &er);
+  ASSERT_TRUE(p.ok() && er.constraint);
+  EXPECT_EQ(n_allowed(*er.constraint), n_vocab - static_cast<int32_t>(ex.tokenizer->eog_ids().size()));
+  p = plan_output(ref, ex, qwen, "x", Json(false), none, R"({"format":"json"})", false, &er);
+  ASSERT_TRUE(p.ok() && er.constraint);
+  EXPECT_LT(n_allowed(*er.constraint), 20);
+  // A grammar that writes the thinking block itself applies from the first token.
+  p = plan_output(ref, ex, qwen, "x", Json(true), none, R"({"grammar":"root ::= \"<think>\" [a-z]+ \"</think>ok\""})", false, &er);
+  ASSERT_TRUE(p.ok() && er.constraint);
+  EXPECT_LT(n_allowed(*er.constraint), 20);
   // tool_choice none: nothing parsed, nothing constrained.
   ToolRequest off = *tr;
   off.choice = ToolChoice::kNone;
