@@ -11,6 +11,7 @@ pkgs=(
   libpq-dev postgresql                     # jobs: PostgreSQL queue (tests/integration/jobs_postgres.sh)
   docker-registry python3 python3-requests curl
   python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
+  tmux                                     # corral run interactive mode (tests/integration/cli_run.sh)
   chromium                                 # probe report rendered headless (tests/integration/probe_fake.sh)
 )
 missing=()

@@ -129,7 +129,7 @@ Status ensure_model(const std::string& base, const std::string& model, const Ter
   if (is_gguf_path(model, &abs)) return make_error("no such GGUF file: {}", model);
   (void)term;
   if (Status s = transfer_via_server(base, model, true, false); !s.ok()) {
-    return make_error("model \"{}\" is not here and pulling it failed: {}", model, s.error().message);
+    return make_error("model \"{}\" not found, and pulling it failed: {}", model, s.error().message);
   }
   return {};
 }

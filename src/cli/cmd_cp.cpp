@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/client.h"
 #include "cli/command.h"
+#include "cli/remote_store.h"
 #include "store/store.h"
 
 namespace corral::cli {
@@ -13,11 +15,13 @@ int cmd_cp(int argc, char** argv) {
   std::string src, dst;
   app.add_option("source", src, "Existing model")->required();
   app.add_option("destination", dst, "New name")->required();
+  app.footer("Example:\n  corral cp llama3.2 my-llama\n\nThrough the server when one answers, else the store directly.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
+  if (const std::string base = server_base_url(); store_commands_use_server(base)) return remote_copy(base, src, dst);
   auto from = ModelName::parse(src);
   auto to = ModelName::parse(dst);
   auto store = Store::open_default();

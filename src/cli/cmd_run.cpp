@@ -87,6 +87,8 @@ int cmd_run(int argc, char** argv) {
   const bool stdin_tty = ::isatty(STDIN_FILENO) != 0;
   if (!stdin_tty) {
     std::string piped((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    // `echo` ends with a newline that is not part of the question.
+    while (!piped.empty() && (piped.back() == '\n' || piped.back() == '\r')) piped.pop_back();
     prompt = prompt.empty() ? piped : piped + " " + prompt;
   }
   const bool interactive = prompt_words.empty() && stdin_tty;

@@ -30,7 +30,11 @@ int cmd_serve(int argc, char** argv) {
       "  OLLAMA_MAX_QUEUE               waiting requests before 503 (default 512)\n"
       "  OLLAMA_CONTEXT_LENGTH          default num_ctx (4096)\n"
       "  OLLAMA_ORIGINS                 extra CORS origins\n"
-      "  CORRAL_PORT_FILE               write the bound port here once listening");
+      "  CORRAL_PORT_FILE               write the bound port here once listening\n"
+      "\nExamples:\n"
+      "  corral serve\n"
+      "  CORRAL_HOST=0.0.0.0:8080 corral serve\n"
+      "\n`corral run` starts one in the background when none answers (log: ~/.corral/logs/server.log).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "cli/client.h"
 #include "cli/command.h"
+#include "cli/remote_store.h"
 #include "store/model_info.h"
 #include "store/modelfile.h"
 #include "store/store.h"
@@ -29,14 +31,21 @@ int cmd_show(int argc, char** argv) {
   app.add_flag("--parameters", params, "Show the parameters of the model");
   app.add_flag("--license", license, "Show the license of the model");
   app.add_flag("--system", system, "Show the system message of the model");
+  app.footer("Examples:\n  corral show llama3.2\n  corral show llama3.2 --modelfile\n\n"
+             "Through the server when one answers, else the store directly.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
   if (int(modelfile) + int(tmpl) + int(params) + int(license) + int(system) > 1) {
     std::fprintf(stderr, "Error: only one of --modelfile, --template, --parameters, --license, --system\n");
     return 1;
+  }
+  if (const std::string base = server_base_url(); store_commands_use_server(base)) {
+    const char* which = modelfile ? "modelfile" : tmpl ? "template" : params ? "parameters" : license ? "license"
+                        : system ? "system" : "";
+    return remote_show(base, model, which);
   }
   auto store = Store::open_default();
   if (!store) {
@@ -44,10 +53,8 @@ int cmd_show(int argc, char** argv) {
     return 1;
   }
   auto r = store->resolve_model(model);
-  if (!r) {
-    std::fprintf(stderr, "Error: %s\n", r.error().message.c_str());
-    return 1;
-  }
+  if (!r) return fail(r.error().message.find("not found") != std::string::npos ? not_found_message(model)
+                                                                              : r.error().message);
   std::string licenses;
   for (const auto& l : r->licenses) licenses += l + (l.empty() || l.back() != '\n' ? "\n" : "");
   if (modelfile) {

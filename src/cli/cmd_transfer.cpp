@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/chat.h"
+#include "cli/client.h"
 #include "cli/command.h"
 #include "store/registry/progress_view.h"
 #include "store/registry/registry_client.h"
@@ -26,15 +28,23 @@ int transfer(Direction dir, int argc, char** argv) {
                       : "Model name, e.g. registry.example.com/me/model:tag")
       ->required();
   app.add_flag("--insecure", insecure, "Use plain HTTP (allows http:// registries)");
+  app.footer(pull ? "Examples:\n  corral pull llama3.2\n  corral pull hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M\n\n"
+                    "Through the server when one answers, else the store directly."
+                  : "Example:\n  corral push registry.example.com/me/mymodel:latest\n\n"
+                    "Through the server when one answers, else the store directly.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
   auto name = ModelName::parse(model);
   if (!name) {
     std::fprintf(stderr, "Error: %s\n", name.error().message.c_str());
     return 1;
+  }
+  if (const std::string base = server_base_url(); store_commands_use_server(base)) {
+    Status st = transfer_via_server(base, model, pull, insecure);
+    return st.ok() ? kExitOk : fail(st.error().message);
   }
   auto store = Store::open_default();
   if (!store) {
