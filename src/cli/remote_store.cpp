@@ -78,7 +78,8 @@ int remote_show(const std::string& base, const std::string& model, const std::st
   if (which == "parameters") return std::printf("%s", str(j, "parameters").c_str()) < 0;
   const api::Json d = j.value("details", api::Json::object());
   std::string arch = str(d, "family"), ctx, emb;
-  for (const auto& [k, v] : j.value("model_info", api::Json::object()).items()) {
+  const api::Json info = j.value("model_info", api::Json::object());  // items() needs it alive
+  for (const auto& [k, v] : info.items()) {
     if (k == "general.architecture" && v.is_string()) arch = v.get<std::string>();
     if (k.ends_with(".context_length") && v.is_number()) ctx = v.dump();
     if (k.ends_with(".embedding_length") && v.is_number()) emb = v.dump();
