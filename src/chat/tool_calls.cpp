@@ -388,7 +388,7 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
     if (named_form) {
       bodies += gbnf_literal(fname + "[ARGS]") + " " + rule;
     } else {
-      const std::string prefix = "{\"name\": " + OJson(fname).dump() + ", \"" + args_key + "\": ";
+      const std::string prefix = "{\"name\": " + OJson(fname).dump(-1, ' ', false, OJson::error_handler_t::replace) + ", \"" + args_key + "\": ";
       bodies += gbnf_literal(prefix) + " " + rule + " \"}\"";
     }
   }

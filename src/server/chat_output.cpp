@@ -199,7 +199,7 @@ OJson openai_tool_calls_json(const std::vector<ToolCall>& calls, size_t first_in
     if (delta) c["index"] = first_index + i;
     c["id"] = call_id();
     c["type"] = "function";
-    c["function"] = OJson{{"name", calls[i].name}, {"arguments", calls[i].arguments.dump()}};
+    c["function"] = OJson{{"name", calls[i].name}, {"arguments", calls[i].arguments.dump(-1, ' ', false, OJson::error_handler_t::replace)}};
     out.push_back(std::move(c));
   }
   return out;

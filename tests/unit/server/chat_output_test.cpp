@@ -115,6 +115,14 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   p = plan_output(ref, ex, qwen, "x", Json(true), none, R"({"grammar":"root ::= \"<think>\" [a-z]+ \"</think>ok\""})", false, &er);
   ASSERT_TRUE(p.ok() && er.constraint);
   EXPECT_LT(n_allowed(*er.constraint), 20);
+  // tool_choice auto (hermes): free text, end allowed, until "<tool_call>"; then the call's syntax.
+  auto autoc = tool_request_from_body(body_with(""), true);
+  p = plan_output(ref, ex, qwen, "x", Json(false), *autoc, "{}", false, &er);
+  ASSERT_TRUE(p.ok() && er.constraint);
+  EXPECT_EQ(n_allowed(*er.constraint), n_vocab);
+  for (int32_t t : ex.tokenizer->encode("Let me look <tool_call>", false, false)) er.constraint->accept(t);
+  EXPECT_LT(n_allowed(*er.constraint), 5);  // only "\n" and tokens starting with it
+  EXPECT_FALSE(er.constraint->done());
   // tool_choice none: nothing parsed, nothing constrained.
   ToolRequest off = *tr;
   off.choice = ToolChoice::kNone;
