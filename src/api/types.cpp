@@ -171,6 +171,8 @@ Result<Options> parse_options(const Json& j) {
       }
       o.stop = std::move(stops);
     }
+    // Read from the raw body by the server's dispatch (deadlines and fallbacks), not here.
+    if (key == "deadline_ms" || key == "fallback") known = true;
     if (!known) CORRAL_LOG_WARN("invalid option provided: {}", key);
   }
   return o;

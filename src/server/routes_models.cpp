@@ -168,10 +168,12 @@ void register_model_routes(httplib::Server& svr, ServerState& st) {
     if (!ref->system.empty()) modelfile += fmt::format("SYSTEM \"\"\"{}\"\"\"\n", ref->system);
     const std::string ptext = parameters_text(params);
     for (const auto& [k, v] : params.is_object() ? params.items() : api::Json::object().items()) {
+      // Fallbacks live among the params but have their own Modelfile instruction.
+      const std::string instruction = k == "fallback" ? "FALLBACK" : "PARAMETER " + k;
       if (v.is_array())
-        for (const auto& x : v) modelfile += fmt::format("PARAMETER {} {}\n", k, x.is_string() ? x.get<std::string>() : x.dump());
+        for (const auto& x : v) modelfile += fmt::format("{} {}\n", instruction, x.is_string() ? x.get<std::string>() : x.dump());
       else
-        modelfile += fmt::format("PARAMETER {} {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+        modelfile += fmt::format("{} {}\n", instruction, v.is_string() ? v.get<std::string>() : v.dump());
     }
     j["modelfile"] = modelfile;
     if (!ptext.empty()) j["parameters"] = ptext;

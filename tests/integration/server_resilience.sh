@@ -63,6 +63,12 @@ wait_metric() {  # wait_metric NAME VALUE: poll /metrics until the line NAME has
   for _ in $(seq 200); do [ "$(metric "$1")" = "$2" ] && return 0; sleep 0.05; done
   fail "metric $1 never reached $2 (now '$(metric "$1")')"
 }
+# /api/show gives the fallback back as a Modelfile FALLBACK line (not as a PARAMETER).
+code=$(post /api/show '{"model":"chain"}')
+[ "$code" = 200 ] || fail "show chain -> $code"
+python3 -c 'import json,sys; mf=json.load(open(sys.argv[1]))["modelfile"]; sys.exit(0 if "FALLBACK backup\n" in mf and "PARAMETER fallback" not in mf else 1)' "$tmp/body" \
+  || fail "show chain: modelfile lacks 'FALLBACK backup': $(head -c 600 "$tmp/body")"
+
 gen() { echo "{\"model\":\"$1\",\"prompt\":\"Once upon a time\",\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":$2${3:+,$3}}}"; }
 
 # --- Deadline before start: one long request holds the only slot of "slow" -------------------
