@@ -145,7 +145,7 @@ Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, con
   } else if (has_tools && !c) {
     // tool_choice auto: free text, but once the model opens a call its arguments follow the
     // tool's schema. A schema the converter refuses leaves that call unconstrained.
-    if (auto g = tool_call_grammar(syntax, tools.tools, ToolChoice::kAuto)) {
+    if (auto g = tool_call_grammar(syntax, tools.tools, ToolChoice::kAuto, "", tools.parallel)) {
       auto composed = compose_grammar(g->gbnf, g->arg_schemas);
       if (composed.ok()) {
         c = defer_constraint(make_grammar_constraint(*composed, tok), tok, {ConstraintStart{g->trigger, true}});

@@ -247,6 +247,7 @@ TEST(ToolCallGrammar, WrapsEachToolInItsSyntax) {
   auto lazy = tool_call_grammar(ToolCallSyntax::kHermes, tools, ToolChoice::kAuto);
   ASSERT_TRUE(lazy);
   EXPECT_EQ(lazy->trigger, "<tool_call>");
+  EXPECT_NE(lazy->gbnf.find("{0,3}"), std::string::npos) << lazy->gbnf;  // parallel calls after the first
   EXPECT_FALSE(tool_call_grammar(ToolCallSyntax::kLlama3, tools, ToolChoice::kAuto));
   EXPECT_FALSE(tool_call_grammar(ToolCallSyntax::kHermes, tools, ToolChoice::kNone));
   EXPECT_EQ(gbnf_literal("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\x01\"");
