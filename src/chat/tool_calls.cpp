@@ -305,12 +305,12 @@ void ToolCallParser::step(Out& out) {
             break;
           }
         }
-        // Ordinary text (or JSON that is not a call): everything from here on is content, so a
-        // later JSON value is not re-examined.
-        out.content += buf_;
-        buf_.clear();
+        // Ordinary text (or JSON that is not a call): its opening bracket is content and the rest
+        // is read as text (where a tagged call may still come). Deciding on the bracket alone
+        // keeps the result the same however the text is split.
+        out.content.append(buf_, 0, ws + 1);
+        buf_.erase(0, ws + 1);
         state_ = State::kText;
-        if (open_.empty()) return;
         break;
       }
     }

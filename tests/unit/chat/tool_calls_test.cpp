@@ -185,7 +185,9 @@ TEST(ToolCalls, AnySplitGivesTheSameResult) {
   for (const char* t :
        {"x<tool_call>\n{\"name\": \"a\", \"arguments\": {\"s\": \"</tool_call>\"}}\n</tool_call>\n\ny",
         "<tool_c", "<tool_call>{\"name\": \"a\"", "{\"name\": \"a\", \"parameters\": {}}; {\"name\"",
-        "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}] done", "{\"name\": \"b\", \"arguments\": {}} text {x}"}) {
+        "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}] done", "{\"name\": \"b\", \"arguments\": {}} text {x}",
+        // Not JSON at the start, then a tagged call (found by the fuzz target).
+        "[}} x [TOOL_CALLS] [{\"name\": \"a\", \"arguments\": {}}]", "{]<tool_call>{\"name\": \"a\"}</tool_call>"}) {
     for (auto s : {ToolCallSyntax::kHermes, ToolCallSyntax::kLlama3, ToolCallSyntax::kMistral, ToolCallSyntax::kJson,
                    ToolCallSyntax::kMistralArgs})
       expect_stream_equal(s, t, names);
