@@ -74,18 +74,19 @@ void LineEditor::refresh() {
   const size_t plen = LineBuffer::columns(prompt_);
   std::string s;
   if (cursor_row_ > 0) s += fmt::format("\x1b[{}A", cursor_row_);
-  s += "\r\x1b[J";
-  s += prompt_;
+  // Clear only after the prompt is written: erasing a whole screen from its top-left corner makes
+  // some terminals (tmux) push the old screen into the scrollback.
+  s += "\r" + prompt_;
   size_t total = plen;
   if (buf_.text().empty() && !placeholder_.empty() && plen + placeholder_.size() < width) {
-    s += "\x1b[2m" + placeholder_ + "\x1b[0m";
-    s += "\r";
+    s += "\x1b[2m" + placeholder_ + "\x1b[0m\x1b[J\r";
     if (plen > 0) s += fmt::format("\x1b[{}C", plen);
     write(s);
     cursor_row_ = 0;
     return;
   }
   s += buf_.text();
+  s += "\x1b[J";
   total += buf_.total_columns();
   // At an exact multiple of the width the terminal holds the cursor on the last column; a newline
   // puts it where the next character would go.
