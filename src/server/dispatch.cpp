@@ -133,7 +133,7 @@ Expected<Dispatched> dispatch(ServerState& st, DispatchInput in, const BuildRequ
     opts.merge(in.options);
     std::optional<std::chrono::steady_clock::time_point> acquire_by;
     if (first_deadline > 0) acquire_by = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(first_deadline));
-    auto lease = st.host.acquire(ref, opts, in.keep_alive, acquire_by);
+    auto lease = st.host.acquire(ref, opts, in.keep_alive, acquire_by, in.client_connected);
     if (!lease.ok()) {
       switch (lease.error.status) {
         case 503:
@@ -173,7 +173,7 @@ Expected<Dispatched> dispatch(ServerState& st, DispatchInput in, const BuildRequ
       return gen.error;
     }
     GenerateEvent first;
-    const bool arrived = (*gen)->wait_first(first_deadline, &first);
+    const bool arrived = (*gen)->wait_first(first_deadline, &first, in.client_connected);
     const bool no_output = !arrived || (first.done && first.done_reason == "deadline" && first.text.empty());
     if (no_output) {
       (*gen)->cancel();

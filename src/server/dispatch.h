@@ -49,6 +49,8 @@ struct DispatchInput {
   std::optional<std::string> keep_alive;
   RequestPolicy policy;
   int64_t start_ns = 0;                   // when the request arrived (queue time counts)
+  // False once the client has hung up: stops waiting for a model or its first token (499).
+  std::function<bool()> client_connected;
 };
 
 struct Dispatched {

@@ -112,14 +112,28 @@ CollectedGeneration collect_generation(Generation& gen, const std::function<bool
   return out;
 }
 
-bool Generation::wait_first(int64_t deadline_ns, GenerateEvent* first) {
+bool Generation::wait_first(int64_t deadline_ns, GenerateEvent* first,
+                            const std::function<bool()>& client_connected) {
   std::unique_lock<std::mutex> lock(mu_);
   auto ready = [&] { return !events_.empty() || reader_done_; };
-  if (deadline_ns > 0) {
-    const std::chrono::steady_clock::time_point until{std::chrono::nanoseconds(deadline_ns)};
-    if (!cv_.wait_until(lock, until, ready)) return false;
-  } else {
-    cv_.wait(lock, ready);
+  const auto until = std::chrono::steady_clock::time_point{std::chrono::nanoseconds(deadline_ns)};
+  for (;;) {
+    // Wake every 50 ms to ask after the client; without one, sleep until the event or deadline.
+    auto wake = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    if (!client_connected || cancelled_.load()) wake = std::chrono::steady_clock::time_point::max();
+    if (deadline_ns > 0 && until < wake) wake = until;
+    if (wake == std::chrono::steady_clock::time_point::max()) {
+      cv_.wait(lock, ready);
+    } else if (!cv_.wait_until(lock, wake, ready)) {
+      if (deadline_ns > 0 && std::chrono::steady_clock::now() >= until) return false;
+      if (client_connected && !cancelled_.load()) {
+        lock.unlock();
+        if (!client_connected()) cancel();
+        lock.lock();
+      }
+      continue;
+    }
+    break;
   }
   if (events_.empty()) return false;
   *first = events_.front();

@@ -29,8 +29,10 @@ class Generation {
   // Stops the generation (client disconnected) within one decode step.
   void cancel();
   // Waits for the first event (a token, or the end) without taking it, until `deadline_ns`
-  // (mono_ns clock; 0: no limit). False on timeout; else *first is a copy of that event.
-  bool wait_first(int64_t deadline_ns, GenerateEvent* first);
+  // (mono_ns clock; 0: no limit). False on timeout; else *first is a copy of that event. When
+  // `client_connected` turns false meanwhile, cancels: the first event is then the cancel.
+  bool wait_first(int64_t deadline_ns, GenerateEvent* first,
+                  const std::function<bool()>& client_connected = nullptr);
 
   int64_t load_ns() const { return load_ns_; }
   int64_t start_ns() const { return start_ns_; }

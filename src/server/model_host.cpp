@@ -144,10 +144,13 @@ Expected<std::optional<std::chrono::nanoseconds>> ModelHost::keep_alive(const st
 
 Expected<Scheduler::Lease> ModelHost::acquire(const ModelRef& ref, const api::Options& opts,
                                               const std::optional<std::string>& keep_alive_text,
-                                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+                                              std::optional<std::chrono::steady_clock::time_point> deadline,
+                                              const std::function<bool()>& client_connected) {
   auto ka = keep_alive(keep_alive_text);
   if (!ka.ok()) return ka.error;
-  auto r = scheduler_->acquire(load_spec(ref, opts), *ka, nullptr, deadline);
+  std::function<bool()> cancelled;
+  if (client_connected) cancelled = [&client_connected] { return !client_connected(); };
+  auto r = scheduler_->acquire(load_spec(ref, opts), *ka, cancelled, deadline);
   switch (r.kind) {
     case SchedulerErrorKind::kNone: return std::move(r.lease);
     case SchedulerErrorKind::kBusy: return HttpError{503, r.error};

@@ -3,6 +3,7 @@
 // embeddings over a loaded model.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,7 +84,8 @@ class ModelHost {
   // 500 load failure, 504 `deadline` passed while waiting).
   Expected<Scheduler::Lease> acquire(const ModelRef& ref, const api::Options& opts,
                                      const std::optional<std::string>& keep_alive,
-                                     std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+                                     std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt,
+                                     const std::function<bool()>& client_connected = nullptr);
   // Parses keep_alive text (400 on bad input); nullopt when absent.
   static Expected<std::optional<std::chrono::nanoseconds>> keep_alive(const std::optional<std::string>& text);
 

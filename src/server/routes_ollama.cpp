@@ -154,7 +154,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       }
       return er;
     };
-    auto started = dispatch(st, DispatchInput{std::move(*ref.value), gr->options, gr->keep_alive, *policy, t0}, build, res);
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), gr->options, gr->keep_alive, *policy, t0, client_connected(req)}, build, res);
     if (!started.ok()) return send_error(res, started.error);
     auto g = started->gen;
     auto tk = started->tokenizer;
@@ -233,7 +233,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       er.top_logprobs = cr->top_logprobs;
       return er;
     };
-    auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0}, build, res);
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0, client_connected(req)}, build, res);
     if (!started.ok()) return send_error(res, started.error);
     auto g = started->gen;
     auto tk = started->tokenizer;

@@ -209,7 +209,7 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
     }
     return er;
   };
-  auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0}, build, res);
+  auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0, client_connected(req)}, build, res);
   if (!d.ok()) return d.error;
   return Started{d->gen, d->ref.name, d->tokenizer};
 }

@@ -14,7 +14,7 @@ namespace {
 
 long generated_tokens(ServerState& st) {
   const std::string m = st.metrics.render(st.host.scheduler());
-  const std::string key = "corral_generated_tokens_total ";
+  const std::string key = "\ncorral_generated_tokens_total ";  // the sample, not the HELP line
   const auto pos = m.find(key);
   return pos == std::string::npos ? -1L : std::strtol(m.c_str() + pos + key.size(), nullptr, 10);
 }
@@ -62,6 +62,38 @@ TEST(NonStreamingDisconnect, ClientThatHangsUpFreesItsSlot) {
   const long used = generated_tokens(*state) - before;
   EXPECT_LT(used, full) << "ran to the end although the client had left";
   EXPECT_TRUE(cli.Get("/"));
+
+  // A client that hangs up while its request waits behind another for the only slot: its
+  // generation must never start, so the tokens counted are those of the first request alone.
+  const long before_queue = generated_tokens(*state);
+  long first_count = -1;
+  std::thread first([&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(120, 0);
+    auto r = c.Post("/api/generate", R"({"model":"slow","prompt":"Once","stream":false,)" + opts, "application/json");
+    if (r && r->status == 200) first_count = api::Json::parse(r->body)["eval_count"].get<long>();
+  });
+  bool busy = false;
+  for (int i = 0; i < 500 && !busy; ++i) {
+    for (const auto& m : state->host.scheduler().loaded()) busy = busy || m.n_active > 0;
+    if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(busy);
+  httplib::Client queued("127.0.0.1", port);
+  queued.set_read_timeout(0, 300 * 1000);
+  EXPECT_FALSE(queued.Post("/api/generate", R"({"model":"slow","prompt":"Once upon","stream":false,)" + opts,
+                           "application/json"));
+  queued.stop();
+  first.join();
+  ASSERT_GT(first_count, 0);
+  idle = false;
+  for (int i = 0; i < 500 && !idle; ++i) {
+    idle = true;
+    for (const auto& m : state->host.scheduler().loaded()) idle = idle && m.n_active == 0;
+    if (!idle) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(idle);
+  EXPECT_EQ(generated_tokens(*state) - before_queue, first_count) << "the abandoned queued request still ran";
   srv.stop();
   serving.join();
 }

@@ -136,8 +136,9 @@ TEST_F(LiveServer, GenerateNdjsonShape) {
 TEST_F(LiveServer, DisconnectCancelsGeneration) {
   auto generated = [&] {
     const std::string m = state_->metrics.render(state_->host.scheduler());
-    const auto pos = m.find("corral_generated_tokens_total ");
-    return pos == std::string::npos ? -1L : std::strtol(m.c_str() + pos + 30, nullptr, 10);
+    const std::string key = "\ncorral_generated_tokens_total ";  // the sample, not the HELP line
+    const auto pos = m.find(key);
+    return pos == std::string::npos ? -1L : std::strtol(m.c_str() + pos + key.size(), nullptr, 10);
   };
   const std::string body = R"({"model":"stories","prompt":"Once","options":{"temperature":1,"seed":7,"num_predict":100000,"num_ctx":256}})";
   // The same request run to its end, for reference.
