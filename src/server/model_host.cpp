@@ -288,6 +288,10 @@ Expected<std::string> render_prompt(const ModelRef& ref, const ModelExtras& ex, 
     // think:false renders its empty <think></think> block).
     auto s = t->render(jinja_context(cr));
     if (!s) return HttpError{500, fmt::format("chat template error: {}", s.error().message)};
+    // Templates written for transformers start with bos_token, and our tokenizer adds BOS too
+    // when the model says so: drop the rendered one rather than feed the model two.
+    if (ex.tokenizer->add_bos() && !cr.bos_token.empty() && s->rfind(cr.bos_token, 0) == 0)
+      s->erase(0, cr.bos_token.size());
     return *s;
   }
   // No template at all (base models such as stories260K): the text itself.
