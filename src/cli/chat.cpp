@@ -11,6 +11,7 @@
 #include "api/http_client.h"
 #include "cli/client.h"
 #include "cli/spinner.h"
+#include "cli/term/format.h"
 #include "cli/term/word_wrap.h"
 #include "store/registry/progress_view.h"
 
@@ -20,13 +21,6 @@ namespace {
 void out(std::string_view s) {
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);
-}
-
-std::string fraction(uint64_t v, uint64_t unit, int digits) {
-  std::string s = std::to_string(v / unit);
-  std::string f = fmt::format("{:0{}}", v % unit, digits);
-  while (!f.empty() && f.back() == '0') f.pop_back();
-  return f.empty() ? s : s + "." + f;
 }
 
 api::Json chat_body(const Session& s, const std::vector<api::Json>& messages) {
@@ -39,21 +33,6 @@ api::Json chat_body(const Session& s, const std::vector<api::Json>& messages) {
 }
 
 }  // namespace
-
-std::string go_duration(int64_t ns) {
-  if (ns == 0) return "0s";
-  std::string sign = ns < 0 ? "-" : "";
-  const uint64_t u = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
-  if (u < 1000) return sign + std::to_string(u) + "ns";
-  if (u < 1000000) return sign + fraction(u, 1000, 3) + "µs";
-  if (u < 1000000000) return sign + fraction(u, 1000000, 6) + "ms";
-  const uint64_t h = u / 3600000000000ULL;
-  const uint64_t m = (u / 60000000000ULL) % 60;
-  std::string s = sign;
-  if (h > 0) s += std::to_string(h) + "h";
-  if (h > 0 || m > 0) s += std::to_string(m) + "m";
-  return s + fraction(u % 60000000000ULL, 1000000000, 9) + "s";
-}
 
 std::string timing_block(const api::Json& d) {
   auto i64 = [&](const char* k) { return d.contains(k) && d[k].is_number() ? d[k].get<int64_t>() : int64_t{0}; };
@@ -187,7 +166,7 @@ AnswerStatus answer(const std::string& base, Session& session, const std::string
         std::string text = msg.is_object() ? msg.value("content", "") : "";
         // The answer starts at its first visible character (models often begin with a space).
         if (content.empty()) text.erase(0, text.find_first_not_of(" \t\r\n"));
-        if (!think.empty()) {
+        if (!think.empty() && !session.hide_thinking) {
           if (!thinking_open) {
             emit(term.tty ? "\x1b[2mThinking...\n" : "Thinking...\n");
             thinking_open = true;

@@ -21,6 +21,7 @@ struct Session {
   std::optional<std::string> keep_alive;
   bool verbose = false;
   bool wordwrap = true;
+  bool hide_thinking = false;           // --hidethinking: think, but print only the answer
   std::vector<api::Json> messages;      // the conversation so far
 };
 
@@ -50,8 +51,6 @@ Status ensure_model(const std::string& base, const std::string& model, const Ter
 // Streams /api/pull (or /api/push) progress to stdout as `corral pull` does.
 Status transfer_via_server(const std::string& base, const std::string& model, bool pull, bool insecure);
 
-// Go's time.Duration text ("1.234567891s", "12.5ms", "850µs"), which Ollama's --verbose prints.
-std::string go_duration(int64_t ns);
 // The --verbose block for a final chunk (Ollama's order and labels).
 std::string timing_block(const api::Json& done_chunk);
 

@@ -80,7 +80,7 @@ int cmd_run(int argc, char** argv) {
     else if (think == "low" || think == "medium" || think == "high" || think == "max") session.think = think;
     else return fail("--think must be true, false, low, medium or high, got \"" + think + "\"", kExitUsage);
   }
-  (void)hidethinking;
+  session.hide_thinking = hidethinking;
 
   std::string prompt;
   for (const auto& w : prompt_words) prompt += (prompt.empty() ? "" : " ") + w;
