@@ -2,6 +2,8 @@
 // streams shaped exactly like Ollama's (metrics on the final line, zero metrics omitted).
 #include <httplib.h>
 
+#include <functional>
+
 #include "base/log.h"
 #include "engine/grammar_constraint.h"
 #include "server/chat_output.h"
@@ -76,6 +78,30 @@ bool handle_load_only(ServerState& st, const ModelRef& ref, const api::Options& 
   j["done_reason"] = reason;
   send_json(res, j);
   return true;
+}
+
+// Sends a generation as Ollama does: NDJSON lines as it goes (`stream`), or one object at its
+// end. `make` turns an event and the parsed output behind it (content, thinking, tool calls)
+// into the line or object.
+using ReplyFn = std::function<OJson(const GenerateEvent&, const ChatOutputParser::Out&)>;
+void send_reply(const httplib::Request& req, httplib::Response& res, const std::shared_ptr<Generation>& g,
+                const ChatOutputOptions& parse, bool stream, const ReplyFn& make) {
+  if (stream) {
+    auto parser = std::make_shared<ChatOutputParser>(parse);
+    stream_generation(res, g, "application/x-ndjson",
+                      [make, parser](const GenerateEvent& ev) {
+                        auto out = parser->push(ev.text);
+                        if (ev.done) append_output(out, parser->finish());
+                        if (!ev.done && out.empty() && ev.logprobs.empty()) return std::string();
+                        return json_line(make(ev, out));
+                      },
+                      "");
+    return;
+  }
+  auto [all, lps, last] = collect_generation(*g, client_connected(req));
+  if (last.done_reason == "error") return send_error(res, {500, last.error});
+  last.logprobs = std::move(lps);
+  send_json(res, make(last, parse_all(parse, all)));
 }
 
 }  // namespace
@@ -176,22 +202,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       if (want_lp && !ev.logprobs.empty()) j["logprobs"] = logprobs_json(*tk, ev.logprobs);
       return j;
     };
-    if (gr->stream) {
-      auto parser = std::make_shared<ChatOutputParser>(plan.parse);
-      stream_generation(res, g, "application/x-ndjson",
-                        [make, parser](const GenerateEvent& ev) {
-                          auto out = parser->push(ev.text);
-                          if (ev.done) append_output(out, parser->finish());
-                          if (!ev.done && out.empty() && ev.logprobs.empty()) return std::string();
-                          return json_line(make(ev, out));
-                        },
-                        "");
-      return;
-    }
-    auto [all, lps, last] = collect_generation(*g, client_connected(req));
-    if (last.done_reason == "error") return send_error(res, {500, last.error});
-    last.logprobs = std::move(lps);
-    send_json(res, make(last, parse_all(plan.parse, all)));
+    send_reply(req, res, g, plan.parse, gr->stream, make);
   });
 
   svr.Post("/api/chat", [&st](const httplib::Request& req, httplib::Response& res) {
@@ -260,22 +271,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       if (want_lp && !ev.logprobs.empty()) j["logprobs"] = logprobs_json(*tk, ev.logprobs);
       return j;
     };
-    if (cr->stream) {
-      auto parser = std::make_shared<ChatOutputParser>(plan.parse);
-      stream_generation(res, g, "application/x-ndjson",
-                        [make, parser](const GenerateEvent& ev) {
-                          auto out = parser->push(ev.text);
-                          if (ev.done) append_output(out, parser->finish());
-                          if (!ev.done && out.empty() && ev.logprobs.empty()) return std::string();
-                          return json_line(make(ev, out));
-                        },
-                        "");
-      return;
-    }
-    auto [all, lps, last] = collect_generation(*g, client_connected(req));
-    if (last.done_reason == "error") return send_error(res, {500, last.error});
-    last.logprobs = std::move(lps);
-    send_json(res, make(last, parse_all(plan.parse, all)));
+    send_reply(req, res, g, plan.parse, cr->stream, make);
   });
 
   auto embed = [&st](const httplib::Request& req, httplib::Response& res, bool legacy) {
