@@ -10,7 +10,7 @@ BIN=$(realpath "$CORRAL_BIN")
 GGUF=$CORRAL_SHARED_DIR/models/stories260K.gguf
 command -v tmux >/dev/null || { echo "FAIL: tmux is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 T=$(mktemp -d)
-TM="tmux -L corral_cli_$$_0 -f /dev/null"
+TM="tmux -S $T/tmux-0.sock -f /dev/null"
 server_pid=
 cleanup() {
   $TM kill-server 2>/dev/null || true
@@ -127,7 +127,7 @@ start_session() {
   # A fresh tmux server per session: a new session on a server that is still shutting down fails.
   $TM kill-server 2>/dev/null || true
   sessions=$((sessions + 1))
-  TM="tmux -L corral_cli_$$_$sessions -f /dev/null"
+  TM="tmux -S $T/tmux-$sessions.sock -f /dev/null"
   rm -f "$T/exit"
   $TM new-session -d -s cli -x 100 -y 50 \
     "env HOME='$HOME' CORRAL_MODELS='$CORRAL_MODELS' CORRAL_HOST='$CORRAL_HOST' '$BIN' run stories; echo \$? > '$T/exit'; sleep 60"
