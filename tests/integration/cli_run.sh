@@ -168,8 +168,19 @@ for _ in $(seq 100); do [ "$(metric 'corral_model_active_requests{model="stories
 [ "$(metric 'corral_model_active_requests{model="stories:latest"')" = 0 ] || fail "the request is still running after Ctrl-C"
 t1=$(metric corral_generated_tokens_total)
 [ $((t1 - t0)) -gt 0 ] && [ $((t1 - t0)) -lt 1000 ] || fail "the server did not stop at Ctrl-C: $((t1 - t0)) tokens"
+# The answer was wrapped at the terminal's 100 columns (pane lines are joined back with -J, so an
+# unwrapped answer would show as one long line).
+story=$(pane | sed -n '/^>>> Tell me a very long story$/,/^>>> /p' | sed '1d;$d')
+[ "$(awk 'length > 60' <<<"$story" | wc -l)" -ge 2 ] || fail "the answer is too short to show wrapping: $story"
+[ "$(awk 'length > 101' <<<"$story" | wc -l)" = 0 ] || fail "the answer was not wrapped at 100 columns: $story"
 send '/show parameters' Enter
 wait_for "num_predict                    100000"
+send '/set parameter bogus 1' Enter
+wait_for 'Error: unknown parameter "bogus"'
+send '/set parameter top_k many' Enter
+wait_for 'Error: invalid value "many" for parameter "top_k": want an integer'
+send '/load nope' Enter
+wait_for 'Error: model "nope" not found, and pulling it failed'
 
 # /save then /load brings the conversation back.
 send '/save saved1' Enter
