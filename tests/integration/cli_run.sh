@@ -161,7 +161,7 @@ wait_for "Set parameter 'num_predict' to '100000'"
 t0=$(metric corral_generated_tokens_total)
 send 'Tell me a very long story' Enter
 n=$(prompts)
-for _ in $(seq 100); do [ "$(pane | sed -n '/^>>> Tell me a very long story$/,$p' | wc -w)" -gt 20 ] && break; sleep 0.1; done
+for _ in $(seq 150); do [ "$(pane | sed -n '/^>>> Tell me a very long story$/,$p' | wc -w)" -gt 120 ] && break; sleep 0.1; done
 send C-c
 wait_prompts $((n + 1))
 for _ in $(seq 100); do [ "$(metric 'corral_model_active_requests{model="stories:latest"')" = 0 ] && break; sleep 0.1; done
