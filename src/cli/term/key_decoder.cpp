@@ -9,8 +9,7 @@ size_t utf8_length(unsigned char lead) {
   if (lead < 0x80) return 1;
   if ((lead & 0xE0) == 0xC0) return 2;
   if ((lead & 0xF0) == 0xE0) return 3;
-  if ((lead & 0xF8) == 0xF0) return 4;
-  return 1;  // stray continuation or invalid lead: pass the byte on alone
+  return 4;  // 0xF0..0xF7; other bytes never reach here
 }
 
 Key key(KeyKind k) { return Key{k, {}}; }
@@ -39,7 +38,9 @@ Key KeyDecoder::feed(unsigned char b) {
       default: break;
     }
     if (b < 32) return key(KeyKind::kUnknown);
-    if (utf8_length(b) == 1) return Key{KeyKind::kChar, std::string(1, static_cast<char>(b))};
+    // A stray continuation byte or an invalid lead byte never enters the line.
+    if ((b & 0xC0) == 0x80 || b >= 0xF8) return key(KeyKind::kUnknown);
+    if (b < 0x80) return Key{KeyKind::kChar, std::string(1, static_cast<char>(b))};
     pending_.assign(1, static_cast<char>(b));
     return {};
   }

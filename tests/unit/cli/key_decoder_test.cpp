@@ -53,6 +53,8 @@ TEST(KeyDecoder, BrokenInputDoesNotStick) {
   auto keys = decode("\xC3x");
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(keys[0].text, "x");
+  // Stray continuation bytes and invalid lead bytes are not text.
+  EXPECT_EQ(kinds("\x8a\xff"), (std::vector<KeyKind>{KeyKind::kUnknown, KeyKind::kUnknown}));
   // An endless CSI parameter run is given up on.
   EXPECT_EQ(kinds("\x1b[" + std::string(40, '1') + "A").back(), KeyKind::kChar);
   EXPECT_EQ(kinds("\x1b[200~\x1b[201~"), (std::vector<KeyKind>{KeyKind::kPasteStart, KeyKind::kPasteEnd}));
