@@ -130,6 +130,7 @@ class Repl {
   void handle_load(const std::string& model);
   void handle_save(const std::string& name);
   void ask(const std::string& prompt);
+  void load_model_messages(Session* session);
   Result<api::Json> show_json(const std::string& model);
 
   std::string base_;
@@ -310,22 +311,26 @@ void Repl::handle_load(const std::string& model) {
   next.wordwrap = s_.wordwrap;
   next.format = s_.format;
   next.think = s_.think;
-  // A saved session brings its conversation back; its parameters and system prompt are the
-  // model's own, applied by the server.
-  if (auto j = show_json(name); j.ok() && j->contains("messages") && (*j)["messages"].is_array()) {
-    for (const auto& m : (*j)["messages"]) {
-      if (!m.is_object()) continue;
-      next.messages.push_back({{"role", m.value("role", "user")}, {"content", m.value("content", "")}});
-      const std::string role = m.value("role", "");
-      if (role == "user") print(">>> " + m.value("content", "") + "\n");
-      else if (role == "assistant") print(m.value("content", "") + "\n\n");
-    }
-  }
+  load_model_messages(&next);
   if (Status st = preload(base_, next, term_); !st.ok()) {
     std::fprintf(stderr, "Error: %s\n\n", st.error().message.c_str());
     return;
   }
   s_ = std::move(next);
+}
+
+void Repl::load_model_messages(Session* session) {
+  // A saved session (or a Modelfile's MESSAGEs) brings its conversation back, shown as it was;
+  // its parameters and system prompt are the model's own, applied by the server.
+  auto j = show_json(session->model);
+  if (!j.ok() || !j->contains("messages") || !(*j)["messages"].is_array()) return;
+  for (const auto& m : (*j)["messages"]) {
+    if (!m.is_object()) continue;
+    const std::string role = m.value("role", "user"), content = m.value("content", "");
+    session->messages.push_back({{"role", role}, {"content", content}});
+    if (role == "user") print(">>> " + content + "\n");
+    else if (role == "assistant") print(content + "\n\n");
+  }
 }
 
 void Repl::handle_save(const std::string& name) {
@@ -352,6 +357,7 @@ void Repl::handle_save(const std::string& name) {
 }
 
 int Repl::run() {
+  if (s_.messages.empty()) load_model_messages(&s_);
   for (;;) {
     std::string line;
     const ReadResult rr = editor_.read(">>> ", &line, kPlaceholder);

@@ -135,7 +135,7 @@ start_session() {
   TM="tmux -S $T/tmux-$sessions.sock -f /dev/null"
   rm -f "$T/exit"
   $TM new-session -d -s cli -x 100 -y 50 \
-    "env HOME='$HOME' CORRAL_MODELS='$CORRAL_MODELS' CORRAL_HOST='$CORRAL_HOST' '$BIN' run stories; echo \$? > '$T/exit'; sleep 60"
+    "env HOME='$HOME' CORRAL_MODELS='$CORRAL_MODELS' CORRAL_HOST='$CORRAL_HOST' '$BIN' run ${1:-stories}; echo \$? > '$T/exit'; sleep 60"
   wait_for "Send a message (/? for help)"
 }
 send() { $TM send-keys -t cli "$@"; }
@@ -203,8 +203,10 @@ for _ in $(seq 100); do [ -s "$T/exit" ] && break; sleep 0.1; done
 [ "$(cat "$T/exit" 2>/dev/null)" = 0 ] || fail "Ctrl-D did not exit cleanly:"$'\n'"$(pane)"
 grep -qx '/set parameter num_predict 8' "$HOME/.corral/history" || fail "history file: $(cat "$HOME/.corral/history")"
 
-# History survives into a new session; /bye exits; /? prints help.
-start_session
+# History survives into a new session (which shows a saved model's conversation at the start);
+# /bye exits; /? prints help.
+start_session saved1
+wait_for '>>> Once upon'
 send Up
 for _ in $(seq 50); do [ "$(pane | grep '^>>> ' | tail -1)" = '>>> /show modelfile' ] && break; sleep 0.1; done
 [ "$(pane | grep '^>>> ' | tail -1)" = '>>> /show modelfile' ] || fail "history not kept across sessions:"$'\n'"$(pane)"
