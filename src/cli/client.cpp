@@ -70,6 +70,11 @@ bool store_commands_use_server(const std::string& base) {
 Result<std::string> ensure_server() {
   const std::string base = server_base_url();
   if (server_reachable(base)) return base;
+  // Only a server on this machine can be started here.
+  const std::string hostport = base.substr(base.find("://") + 3);
+  const bool local = hostport.rfind("127.", 0) == 0 || hostport.rfind("localhost", 0) == 0 ||
+                     hostport.rfind("[::1]", 0) == 0;
+  if (!local) return make_error("could not connect to a corral server at {}; is it running?", hostport);
   const std::string logs = corral_home() + "/logs";
   std::error_code ec;
   std::filesystem::create_directories(logs, ec);
