@@ -88,12 +88,27 @@ bool Generation::next(GenerateEvent* ev, const std::function<bool()>& client_con
   if (!client_connected) return next(ev);
   std::unique_lock<std::mutex> lock(mu_);
   if (reader_done_) return false;
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !events_.empty(); })) {
-    if (cancelled_.load()) continue;  // already stopping: wait for the final event
-    lock.unlock();
-    const bool connected = client_connected();
-    if (!connected) cancel();
-    lock.lock();
+  // The client is asked on a clock, not only when no token came for a while: tokens may arrive
+  // faster than the interval for the whole answer.
+  constexpr auto kInterval = std::chrono::milliseconds(50);
+  for (;;) {
+    if (!cancelled_.load()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_client_check_) {
+        next_client_check_ = now + kInterval;
+        lock.unlock();
+        const bool connected = client_connected();
+        if (!connected) cancel();
+        lock.lock();
+        continue;
+      }
+    }
+    if (!events_.empty()) break;
+    if (cancelled_.load()) {
+      cv_.wait(lock, [&] { return !events_.empty(); });  // stopping: the final event follows
+    } else {
+      cv_.wait_until(lock, next_client_check_, [&] { return !events_.empty(); });
+    }
   }
   *ev = std::move(events_.front());
   events_.pop_front();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -55,6 +56,7 @@ class Generation {
   bool reader_done_ = false;   // next() returned the final event
   bool first_text_ = false;
   std::atomic<bool> cancelled_{false};
+  std::chrono::steady_clock::time_point next_client_check_{};  // next(ev, client_connected)
 };
 
 // A non-streaming generation read to its end: the text and logprobs of every event, and the
