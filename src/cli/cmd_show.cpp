@@ -13,14 +13,6 @@
 namespace corral::cli {
 namespace {
 
-void section(const char* title, const std::string& body) {
-  std::printf("  %s\n", title);
-  std::istringstream in(body);
-  std::string line;
-  while (std::getline(in, line)) std::printf("    %s\n", line.c_str());
-  std::printf("\n");
-}
-
 int cmd_show(int argc, char** argv) {
   CLI::App app{"Show information for a model", "corral show"};
   std::string model;
@@ -76,21 +68,21 @@ int cmd_show(int argc, char** argv) {
   if (info->context_length) m += fmt::format("{:<20}{}\n", "context length", info->context_length);
   if (info->embedding_length) m += fmt::format("{:<20}{}\n", "embedding length", info->embedding_length);
   m += fmt::format("{:<20}{}\n", "quantization", info->quantization);
-  section("Model", m);
+  print_section("Model", m);
   if (!r->projector_paths.empty()) {
     auto p = summarize_gguf(r->projector_paths[0]);
-    if (p) section("Projector", fmt::format("{:<20}{}\n{:<20}{}\n", "architecture", p->architecture,
+    if (p) print_section("Projector", fmt::format("{:<20}{}\n{:<20}{}\n", "architecture", p->architecture,
                                            "parameters", p->parameter_size));
   }
   const std::string ptext = parameters_text(r->params_json);
-  if (!ptext.empty()) section("Parameters", ptext);
-  if (r->has_system && !r->system.empty()) section("System", r->system);
+  if (!ptext.empty()) print_section("Parameters", ptext);
+  if (r->has_system && !r->system.empty()) print_section("System", r->system);
   if (!licenses.empty()) {
     // Like Ollama, only the head of a long license.
     std::istringstream in(licenses);
     std::string line, head;
     for (int i = 0; i < 2 && std::getline(in, line); ++i) head += line + "\n";
-    section("License", head);
+    print_section("License", head);
   }
   return 0;
 }

@@ -17,19 +17,19 @@
 namespace corral::cli {
 namespace {
 
-void section(const char* title, const std::string& body) {
+std::string str(const api::Json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+void print_section(const char* title, const std::string& body) {
   std::printf("  %s\n", title);
   std::istringstream in(body);
   std::string line;
   while (std::getline(in, line)) std::printf("    %s\n", line.c_str());
   std::printf("\n");
 }
-
-std::string str(const api::Json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-}  // namespace
 
 std::string not_found_message(const std::string& model) {
   return fmt::format("model \"{}\" not found, try \"corral pull {}\"", model, model);
@@ -90,18 +90,18 @@ int remote_show(const std::string& base, const std::string& model, const std::st
   if (!ctx.empty()) m += fmt::format("{:<20}{}\n", "context length", ctx);
   if (!emb.empty()) m += fmt::format("{:<20}{}\n", "embedding length", emb);
   m += fmt::format("{:<20}{}\n", "quantization", str(d, "quantization_level"));
-  section("Model", m);
+  print_section("Model", m);
   std::string caps;
   for (const auto& c : j.value("capabilities", api::Json::array()))
     if (c.is_string()) caps += c.get<std::string>() + "\n";
-  if (!caps.empty()) section("Capabilities", caps);
-  if (const std::string p = str(j, "parameters"); !p.empty()) section("Parameters", p);
-  if (const std::string s = str(j, "system"); !s.empty()) section("System", s);
+  if (!caps.empty()) print_section("Capabilities", caps);
+  if (const std::string p = str(j, "parameters"); !p.empty()) print_section("Parameters", p);
+  if (const std::string s = str(j, "system"); !s.empty()) print_section("System", s);
   if (const std::string l = str(j, "license"); !l.empty()) {
     std::istringstream in(l);
     std::string line, head;
     for (int i = 0; i < 2 && std::getline(in, line); ++i) head += line + "\n";
-    section("License", head);
+    print_section("License", head);
   }
   return kExitOk;
 }

@@ -21,6 +21,9 @@ int remote_remove(const std::string& base, const std::vector<std::string>& model
 int remote_create(const std::string& base, const std::string& model, const Modelfile& mf,
                   const std::string& base_dir);
 
+// One block of `corral show`'s summary: the title, then each line of `body` indented.
+void print_section(const char* title, const std::string& body);
+
 // "2 minutes ago", like Ollama's format.HumanTime.
 std::string time_ago(int64_t then_unix_s);
 

@@ -208,6 +208,7 @@ Expected<Dispatched> dispatch(ServerState& st, DispatchInput in, const BuildRequ
     d.ref = ref;
     d.options = std::move(opts);
     d.tokenizer = std::move(tokenizer);
+    d.client_connected = in.client_connected;
     return d;
   }
   return last;

@@ -58,6 +58,7 @@ struct Dispatched {
   ModelRef ref;                           // the model that answers
   api::Options options;                   // its merged options
   std::shared_ptr<const Tokenizer> tokenizer;
+  std::function<bool()> client_connected;  // the input's, for waiting on the rest of the answer
 };
 
 // Runs the chain. On success the generation has produced its first event (a token or the end)

@@ -74,25 +74,16 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
   return g;
 }
 
-bool Generation::next(GenerateEvent* ev) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (reader_done_) return false;
-  cv_.wait(lock, [&] { return !events_.empty(); });
-  *ev = std::move(events_.front());
-  events_.pop_front();
-  if (ev->done) reader_done_ = true;
-  return true;
-}
+bool Generation::next(GenerateEvent* ev) { return next(ev, nullptr); }
 
 bool Generation::next(GenerateEvent* ev, const std::function<bool()>& client_connected) {
-  if (!client_connected) return next(ev);
   std::unique_lock<std::mutex> lock(mu_);
   if (reader_done_) return false;
   // The client is asked on a clock, not only when no token came for a while: tokens may arrive
   // faster than the interval for the whole answer.
   constexpr auto kInterval = std::chrono::milliseconds(50);
   for (;;) {
-    if (!cancelled_.load()) {
+    if (client_connected && !cancelled_.load()) {
       const auto now = std::chrono::steady_clock::now();
       if (now >= next_client_check_) {
         next_client_check_ = now + kInterval;
@@ -104,8 +95,8 @@ bool Generation::next(GenerateEvent* ev, const std::function<bool()>& client_con
       }
     }
     if (!events_.empty()) break;
-    if (cancelled_.load()) {
-      cv_.wait(lock, [&] { return !events_.empty(); });  // stopping: the final event follows
+    if (!client_connected || cancelled_.load()) {
+      cv_.wait(lock, [&] { return !events_.empty(); });  // nobody to ask, or the final event follows
     } else {
       cv_.wait_until(lock, next_client_check_, [&] { return !events_.empty(); });
     }

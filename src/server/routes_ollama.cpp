@@ -84,7 +84,7 @@ bool handle_load_only(ServerState& st, const ModelRef& ref, const api::Options& 
 // end. `make` turns an event and the parsed output behind it (content, thinking, tool calls)
 // into the line or object.
 using ReplyFn = std::function<OJson(const GenerateEvent&, const ChatOutputParser::Out&)>;
-void send_reply(const httplib::Request& req, httplib::Response& res, const std::shared_ptr<Generation>& g,
+void send_reply(const std::function<bool()>& connected, httplib::Response& res, const std::shared_ptr<Generation>& g,
                 const ChatOutputOptions& parse, bool stream, const ReplyFn& make) {
   if (stream) {
     auto parser = std::make_shared<ChatOutputParser>(parse);
@@ -98,7 +98,7 @@ void send_reply(const httplib::Request& req, httplib::Response& res, const std::
                       "");
     return;
   }
-  auto [all, lps, last] = collect_generation(*g, client_connected(req));
+  auto [all, lps, last] = collect_generation(*g, connected);
   if (last.done_reason == "error") return send_error(res, {500, last.error});
   last.logprobs = std::move(lps);
   send_json(res, make(last, parse_all(parse, all)));
@@ -202,7 +202,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       if (want_lp && !ev.logprobs.empty()) j["logprobs"] = logprobs_json(*tk, ev.logprobs);
       return j;
     };
-    send_reply(req, res, g, plan.parse, gr->stream, make);
+    send_reply(started->client_connected, res, g, plan.parse, gr->stream, make);
   });
 
   svr.Post("/api/chat", [&st](const httplib::Request& req, httplib::Response& res) {
@@ -271,7 +271,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       if (want_lp && !ev.logprobs.empty()) j["logprobs"] = logprobs_json(*tk, ev.logprobs);
       return j;
     };
-    send_reply(req, res, g, plan.parse, cr->stream, make);
+    send_reply(started->client_connected, res, g, plan.parse, cr->stream, make);
   });
 
   auto embed = [&st](const httplib::Request& req, httplib::Response& res, bool legacy) {

@@ -141,6 +141,7 @@ struct Started {
   std::shared_ptr<Generation> gen;
   std::string model;
   std::shared_ptr<const Tokenizer> tokenizer;
+  std::function<bool()> client_connected;
 };
 
 // What a chat or completions request asks of its reply besides the prompt.
@@ -211,7 +212,7 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
   };
   auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0, client_connected(req)}, build, res);
   if (!d.ok()) return d.error;
-  return Started{d->gen, d->ref.name, d->tokenizer};
+  return Started{d->gen, d->ref.name, d->tokenizer, d->client_connected};
 }
 
 // encoding_format "base64": the float32 values, little-endian, base64-encoded (the OpenAI SDKs
@@ -352,7 +353,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                         "data: [DONE]\n\n");
       return;
     }
-    auto [all, lps, last] = collect_generation(*g, client_connected(req));
+    auto [all, lps, last] = collect_generation(*g, started->client_connected);
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
     const auto parsed = parse_all(plan.parse, all);
     OJson message{{"role", "assistant"}};
@@ -432,7 +433,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                         "data: [DONE]\n\n");
       return;
     }
-    auto [all, lps, last] = collect_generation(*g, client_connected(req));
+    auto [all, lps, last] = collect_generation(*g, started->client_connected);
     if (last.done_reason == "error") return send_openai_error(res, {500, last.error});
     OJson j = base();
     j["choices"] = OJson::array({OJson{{"text", all},
