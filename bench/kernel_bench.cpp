@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/limits.h"
 #include "kernels/matmul.h"
+#include "kernels/repack.h"
 #include "tensor/quant.h"
 
 namespace corral {
@@ -32,7 +34,7 @@ struct Matrix {
   TensorView view;
 };
 
-std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n) {
+std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n, bool rows8 = false) {
   auto m = std::make_shared<Matrix>();
   const size_t rb = ggml_row_bytes(type, n);
   m->bytes.resize(rb * static_cast<size_t>(rows));
@@ -48,6 +50,16 @@ std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n) {
   m->view.ne[0] = n;
   m->view.ne[1] = rows;
   m->view.row_bytes = rb;
+  if (rows8) {  // the layout the model loader repacks to (kernels/repack.h)
+    std::vector<uint8_t> packed(m->bytes.size());
+    for (int64_t g = 0; g < rows / kRowsInterleaved; ++g) {
+      const size_t off = static_cast<size_t>(g) * rb * kRowsInterleaved;
+      pack_rows8(type, &m->bytes[off], rb, &packed[off]);
+    }
+    m->bytes.swap(packed);
+    m->view.data = m->bytes.data();
+    m->view.interleave = kRowsInterleaved;
+  }
   return m;
 }
 
@@ -60,11 +72,11 @@ std::vector<float> make_acts(int64_t n_tokens, int64_t n) {
 }
 
 // Generation shape: 8192 x 4096 (bigger than any last-level cache here), one token.
-void register_matvec(const std::string& path, const KernelTable* table, GgmlType type) {
-  const std::string name = "Matvec/" + path + "/" + std::string(ggml_type_name(type));
-  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
-    const int64_t rows = 8192, n = 4096;
-    auto m = make_matrix(type, rows, n);
+void register_matvec(const std::string& path, const KernelTable* table, GgmlType type, bool rows8 = false) {
+  const std::string name = "Matvec/" + path + "/" + std::string(ggml_type_name(type)) + (rows8 ? "/rows8" : "");
+  benchmark::RegisterBenchmark(name.c_str(), [table, type, rows8](benchmark::State& st) {
+    const int64_t rows = std::getenv("KB_ROWS") ? std::atoll(std::getenv("KB_ROWS")) : 8192, n = 4096;
+    auto m = make_matrix(type, rows, n, rows8);
     std::vector<float> x = make_acts(1, n), y(static_cast<size_t>(rows));
     for (auto _ : st) {
       matmul_with(*table, m->view, x.data(), n, 1, y.data(), rows);
@@ -75,11 +87,11 @@ void register_matvec(const std::string& path, const KernelTable* table, GgmlType
 }
 
 // Prompt shape: 2048 x 2048 weights times 64 tokens; GOP/s counts 2 per multiply-add.
-void register_matmul(const std::string& path, const KernelTable* table, GgmlType type) {
-  const std::string name = "Matmul64/" + path + "/" + std::string(ggml_type_name(type));
-  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
+void register_matmul(const std::string& path, const KernelTable* table, GgmlType type, bool rows8 = false) {
+  const std::string name = "Matmul64/" + path + "/" + std::string(ggml_type_name(type)) + (rows8 ? "/rows8" : "");
+  benchmark::RegisterBenchmark(name.c_str(), [table, type, rows8](benchmark::State& st) {
     const int64_t rows = 2048, n = 2048, nt = 64;
-    auto m = make_matrix(type, rows, n);
+    auto m = make_matrix(type, rows, n, rows8);
     std::vector<float> x = make_acts(nt, n), y(static_cast<size_t>(rows * nt));
     for (auto _ : st) {
       matmul_with(*table, m->view, x.data(), n, nt, y.data(), rows);
@@ -133,8 +145,15 @@ int main(int argc, char** argv) {
     if (path == "amx") continue;  // the avx512 table until AMX tile kernels exist
     const KernelTable* table = kernel_table_by_name(path);
     register_limits(path, table);
-    for (GgmlType t : kTypes) register_matvec(path, table, t);
-    for (GgmlType t : kTypes) register_matmul(path, table, t);
+    auto has_rows8 = [table](GgmlType t) { return table->matmul_rows8[static_cast<uint32_t>(t)].rows != nullptr; };
+    for (GgmlType t : kTypes) {
+      register_matvec(path, table, t);
+      if (has_rows8(t)) register_matvec(path, table, t, true);
+    }
+    for (GgmlType t : kTypes) {
+      register_matmul(path, table, t);
+      if (has_rows8(t)) register_matmul(path, table, t, true);
+    }
     register_attention(path, table);
   }
   benchmark::Initialize(&argc, argv);

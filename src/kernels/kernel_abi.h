@@ -20,13 +20,38 @@ struct ActBlockQ8_0 {
 };
 static_assert(sizeof(ActBlockQ8_0) == 40);
 
-// Q8_K-style activation block (K-quants): 256 values, bsums[j] = Σ qs[16j .. 16j+15].
+// Q8_K-style activation block (K-quants): 256 values, bsums[j] = Σ qs[16j .. 16j+15], and
+// the sums of 32 (bs_j = bsums[2j] + bsums[2j+1]) two per word: pairs32[m] = bs_2m | bs_2m+1 << 16,
+// ready for a 16-bit multiply-add against two per-row mins.
 struct ActBlockQ8_K {
   float d;
   int16_t bsums[16];
+  uint32_t pairs32[4];
   int8_t qs[256];
 };
-static_assert(sizeof(ActBlockQ8_K) == 292);
+static_assert(sizeof(ActBlockQ8_K) == 308);
+
+// Weights repacked at load (kernels/repack.h): the blocks of 8 consecutive rows covering the
+// same 256 columns, with each row's 4-byte groups side by side, so that one 256-bit load holds
+// 4 bytes of every row (32-bit lane r = row r) and a kernel computes 8 rows at once without
+// horizontal sums. Same bytes as the 8 file blocks, only reordered.
+inline constexpr int kRowsInterleaved = 8;
+
+struct BlockQ4_Kx8 {
+  uint16_t d[8];
+  uint16_t dmin[8];
+  uint32_t scales[3][8];  // scales[k][r]: bytes 4k..4k+3 of row r's 12 packed scale bytes
+  uint32_t qs[32][8];     // qs[j][r]: bytes 4j..4j+3 of row r's nibbles
+};
+static_assert(sizeof(BlockQ4_Kx8) == 8 * 144);
+
+struct BlockQ6_Kx8 {
+  uint32_t ql[32][8];    // ql[j][r]: bytes 4j..4j+3 of row r's low nibbles
+  uint32_t qh[16][8];    // qh[j][r]: bytes 4j..4j+3 of row r's high bit pairs
+  int8_t scales[16][8];  // scales[s][r]: row r's scale of sub-block s
+  uint16_t d[8];
+};
+static_assert(sizeof(BlockQ6_Kx8) == 8 * 210);
 
 // One matmul over rows of a weight matrix: y[t * y_stride + r] = dot(row r, activation t).
 // x points at n_tokens activation rows, x_stride_bytes apart: floats for ActFormat::kF32, else
@@ -43,7 +68,9 @@ struct MatmulArgs {
 };
 
 // Computes rows [row_begin, row_end) for every token; single-threaded (the caller splits rows).
-// Each (row, token) result depends only on that row and that token's activations.
+// Each (row, token) result depends only on that row and that token's activations. For weights
+// interleaved by kRowsInterleaved, w points at the interleaved blocks (w_row_bytes is still the
+// bytes of one row) and row_begin/row_end are multiples of kRowsInterleaved.
 using RowsKernel = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
 
 // Quantises n floats (a multiple of the block size) into packed activation blocks.
@@ -78,6 +105,7 @@ inline constexpr int kMaxGgmlTypes = 40;
 struct KernelTable {
   const char* name;  // "scalar", "avx2", "avx512", ...
   TypeKernel matmul[kMaxGgmlTypes];
+  TypeKernel matmul_rows8[kMaxGgmlTypes];  // weights interleaved by 8 rows (null: not offered)
   QuantizeActFn quantize_q8_0;
   QuantizeActFn quantize_q8_k;
   AttentionF16Fn attention_f16;

@@ -8,6 +8,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/ops.h"
+#include "kernels/repack.h"
 #include "tensor/quant.h"
 
 namespace corral {
@@ -84,6 +85,16 @@ KernelTable make_reference_table() {
 // Quantised activations of the calling thread; grows to the largest matmul seen, then stays.
 thread_local std::vector<uint8_t> t_act;
 
+// One interleaved group back in the file layout, for tables without an interleaved kernel
+// (the scalar reference) and for single-row reads.
+const uint8_t* unpacked_group(const TensorView& w, int64_t group) {
+  thread_local std::vector<uint8_t> buf;
+  const size_t bytes = w.row_bytes * kRowsInterleaved;
+  if (buf.size() < bytes) buf.resize(bytes);
+  unpack_rows8(w.type, static_cast<const uint8_t*>(w.data) + static_cast<size_t>(group) * bytes, w.row_bytes, buf.data());
+  return buf.data();
+}
+
 }  // namespace
 
 const KernelTable& reference_kernel_table() {
@@ -114,6 +125,26 @@ void matmul_with(const KernelTable& table, const TensorView& w, const float* x, 
     args.x_stride_bytes = row_bytes;
   }
   const int64_t rows = w.n_rows();
+  if (w.interleave == kRowsInterleaved) {
+    // Threads split whole groups, so a row's result never depends on the split.
+    const TypeKernel k8 = table.matmul_rows8[type_id];
+    const auto groups = static_cast<size_t>(rows / kRowsInterleaved);
+    if (k8.rows != nullptr && k8.act == k.act) {
+      pool.parallel_for(groups, [&](size_t b, size_t e, int) {
+        k8.rows(args, static_cast<int64_t>(b) * kRowsInterleaved, static_cast<int64_t>(e) * kRowsInterleaved);
+      });
+      return;
+    }
+    pool.parallel_for(groups, [&](size_t b, size_t e, int) {
+      for (size_t g = b; g < e; ++g) {
+        MatmulArgs one = args;
+        one.w = unpacked_group(w, static_cast<int64_t>(g));
+        one.y = args.y + g * kRowsInterleaved;
+        k.rows(one, 0, kRowsInterleaved);
+      }
+    });
+    return;
+  }
   pool.parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e, int) {
     k.rows(args, static_cast<int64_t>(b), static_cast<int64_t>(e));
   });
@@ -125,6 +156,11 @@ void matmul(const TensorView& w, const float* x, int64_t x_stride, int64_t n_tok
 }
 
 void get_row_f32(const TensorView& w, int64_t i, float* dst) {
+  if (w.interleave == kRowsInterleaved) {
+    const uint8_t* group = unpacked_group(w, i / kRowsInterleaved);
+    dequantize_row(w.type, group + static_cast<size_t>(i % kRowsInterleaved) * w.row_bytes, dst, w.ne[0]);
+    return;
+  }
   dequantize_row(w.type, w.row(i), dst, w.ne[0]);
 }
 

@@ -31,10 +31,18 @@ struct Model {
   bool tied_embeddings = false;
   std::vector<float> rope_freqs;   // Llama 3 frequency factors (empty when absent)
   std::vector<LayerWeights> layers;
+  // Weights repacked for the kernels in use (repack_weights.cpp); the views point here and the
+  // file pages they came from are released.
+  std::vector<std::shared_ptr<uint8_t>> repacked;
+  size_t repacked_bytes = 0;
 
   // Opens `path`, reads hyper-parameters and binds every tensor, checking shapes and types.
   static Result<std::shared_ptr<Model>> load(const std::string& path);
   static Result<std::shared_ptr<Model>> from_gguf(std::shared_ptr<GgufFile> file);
+
+  // Repacks every matrix the active kernel table computes faster interleaved (kernels/repack.h).
+  // Called by load/from_gguf unless CORRAL_REPACK=0; a no-op for the scalar table.
+  Status repack_for_kernels();
 };
 
 }  // namespace corral

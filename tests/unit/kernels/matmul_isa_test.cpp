@@ -15,6 +15,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "tensor/quant.h"
+#include "unit/kernels/random_weights.h"
 
 namespace corral {
 namespace {
@@ -23,66 +24,6 @@ const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, Gg
                            GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                            GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
                            GgmlType::kQ6_K};
-
-// A weight matrix quantised from random floats (normal, with a few large outliers).
-struct Weights {
-  std::vector<uint8_t> bytes;
-  std::vector<float> deq;  // the exact dequantised values
-  TensorView view;
-};
-
-Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937& rng) {
-  Weights w;
-  const size_t row_bytes = ggml_row_bytes(type, n);
-  w.bytes.assign(row_bytes * static_cast<size_t>(rows), 0);
-  w.deq.resize(static_cast<size_t>(rows * n));
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> row(static_cast<size_t>(n));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = nd(rng);
-    row[static_cast<size_t>(r % n)] *= 8.0f;  // an outlier per row
-    quantize_row(type, row.data(), &w.bytes[static_cast<size_t>(r) * row_bytes], n);
-    dequantize_row(type, &w.bytes[static_cast<size_t>(r) * row_bytes], &w.deq[static_cast<size_t>(r * n)], n);
-  }
-  w.view.data = w.bytes.data();
-  w.view.type = type;
-  w.view.ne[0] = n;
-  w.view.ne[1] = rows;
-  w.view.row_bytes = row_bytes;
-  return w;
-}
-
-std::vector<float> make_acts(int64_t n_tokens, int64_t n, std::mt19937& rng) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(n_tokens * n));
-  for (auto& v : x) v = nd(rng);
-  for (int64_t t = 0; t < n_tokens; ++t) x[static_cast<size_t>(t * n + (7 * t) % n)] = 12.0f;  // outliers
-  return x;
-}
-
-// The activation block a kernel of `type` quantises x in (1: float activations).
-int64_t act_block(const KernelTable& table, GgmlType type) {
-  const TypeKernel& k = table.matmul[static_cast<uint32_t>(type)];
-  if (k.rows == nullptr || k.act == ActFormat::kF32) return 1;
-  return k.act == ActFormat::kQ8_0 ? 32 : 256;
-}
-
-// |kernel - reference| for one (row, token) may be at most: half a quantisation step of each
-// activation block times Σ|w| over the block (the 8-bit activation error), plus the float
-// rounding of two differently ordered sums of n products (each <= (n/8 + 8) ulp-ish of Σ|w·x|).
-double error_bound(const float* w, const float* x, int64_t n, int64_t block) {
-  double abs_dot = 0.0, quant = 0.0;
-  for (int64_t b0 = 0; b0 < n; b0 += block) {
-    double amax = 0.0, wsum = 0.0;
-    for (int64_t i = b0; i < b0 + block; ++i) {
-      amax = std::max(amax, static_cast<double>(std::fabs(x[i])));
-      wsum += std::fabs(w[i]);
-      abs_dot += std::fabs(static_cast<double>(w[i]) * x[i]);
-    }
-    if (block > 1) quant += wsum * (amax / 127.0) * 0.501;
-  }
-  return quant + (static_cast<double>(n) / 8.0 + 8.0) * 1.2e-7 * abs_dot + 1e-6;
-}
 
 struct PathType {
   std::string path;

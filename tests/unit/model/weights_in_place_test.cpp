@@ -2,13 +2,19 @@
 // weights that can be used in place"): every tensor a loaded model binds lies inside the
 // mapping of the GGUF file listed in /proc/self/maps, and loading copies no weight bytes into
 // anonymous memory (the resident anonymous memory grows by far less than the weights).
+// Matrices the kernels compute faster with interleaved rows are the exception: they are
+// repacked into the model's own buffers and their file pages released, so the resident set
+// still stays at about the weights' size.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "model/model.h"
 
 namespace corral {
@@ -36,13 +42,13 @@ std::vector<Range> mappings_of(const std::string& path) {
   return out;
 }
 
-// Resident anonymous memory of this process, in bytes (RssAnon in /proc/self/status).
-size_t rss_anon() {
+// A resident-memory line of /proc/self/status ("RssAnon:", "RssFile:"), in bytes.
+size_t rss(const std::string& which) {
   std::ifstream status("/proc/self/status");
   std::string key;
   size_t kb = 0;
   while (status >> key) {
-    if (key == "RssAnon:") {
+    if (key == which) {
       status >> kb;
       return kb * 1024;
     }
@@ -50,10 +56,49 @@ size_t rss_anon() {
   }
   return 0;
 }
+size_t rss_anon() { return rss("RssAnon:"); }
+
+// Whether the page at virtual address `addr` is mapped in for this process (/proc/self/pagemap).
+bool page_present(uintptr_t addr) {
+  std::ifstream pagemap("/proc/self/pagemap", std::ios::binary);
+  pagemap.seekg(static_cast<std::streamoff>(addr / 4096 * 8));
+  uint64_t entry = 0;
+  pagemap.read(reinterpret_cast<char*>(&entry), 8);
+  return (entry >> 63) & 1u;
+}
+
+// Sets CORRAL_REPACK for one test and restores it after.
+class RepackEnv {
+ public:
+  explicit RepackEnv(const char* value) {
+    if (const char* old = std::getenv("CORRAL_REPACK")) old_ = old;
+    setenv("CORRAL_REPACK", value, 1);
+  }
+  ~RepackEnv() {
+    if (old_.empty()) {
+      unsetenv("CORRAL_REPACK");
+    } else {
+      setenv("CORRAL_REPACK", old_.c_str(), 1);
+    }
+  }
+
+ private:
+  std::string old_;
+};
+
+std::vector<const TensorView*> all_tensors(const Model& model) {
+  std::vector<const TensorView*> out = {&model.token_embd, &model.output_norm, &model.output};
+  for (const LayerWeights& l : model.layers)
+    for (const TensorView* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
+                                &l.k_norm, &l.ffn_norm, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      out.push_back(t);
+  return out;
+}
 
 class WeightsInPlace : public testing::TestWithParam<std::string> {};
 
 TEST_P(WeightsInPlace, EveryTensorPointsIntoTheFileMapping) {
+  const RepackEnv no_repack("0");
   const std::string path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/" + GetParam();
   const size_t anon_before = rss_anon();
   auto m = Model::load(path);
@@ -75,18 +120,67 @@ TEST_P(WeightsInPlace, EveryTensorPointsIntoTheFileMapping) {
     EXPECT_TRUE(inside) << t.name << " is not inside the file mapping";
   };
   const Model& model = **m;
-  check(model.token_embd);
-  check(model.output_norm);
-  check(model.output);
-  for (const LayerWeights& l : model.layers) {
-    for (const TensorView* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
-                                &l.k_norm, &l.ffn_norm, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      check(*t);
-  }
+  for (const TensorView* t : all_tensors(model)) check(*t);
+  EXPECT_TRUE(model.repacked.empty());
   ASSERT_GT(weight_bytes, size_t{1} << 20);
   // The parser's metadata and tensor index may allocate; a copy of the weights would show here.
   EXPECT_LT(anon_after > anon_before ? anon_after - anon_before : 0, weight_bytes / 4)
       << "anonymous memory grew by " << (anon_after - anon_before) << " bytes for " << weight_bytes << " of weights";
+}
+
+// With repacking on (the default): each tensor is in the file mapping, or interleaved in one of
+// the model's own buffers; the anonymous memory grows by the repacked bytes, and the file pages
+// of what was repacked are not kept resident (the resident set stays near the weights' size).
+TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
+  const RepackEnv repack("1");
+  const std::string path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/" + GetParam();
+  const size_t anon_before = rss_anon(), file_before = rss("RssFile:");
+  auto m = Model::load(path);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const size_t anon_grew = rss_anon() - std::min(rss_anon(), anon_before);
+  const size_t file_grew = rss("RssFile:") - std::min(rss("RssFile:"), file_before);
+  const Model& model = **m;
+  char resolved[4096];
+  ASSERT_NE(realpath(path.c_str(), resolved), nullptr);
+  const std::vector<Range> ranges = mappings_of(resolved);
+  size_t weight_bytes = 0, in_buffers = 0;
+  for (const TensorView* t : all_tensors(model)) {
+    if (t->data == nullptr) continue;
+    const auto p = reinterpret_cast<uintptr_t>(t->data);
+    const size_t n = t->row_bytes * static_cast<size_t>(t->n_rows());
+    weight_bytes += n;
+    bool in_file = false, in_buffer = false;
+    for (const Range& r : ranges) in_file = in_file || (p >= r.begin && p + n <= r.end);
+    for (const auto& buf : model.repacked)
+      in_buffer = in_buffer || (p >= reinterpret_cast<uintptr_t>(buf.get()) &&
+                                p + n <= reinterpret_cast<uintptr_t>(buf.get()) + model.repacked_bytes + 64 * 1024);
+    EXPECT_NE(in_file, in_buffer) << t->name;
+    EXPECT_EQ(t->interleave, in_buffer ? kRowsInterleaved : 1) << t->name;
+    if (in_buffer && t != &model.output) in_buffers += n;
+  }
+  if (kernel_table().matmul_rows8[static_cast<int>(GgmlType::kQ4_K)].rows == nullptr)
+    GTEST_SKIP() << "the " << kernel_table().name << " kernels have no interleaved layout";
+  if (GetParam().find("K_M") != std::string::npos) {
+    EXPECT_GT(model.repacked_bytes, weight_bytes / 2);
+  }
+  EXPECT_LE(in_buffers, model.repacked_bytes);
+  EXPECT_LT(anon_grew, model.repacked_bytes + weight_bytes / 4);
+  // The whole pages of a repacked tensor's file bytes are no longer mapped in (pagemap's
+  // "present" bit), and the file-backed resident memory grew by less than the weights.
+  size_t checked = 0;
+  for (const TensorView* t : all_tensors(model)) {
+    if (t->interleave != kRowsInterleaved) continue;
+    const GgufTensor* ft = model.file->find_tensor(t->name);
+    ASSERT_NE(ft, nullptr) << t->name;
+    const size_t n = t->row_bytes * static_cast<size_t>(t->n_rows());
+    const uintptr_t page = 4096, b = (reinterpret_cast<uintptr_t>(ft->data) + page - 1) / page * page;
+    for (uintptr_t a = b; a + page <= reinterpret_cast<uintptr_t>(ft->data) + n; a += page, ++checked)
+      EXPECT_FALSE(page_present(a)) << t->name << " keeps its file page at offset " << (a - reinterpret_cast<uintptr_t>(ft->data));
+  }
+  if (model.repacked_bytes > 64 * 1024) {
+    EXPECT_GT(checked, 0u);
+  }
+  EXPECT_LT(file_grew, weight_bytes) << "file pages of repacked weights stayed resident";
 }
 
 INSTANTIATE_TEST_SUITE_P(Conformance, WeightsInPlace,

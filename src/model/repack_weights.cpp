@@ -1,0 +1,87 @@
+// Model::repack_for_kernels: copies each matrix the active kernel table computes faster with
+// interleaved rows into its own buffer, in parallel by groups of rows, then tells the kernel it
+// no longer needs the file pages those weights came from, so the resident set stays at about
+// the file's size (issue 9: repacking must keep the memory target).
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/repack.h"
+#include "model/model.h"
+
+namespace corral {
+namespace {
+
+bool repack_enabled() {
+  const char* env = std::getenv("CORRAL_REPACK");
+  return env == nullptr || std::string_view(env) != "0";
+}
+
+// Drops this process's mapping of the whole pages inside [p, p + n); they stay in the page cache.
+void release_pages(const void* p, size_t n) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+}  // namespace
+
+Status Model::repack_for_kernels() {
+  if (!repack_enabled()) return {};
+  const KernelTable& table = kernel_table();
+  // token_embd is read a row at a time; it is repacked only when it is also the output matrix.
+  std::vector<TensorView*> todo;
+  auto consider = [&](TensorView& t) {
+    if (t.data == nullptr || t.interleave != 1) return;
+    if (table.matmul_rows8[static_cast<uint32_t>(t.type)].rows == nullptr) return;
+    if (!can_interleave_rows8(t.type, t.n_rows(), t.ne[0])) return;
+    todo.push_back(&t);
+  };
+  consider(tied_embeddings ? token_embd : output);
+  for (LayerWeights& l : layers)
+    for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) consider(*t);
+  if (todo.empty()) return {};
+
+  // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
+  // huge pages (fewer page faults while packing, fewer TLB misses while streaming the weights)
+  // without rounding every matrix up to a huge page.
+  auto slice = [](const TensorView* t) { return (t->row_bytes * static_cast<size_t>(t->n_rows()) + 63) / 64 * 64; };
+  size_t total = 0;
+  for (const TensorView* t : todo) total += slice(t);
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t arena_bytes = (total + kHuge - 1) / kHuge * kHuge;
+  auto* arena = static_cast<uint8_t*>(std::aligned_alloc(kHuge, arena_bytes));
+  if (arena == nullptr) {
+    CORRAL_LOG_WARN("model: no memory to repack {} bytes of weights; using them as stored", total);
+    return {};
+  }
+  madvise(arena, arena_bytes, MADV_HUGEPAGE);
+  repacked.emplace_back(arena, [](uint8_t* p) { std::free(p); });
+
+  uint8_t* dst = arena;
+  for (TensorView* t : todo) {
+    const size_t group_bytes = t->row_bytes * kRowsInterleaved;
+    const size_t groups = static_cast<size_t>(t->n_rows() / kRowsInterleaved);
+    const auto* src = static_cast<const uint8_t*>(t->data);
+    ThreadPool::global().parallel_for(groups, [&](size_t b, size_t e, int) {
+      for (size_t g = b; g < e; ++g) pack_rows8(t->type, src + g * group_bytes, t->row_bytes, dst + g * group_bytes);
+    });
+    release_pages(src, group_bytes * groups);
+    repacked_bytes += group_bytes * groups;
+    t->data = dst;
+    t->interleave = kRowsInterleaved;
+    dst += slice(t);
+  }
+  if (tied_embeddings) output = token_embd;
+  return {};
+}
+
+}  // namespace corral

@@ -1,0 +1,157 @@
+// Weights interleaved by 8 rows (kernels/repack.h): packing is a lossless reordering, every
+// table's interleaved kernel matches the scalar reference within the usual bound at awkward
+// sizes, a row's result is bit-identical alone, anywhere in a batch and under any split of the
+// groups, and tables without an interleaved kernel (scalar) still compute interleaved weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
+#include "kernels/repack.h"
+#include "unit/kernels/random_weights.h"
+
+namespace corral {
+namespace {
+
+const GgmlType kInterleaved[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};
+
+// The same matrix, interleaved.
+std::vector<uint8_t> interleave(const Weights& w) {
+  std::vector<uint8_t> out(w.bytes.size());
+  const size_t group = w.view.row_bytes * kRowsInterleaved;
+  for (size_t off = 0; off < out.size(); off += group) pack_rows8(w.view.type, &w.bytes[off], w.view.row_bytes, &out[off]);
+  return out;
+}
+
+TensorView interleaved_view(const Weights& w, const std::vector<uint8_t>& packed) {
+  TensorView v = w.view;
+  v.data = packed.data();
+  v.interleave = kRowsInterleaved;
+  return v;
+}
+
+TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
+  EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_K, 16, 512));
+  EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ6_K, 8, 256));
+  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 12, 512));  // not a multiple of 8 rows
+  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 16, 0));
+  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ8_0, 16, 512));  // no interleaved layout
+}
+
+TEST(Rows8, PackThenUnpackGivesTheFileBytesBack) {
+  std::mt19937 rng(17);
+  for (GgmlType type : kInterleaved) {
+    Weights w = make_weights(type, 16, 768, rng);
+    const std::vector<uint8_t> packed = interleave(w);
+    EXPECT_NE(packed, w.bytes) << "packing must reorder";
+    std::vector<uint8_t> back(packed.size());
+    const size_t group = w.view.row_bytes * kRowsInterleaved;
+    for (size_t off = 0; off < back.size(); off += group) unpack_rows8(type, &packed[off], w.view.row_bytes, &back[off]);
+    EXPECT_EQ(back, w.bytes) << ggml_type_name(type);
+  }
+}
+
+struct PathType {
+  std::string path;
+  GgmlType type;
+};
+
+class Rows8Matmul : public testing::TestWithParam<PathType> {};
+
+// Every table: the interleaved weights against the scalar reference on the file layout. The
+// scalar table has no interleaved kernel and unpacks each group (its result must be exact).
+TEST_P(Rows8Matmul, MatchesReferenceWithinBound) {
+  const KernelTable* table = kernel_table_by_name(GetParam().path);
+  if (table == nullptr) GTEST_SKIP() << GetParam().path << " cannot run on this CPU";
+  const GgmlType type = GetParam().type;
+  std::mt19937 rng(4321 + static_cast<unsigned>(type));
+  struct Shape { int64_t rows, n, n_tokens; };
+  const Shape shapes[] = {{8, 256, 1}, {16, 768, 3}, {40, 2304, 9}, {8, 4096, 5}, {24, 512, 17}};
+  const KernelTable& ref = reference_kernel_table();
+  const int64_t ablk = act_block(*table, type);
+  for (const Shape& s : shapes) {
+    Weights w = make_weights(type, s.rows, s.n, rng);
+    const std::vector<uint8_t> packed = interleave(w);
+    std::vector<float> x = make_acts(s.n_tokens, s.n, rng);
+    std::vector<float> y(static_cast<size_t>(s.rows * s.n_tokens), NAN), y_ref(y.size(), NAN);
+    matmul_with(*table, interleaved_view(w, packed), x.data(), s.n, s.n_tokens, y.data(), s.rows);
+    matmul_with(ref, w.view, x.data(), s.n, s.n_tokens, y_ref.data(), s.rows);
+    for (int64_t t = 0; t < s.n_tokens; ++t) {
+      for (int64_t r = 0; r < s.rows; ++r) {
+        const size_t i = static_cast<size_t>(t * s.rows + r);
+        if (table == &ref) {
+          ASSERT_EQ(y[i], y_ref[i]) << "row " << r << " token " << t;
+          continue;
+        }
+        const double bound = error_bound(&w.deq[static_cast<size_t>(r * s.n)], &x[static_cast<size_t>(t * s.n)], s.n, ablk);
+        ASSERT_LE(std::fabs(static_cast<double>(y[i]) - y_ref[i]), bound)
+            << ggml_type_name(type) << " rows=" << s.rows << " n=" << s.n << " n_tokens=" << s.n_tokens << " row " << r
+            << " token " << t << " got " << y[i] << " want " << y_ref[i];
+      }
+    }
+  }
+}
+
+TEST_P(Rows8Matmul, InvariantToBatchPositionAndGroupSplit) {
+  const KernelTable* table = kernel_table_by_name(GetParam().path);
+  if (table == nullptr) GTEST_SKIP() << GetParam().path << " cannot run on this CPU";
+  const GgmlType type = GetParam().type;
+  const TypeKernel& k8 = table->matmul_rows8[static_cast<uint32_t>(type)];
+  if (k8.rows == nullptr) GTEST_SKIP() << table->name << " has no interleaved kernel";
+  std::mt19937 rng(77);
+  const int64_t rows = 40, n = 1024, nt = 11;
+  Weights w = make_weights(type, rows, n, rng);
+  const std::vector<uint8_t> packed = interleave(w);
+  const TensorView v = interleaved_view(w, packed);
+  std::vector<float> x = make_acts(nt, n, rng);
+  std::vector<float> y_batch(static_cast<size_t>(rows * nt));
+  matmul_with(*table, v, x.data(), n, nt, y_batch.data(), rows);
+  for (int64_t t : {0, 3, 4, 7, 10}) {
+    std::vector<float> y_one(static_cast<size_t>(rows));
+    matmul_with(*table, v, &x[static_cast<size_t>(t * n)], n, 1, y_one.data(), rows);
+    for (int64_t r = 0; r < rows; ++r)
+      ASSERT_EQ(y_one[static_cast<size_t>(r)], y_batch[static_cast<size_t>(t * rows + r)]) << "token " << t << " row " << r;
+  }
+  // The group kernel on two uneven splits of the groups, as two threads would run it.
+  std::vector<ActBlockQ8_K> act(static_cast<size_t>(nt * n / 256));
+  for (int64_t t = 0; t < nt; ++t) table->quantize_q8_k(&x[static_cast<size_t>(t * n)], &act[static_cast<size_t>(t * n / 256)], n);
+  std::vector<float> y_split(y_batch.size(), NAN);
+  MatmulArgs args{packed.data(), w.view.row_bytes, n, act.data(), static_cast<size_t>(n / 256) * sizeof(ActBlockQ8_K),
+                  nt, y_split.data(), rows};
+  k8.rows(args, 0, 8);
+  k8.rows(args, 8, rows);
+  EXPECT_EQ(y_split, y_batch);
+}
+
+// One row read back (embedding lookups of a tied output matrix) equals the file row.
+TEST_P(Rows8Matmul, GetRowOfInterleavedWeights) {
+  if (GetParam().path != "avx2") GTEST_SKIP() << "layout only; one path is enough";
+  std::mt19937 rng(5);
+  Weights w = make_weights(GetParam().type, 16, 512, rng);
+  const std::vector<uint8_t> packed = interleave(w);
+  const TensorView v = interleaved_view(w, packed);
+  std::vector<float> row(512);
+  for (int64_t r : {0, 7, 8, 15}) {
+    get_row_f32(v, r, row.data());
+    for (int64_t i = 0; i < 512; ++i) ASSERT_EQ(row[static_cast<size_t>(i)], w.deq[static_cast<size_t>(r * 512 + i)]);
+  }
+}
+
+std::vector<PathType> all_path_types() {
+  std::vector<PathType> out;
+  for (const char* p : {"scalar", "avx2", "avx512"})
+    for (GgmlType t : kInterleaved) out.push_back({p, t});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, Rows8Matmul, testing::ValuesIn(all_path_types()),
+                         [](const testing::TestParamInfo<PathType>& p) {
+                           return p.param.path + "_" + std::string(ggml_type_name(p.param.type));
+                         });
+
+}  // namespace
+}  // namespace corral
