@@ -2,6 +2,7 @@
 // (dequantise one weight row exactly, then dot it with every activation vector).
 #include "kernels/matmul.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -102,52 +103,102 @@ const KernelTable& reference_kernel_table() {
   return table;
 }
 
-void matmul_with(const KernelTable& table, const TensorView& w, const float* x, int64_t x_stride,
-                 int64_t n_tokens, float* y, int64_t y_stride) {
-  const auto type_id = static_cast<uint32_t>(w.type);
-  TypeKernel k = table.matmul[type_id];
-  if (k.rows == nullptr) k = reference_kernel_table().matmul[type_id];
-  MatmulArgs args{static_cast<const uint8_t*>(w.data), w.row_bytes, w.ne[0], x,
-                  static_cast<size_t>(x_stride) * sizeof(float), n_tokens, y, y_stride};
+namespace {
+
+// One weight matrix's share of a (possibly fused) product: its rows are computed in units of 1
+// row, or of one interleaved group.
+struct Part {
+  MatmulArgs args;
+  TypeKernel plain;     // the file-layout kernel
+  RowsKernel grouped;   // the interleaved kernel, or null
+  const TensorView* w;
+  int64_t unit_rows;
+  size_t units;
+};
+
+void run_units(const Part& p, size_t u0, size_t u1) {
+  if (p.w->interleave != kRowsInterleaved) {
+    p.plain.rows(p.args, static_cast<int64_t>(u0), static_cast<int64_t>(u1));
+  } else if (p.grouped != nullptr) {
+    p.grouped(p.args, static_cast<int64_t>(u0) * kRowsInterleaved, static_cast<int64_t>(u1) * kRowsInterleaved);
+  } else {  // a table without the interleaved kernel: one group at a time in the file layout
+    for (size_t g = u0; g < u1; ++g) {
+      MatmulArgs one = p.args;
+      one.w = unpacked_group(*p.w, static_cast<int64_t>(g));
+      one.y = p.args.y + g * kRowsInterleaved;
+      p.plain.rows(one, 0, kRowsInterleaved);
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs, const float* x, int64_t x_stride,
+                      int64_t n_tokens) {
+  if (outs.empty()) return;
+  std::vector<Part> parts;
+  parts.reserve(outs.size());
+  for (const MatmulOut& o : outs) {
+    const auto type_id = static_cast<uint32_t>(o.w->type);
+    Part p{};
+    p.plain = table.matmul[type_id];
+    if (p.plain.rows == nullptr) p.plain = reference_kernel_table().matmul[type_id];
+    p.w = o.w;
+    p.args = MatmulArgs{static_cast<const uint8_t*>(o.w->data), o.w->row_bytes, o.w->ne[0], x,
+                        static_cast<size_t>(x_stride) * sizeof(float), n_tokens, o.y, o.y_stride};
+    p.unit_rows = o.w->interleave == kRowsInterleaved ? kRowsInterleaved : 1;
+    p.units = static_cast<size_t>(o.w->n_rows() / p.unit_rows);
+    const TypeKernel k8 = table.matmul_rows8[type_id];
+    if (p.unit_rows > 1 && k8.rows != nullptr && k8.act == p.plain.act) p.grouped = k8.rows;
+    parts.push_back(p);
+  }
+  // Fusing needs one activation format and width; otherwise one product after another.
+  for (const Part& p : parts) {
+    if (p.plain.act != parts[0].plain.act || p.args.n != parts[0].args.n) {
+      for (const MatmulOut& o : outs) matmul_many_with(table, std::span<const MatmulOut>(&o, 1), x, x_stride, n_tokens);
+      return;
+    }
+  }
   ThreadPool& pool = ThreadPool::global();
-  if (k.act != ActFormat::kF32) {
-    const QuantizeActFn quantize = k.act == ActFormat::kQ8_0 ? table.quantize_q8_0 : table.quantize_q8_k;
-    const size_t row_bytes = act_row_bytes(k.act, w.ne[0]);
+  const ActFormat act_format = parts[0].plain.act;
+  if (act_format != ActFormat::kF32) {  // quantised once for every matrix
+    const QuantizeActFn quantize = act_format == ActFormat::kQ8_0 ? table.quantize_q8_0 : table.quantize_q8_k;
+    const int64_t n = parts[0].args.n;
+    const size_t row_bytes = act_row_bytes(act_format, n);
     const size_t need = row_bytes * static_cast<size_t>(n_tokens);
     if (t_act.size() < need) t_act.resize(need);
     uint8_t* act = t_act.data();
     auto quantize_tokens = [&](size_t b, size_t e, int) {
-      for (size_t t = b; t < e; ++t) quantize(x + static_cast<int64_t>(t) * x_stride, act + t * row_bytes, w.ne[0]);
+      for (size_t t = b; t < e; ++t) quantize(x + static_cast<int64_t>(t) * x_stride, act + t * row_bytes, n);
     };
     if (n_tokens >= 8) pool.parallel_for(static_cast<size_t>(n_tokens), quantize_tokens);
     else quantize_tokens(0, static_cast<size_t>(n_tokens), 0);
-    args.x = act;
-    args.x_stride_bytes = row_bytes;
-  }
-  const int64_t rows = w.n_rows();
-  if (w.interleave == kRowsInterleaved) {
-    // Threads split whole groups, so a row's result never depends on the split.
-    const TypeKernel k8 = table.matmul_rows8[type_id];
-    const auto groups = static_cast<size_t>(rows / kRowsInterleaved);
-    if (k8.rows != nullptr && k8.act == k.act) {
-      pool.parallel_for(groups, [&](size_t b, size_t e, int) {
-        k8.rows(args, static_cast<int64_t>(b) * kRowsInterleaved, static_cast<int64_t>(e) * kRowsInterleaved);
-      });
-      return;
+    for (Part& p : parts) {
+      p.args.x = act;
+      p.args.x_stride_bytes = row_bytes;
     }
-    pool.parallel_for(groups, [&](size_t b, size_t e, int) {
-      for (size_t g = b; g < e; ++g) {
-        MatmulArgs one = args;
-        one.w = unpacked_group(w, static_cast<int64_t>(g));
-        one.y = args.y + g * kRowsInterleaved;
-        k.rows(one, 0, kRowsInterleaved);
-      }
-    });
-    return;
   }
-  pool.parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e, int) {
-    k.rows(args, static_cast<int64_t>(b), static_cast<int64_t>(e));
+  // One loop over the units of all matrices: a unit's result never depends on the split.
+  size_t total = 0;
+  for (const Part& p : parts) total += p.units;
+  pool.parallel_for(total, [&](size_t b, size_t e, int) {
+    size_t first = 0;
+    for (const Part& p : parts) {
+      const size_t lo = std::max(b, first), hi = std::min(e, first + p.units);
+      if (lo < hi) run_units(p, lo - first, hi - first);
+      first += p.units;
+    }
   });
+}
+
+void matmul_with(const KernelTable& table, const TensorView& w, const float* x, int64_t x_stride,
+                 int64_t n_tokens, float* y, int64_t y_stride) {
+  const MatmulOut out{&w, y, y_stride};
+  matmul_many_with(table, std::span<const MatmulOut>(&out, 1), x, x_stride, n_tokens);
+}
+
+void matmul_many(std::span<const MatmulOut> outs, const float* x, int64_t x_stride, int64_t n_tokens) {
+  matmul_many_with(kernel_table(), outs, x, x_stride, n_tokens);
 }
 
 void matmul(const TensorView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/dispatch.h"
 #include "kernels/kernel_abi.h"
@@ -22,6 +23,18 @@ void matmul(const TensorView& w, const float* x, int64_t x_stride, int64_t n_tok
 // Same with an explicit table (tests and benchmarks compare tables).
 void matmul_with(const KernelTable& table, const TensorView& w, const float* x, int64_t x_stride,
                  int64_t n_tokens, float* y, int64_t y_stride);
+
+// Several products of the same activations (Q, K and V; gate and up): the activations are
+// quantised once and all rows of all matrices are split over the pool in one loop, with the
+// same per-row results as one matmul() each.
+struct MatmulOut {
+  const TensorView* w;
+  float* y;
+  int64_t y_stride;
+};
+void matmul_many(std::span<const MatmulOut> outs, const float* x, int64_t x_stride, int64_t n_tokens);
+void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs, const float* x, int64_t x_stride,
+                      int64_t n_tokens);
 
 // Copies row `i` of W (any supported type) into dst as floats (embedding lookups).
 void get_row_f32(const TensorView& w, int64_t i, float* dst);

@@ -119,9 +119,8 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     for (size_t t = 0; t < nt; ++t)
       rmsnorm(&x_[t * static_cast<size_t>(E)], attn_norm, &xn_[t * static_cast<size_t>(E)], E, h.rms_eps);
     const auto n = static_cast<int64_t>(nt);
-    matmul(L.wq, xn_.data(), E, n, q_.data(), QD);
-    matmul(L.wk, xn_.data(), E, n, k_.data(), KD);
-    matmul(L.wv, xn_.data(), E, n, v_.data(), KD);
+    const MatmulOut qkv[] = {{&L.wq, q_.data(), QD}, {&L.wk, k_.data(), KD}, {&L.wv, v_.data(), KD}};
+    matmul_many(qkv, xn_.data(), E, n);
     for (size_t t = 0; t < nt; ++t) {
       float* q = &q_[t * static_cast<size_t>(QD)];
       float* k = &k_[t * static_cast<size_t>(KD)];
@@ -150,8 +149,8 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     const auto* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
     for (size_t t = 0; t < nt; ++t)
       rmsnorm(&x_[t * static_cast<size_t>(E)], ffn_norm, &xn_[t * static_cast<size_t>(E)], E, h.rms_eps);
-    matmul(L.ffn_gate, xn_.data(), E, n, gate_.data(), F);
-    matmul(L.ffn_up, xn_.data(), E, n, up_.data(), F);
+    const MatmulOut gate_up[] = {{&L.ffn_gate, gate_.data(), F}, {&L.ffn_up, up_.data(), F}};
+    matmul_many(gate_up, xn_.data(), E, n);
     for (size_t t = 0; t < nt; ++t)
       swiglu(&gate_[t * static_cast<size_t>(F)], &up_[t * static_cast<size_t>(F)], F);
     matmul(L.ffn_down, gate_.data(), F, n, xn_.data(), E);

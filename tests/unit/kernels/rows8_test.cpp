@@ -4,6 +4,7 @@
 // groups, and tables without an interleaved kernel (scalar) still compute interleaved weights.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -138,6 +139,42 @@ TEST_P(Rows8Matmul, GetRowOfInterleavedWeights) {
   for (int64_t r : {0, 7, 8, 15}) {
     get_row_f32(v, r, row.data());
     for (int64_t i = 0; i < 512; ++i) ASSERT_EQ(row[static_cast<size_t>(i)], w.deq[static_cast<size_t>(r * 512 + i)]);
+  }
+}
+
+// matmul_many (Q/K/V, gate/up) gives each matrix exactly what its own matmul gives: mixed
+// layouts and types sharing one quantisation, and mixed activation formats (done one by one).
+TEST(MatmulMany, SameBitsAsOneProductEach) {
+  std::mt19937 rng(9);
+  const int64_t n = 512, nt = 5;
+  Weights a = make_weights(GgmlType::kQ4_K, 24, n, rng);
+  Weights b = make_weights(GgmlType::kQ6_K, 16, n, rng);
+  Weights c = make_weights(GgmlType::kQ4_K, 13, n, rng);  // stays in the file layout
+  Weights d = make_weights(GgmlType::kQ8_0, 8, n, rng);   // other activation format
+  const std::vector<uint8_t> pa = interleave(a), pb = interleave(b);
+  const TensorView va = interleaved_view(a, pa), vb = interleaved_view(b, pb);
+  std::vector<float> x = make_acts(nt, n, rng);
+  for (const std::string& path : runnable_kernel_paths()) {
+    const KernelTable* table = kernel_table_by_name(path);
+    std::vector<float> ya(static_cast<size_t>(24 * nt)), yb(static_cast<size_t>(16 * nt)), yc(static_cast<size_t>(13 * nt)),
+        yd(static_cast<size_t>(8 * nt));
+    std::vector<float> ea(ya.size()), eb(yb.size()), ec(yc.size()), ed(yd.size());
+    const MatmulOut outs[] = {{&va, ya.data(), 24}, {&vb, yb.data(), 16}, {&c.view, yc.data(), 13}, {&d.view, yd.data(), 8}};
+    matmul_many_with(*table, outs, x.data(), n, nt);
+    matmul_with(*table, va, x.data(), n, nt, ea.data(), 24);
+    matmul_with(*table, vb, x.data(), n, nt, eb.data(), 16);
+    matmul_with(*table, c.view, x.data(), n, nt, ec.data(), 13);
+    matmul_with(*table, d.view, x.data(), n, nt, ed.data(), 8);
+    EXPECT_EQ(ya, ea) << path;
+    EXPECT_EQ(yb, eb) << path;
+    EXPECT_EQ(yc, ec) << path;
+    EXPECT_EQ(yd, ed) << path;
+    const MatmulOut same_format[] = {{&va, ya.data(), 24}, {&c.view, yc.data(), 13}, {&vb, yb.data(), 16}};
+    std::fill(ya.begin(), ya.end(), NAN);
+    std::fill(yc.begin(), yc.end(), NAN);
+    matmul_many_with(*table, same_format, x.data(), n, nt);
+    EXPECT_EQ(ya, ea) << path;
+    EXPECT_EQ(yc, ec) << path;
   }
 }
 
