@@ -45,9 +45,12 @@ struct BlockQ4_Kx8 {
 };
 static_assert(sizeof(BlockQ4_Kx8) == 8 * 144);
 
+// Q6_K's 6-bit codes c (0..63) of columns 128h + 32k + 4g + i (k = 0..3, i = 0..3) regrouped so
+// that three loads and few shifts give all four k: per (h, g) and row r, byte i of
+//   bits[h][g][0][r] = c(k=0) | (c(k=2) >> 4) << 6,  bits[h][g][1][r] = c(k=1) | (c(k=3) >> 4) << 6,
+//   bits[h][g][2][r] = (c(k=2) & 15) | (c(k=3) & 15) << 4.
 struct BlockQ6_Kx8 {
-  uint32_t ql[32][8];    // ql[j][r]: bytes 4j..4j+3 of row r's low nibbles
-  uint32_t qh[16][8];    // qh[j][r]: bytes 4j..4j+3 of row r's high bit pairs
+  uint32_t bits[2][8][3][8];
   int8_t scales[16][8];  // scales[s][r]: row r's scale of sub-block s
   uint16_t d[8];
 };

@@ -26,18 +26,70 @@ void move_q4_k(BlockQ4_K* rows[R], BlockQ4_Kx8& g) {
   }
 }
 
+// Q6_K's codes (0..63) of one block in column order, and back.
+void q6_k_codes(const BlockQ6_K& b, uint8_t c[256]) {
+  for (int h = 0; h < 2; ++h) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t lo0 = b.ql[64 * h + l], lo1 = b.ql[64 * h + 32 + l], hi = b.qh[32 * h + l];
+      c[128 * h + l] = static_cast<uint8_t>((lo0 & 15) | ((hi & 3) << 4));
+      c[128 * h + 32 + l] = static_cast<uint8_t>((lo1 & 15) | (((hi >> 2) & 3) << 4));
+      c[128 * h + 64 + l] = static_cast<uint8_t>((lo0 >> 4) | (((hi >> 4) & 3) << 4));
+      c[128 * h + 96 + l] = static_cast<uint8_t>((lo1 >> 4) | (((hi >> 6) & 3) << 4));
+    }
+  }
+}
+
+void q6_k_from_codes(const uint8_t c[256], BlockQ6_K& b) {
+  for (int h = 0; h < 2; ++h) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t c0 = c[128 * h + l], c1 = c[128 * h + 32 + l], c2 = c[128 * h + 64 + l], c3 = c[128 * h + 96 + l];
+      b.ql[64 * h + l] = static_cast<uint8_t>((c0 & 15) | ((c2 & 15) << 4));
+      b.ql[64 * h + 32 + l] = static_cast<uint8_t>((c1 & 15) | ((c3 & 15) << 4));
+      b.qh[32 * h + l] = static_cast<uint8_t>((c0 >> 4) | ((c1 >> 4) << 2) | ((c2 >> 4) << 4) | ((c3 >> 4) << 6));
+    }
+  }
+}
+
 template <bool kPack>
 void move_q6_k(BlockQ6_K* rows[R], BlockQ6_Kx8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ6_K& b = *rows[r];
-    auto mv = [](void* file, void* packed, size_t n) {
-      if constexpr (kPack) std::memcpy(packed, file, n);
-      else std::memcpy(file, packed, n);
-    };
-    for (int j = 0; j < 32; ++j) mv(b.ql + 4 * j, &g.ql[j][r], 4);
-    for (int j = 0; j < 16; ++j) mv(b.qh + 4 * j, &g.qh[j][r], 4);
-    for (int s = 0; s < 16; ++s) mv(&b.scales[s], &g.scales[s][r], 1);
-    mv(&b.d, &g.d[r], 2);
+    uint8_t c[256];
+    if constexpr (kPack) {
+      q6_k_codes(b, c);
+      for (int h = 0; h < 2; ++h) {
+        for (int gi = 0; gi < 8; ++gi) {
+          uint8_t v[3][4];
+          for (int i = 0; i < 4; ++i) {
+            const int col = 128 * h + 4 * gi + i;
+            const uint8_t c0 = c[col], c1 = c[col + 32], c2 = c[col + 64], c3 = c[col + 96];
+            v[0][i] = static_cast<uint8_t>(c0 | ((c2 >> 4) << 6));
+            v[1][i] = static_cast<uint8_t>(c1 | ((c3 >> 4) << 6));
+            v[2][i] = static_cast<uint8_t>((c2 & 15) | ((c3 & 15) << 4));
+          }
+          for (int j = 0; j < 3; ++j) std::memcpy(&g.bits[h][gi][j][r], v[j], 4);
+        }
+      }
+      for (int s = 0; s < 16; ++s) g.scales[s][r] = b.scales[s];
+      std::memcpy(&g.d[r], &b.d, 2);
+    } else {
+      for (int h = 0; h < 2; ++h) {
+        for (int gi = 0; gi < 8; ++gi) {
+          uint8_t v[3][4];
+          for (int j = 0; j < 3; ++j) std::memcpy(v[j], &g.bits[h][gi][j][r], 4);
+          for (int i = 0; i < 4; ++i) {
+            const int col = 128 * h + 4 * gi + i;
+            c[col] = v[0][i] & 63;
+            c[col + 32] = v[1][i] & 63;
+            c[col + 64] = static_cast<uint8_t>((v[2][i] & 15) | ((v[0][i] >> 6) << 4));
+            c[col + 96] = static_cast<uint8_t>((v[2][i] >> 4) | ((v[1][i] >> 6) << 4));
+          }
+        }
+      }
+      q6_k_from_codes(c, b);
+      for (int s = 0; s < 16; ++s) b.scales[s] = g.scales[s][r];
+      std::memcpy(&b.d, &g.d[r], 2);
+    }
   }
 }
 
