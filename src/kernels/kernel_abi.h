@@ -37,6 +37,12 @@ static_assert(sizeof(ActBlockQ8_K) == 308);
 // horizontal sums. Same bytes as the 8 file blocks, only reordered.
 inline constexpr int kRowsInterleaved = 8;
 
+struct BlockQ4_0x8 {
+  uint16_t d[8];
+  uint32_t qs[4][8];  // qs[j][r]: bytes 4j..4j+3 of row r's nibbles
+};
+static_assert(sizeof(BlockQ4_0x8) == 8 * 18);
+
 struct BlockQ4_Kx8 {
   uint16_t d[8];
   uint16_t dmin[8];

@@ -18,7 +18,7 @@
 namespace corral {
 namespace {
 
-const GgmlType kInterleaved[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};
+const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
 
 // The same matrix, interleaved.
 std::vector<uint8_t> interleave(const Weights& w) {
@@ -41,6 +41,8 @@ TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 12, 512));  // not a multiple of 8 rows
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 16, 0));
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ8_0, 16, 512));  // no interleaved layout
+  EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_0, 8, 96));      // Q4_0 blocks are 32 wide
+  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 8, 96));
 }
 
 TEST(Rows8, PackThenUnpackGivesTheFileBytesBack) {
@@ -71,7 +73,8 @@ TEST_P(Rows8Matmul, MatchesReferenceWithinBound) {
   const GgmlType type = GetParam().type;
   std::mt19937 rng(4321 + static_cast<unsigned>(type));
   struct Shape { int64_t rows, n, n_tokens; };
-  const Shape shapes[] = {{8, 256, 1}, {16, 768, 3}, {40, 2304, 9}, {8, 4096, 5}, {24, 512, 17}};
+  std::vector<Shape> shapes = {{8, 256, 1}, {16, 768, 3}, {40, 2304, 9}, {8, 4096, 5}, {24, 512, 17}};
+  if (type == GgmlType::kQ4_0) shapes.push_back({16, 96, 6});  // 3 blocks of 32
   const KernelTable& ref = reference_kernel_table();
   const int64_t ablk = act_block(*table, type);
   for (const Shape& s : shapes) {
@@ -118,11 +121,12 @@ TEST_P(Rows8Matmul, InvariantToBatchPositionAndGroupSplit) {
       ASSERT_EQ(y_one[static_cast<size_t>(r)], y_batch[static_cast<size_t>(t * rows + r)]) << "token " << t << " row " << r;
   }
   // The group kernel on two uneven splits of the groups, as two threads would run it.
-  std::vector<ActBlockQ8_K> act(static_cast<size_t>(nt * n / 256));
-  for (int64_t t = 0; t < nt; ++t) table->quantize_q8_k(&x[static_cast<size_t>(t * n)], &act[static_cast<size_t>(t * n / 256)], n);
+  const size_t act_bytes = act_row_bytes(k8.act, n);
+  const QuantizeActFn quantize = k8.act == ActFormat::kQ8_0 ? table->quantize_q8_0 : table->quantize_q8_k;
+  std::vector<uint8_t> act(act_bytes * static_cast<size_t>(nt));
+  for (int64_t t = 0; t < nt; ++t) quantize(&x[static_cast<size_t>(t * n)], &act[act_bytes * static_cast<size_t>(t)], n);
   std::vector<float> y_split(y_batch.size(), NAN);
-  MatmulArgs args{packed.data(), w.view.row_bytes, n, act.data(), static_cast<size_t>(n / 256) * sizeof(ActBlockQ8_K),
-                  nt, y_split.data(), rows};
+  MatmulArgs args{packed.data(), w.view.row_bytes, n, act.data(), act_bytes, nt, y_split.data(), rows};
   k8.rows(args, 0, 8);
   k8.rows(args, 8, rows);
   EXPECT_EQ(y_split, y_batch);
