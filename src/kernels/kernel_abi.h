@@ -43,6 +43,12 @@ struct BlockQ4_0x8 {
 };
 static_assert(sizeof(BlockQ4_0x8) == 8 * 18);
 
+struct BlockQ8_0x8 {
+  uint16_t d[8];
+  uint32_t qs[8][8];  // qs[j][r]: bytes 4j..4j+3 of row r's codes
+};
+static_assert(sizeof(BlockQ8_0x8) == 8 * 34);
+
 struct BlockQ4_Kx8 {
   uint16_t d[8];
   uint16_t dmin[8];

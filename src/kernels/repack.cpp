@@ -25,6 +25,19 @@ void move_q4_0(BlockQ4_0* rows[R], BlockQ4_0x8& g) {
 }
 
 template <bool kPack>
+void move_q8_0(BlockQ8_0* rows[R], BlockQ8_0x8& g) {
+  for (int r = 0; r < R; ++r) {
+    BlockQ8_0& b = *rows[r];
+    auto mv = [](void* file, void* packed, size_t n) {
+      if constexpr (kPack) std::memcpy(packed, file, n);
+      else std::memcpy(file, packed, n);
+    };
+    mv(&b.d, &g.d[r], 2);
+    for (int j = 0; j < 8; ++j) mv(b.qs + 4 * j, &g.qs[j][r], 4);
+  }
+}
+
+template <bool kPack>
 void move_q4_k(BlockQ4_K* rows[R], BlockQ4_Kx8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ4_K& b = *rows[r];
@@ -120,13 +133,14 @@ void move_group(uint8_t* file, size_t row_bytes, uint8_t* packed, Move move) {
 
 bool can_interleave_rows8(GgmlType type, int64_t rows, int64_t n) {
   if (rows <= 0 || rows % R != 0 || n <= 0) return false;
-  if (type == GgmlType::kQ4_0) return n % 32 == 0;
+  if (type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0) return n % 32 == 0;
   return (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K) && n % 256 == 0;
 }
 
 void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
   auto* file = const_cast<uint8_t*>(src);  // only read in this direction
   if (type == GgmlType::kQ4_0) move_group<true, BlockQ4_0, BlockQ4_0x8>(file, row_bytes, dst, move_q4_0<true>);
+  else if (type == GgmlType::kQ8_0) move_group<true, BlockQ8_0, BlockQ8_0x8>(file, row_bytes, dst, move_q8_0<true>);
   else if (type == GgmlType::kQ4_K) move_group<true, BlockQ4_K, BlockQ4_Kx8>(file, row_bytes, dst, move_q4_k<true>);
   else if (type == GgmlType::kQ6_K) move_group<true, BlockQ6_K, BlockQ6_Kx8>(file, row_bytes, dst, move_q6_k<true>);
 }
@@ -134,6 +148,7 @@ void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* ds
 void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
   auto* packed = const_cast<uint8_t*>(src);  // only read in this direction
   if (type == GgmlType::kQ4_0) move_group<false, BlockQ4_0, BlockQ4_0x8>(dst, row_bytes, packed, move_q4_0<false>);
+  else if (type == GgmlType::kQ8_0) move_group<false, BlockQ8_0, BlockQ8_0x8>(dst, row_bytes, packed, move_q8_0<false>);
   else if (type == GgmlType::kQ4_K) move_group<false, BlockQ4_K, BlockQ4_Kx8>(dst, row_bytes, packed, move_q4_k<false>);
   else if (type == GgmlType::kQ6_K) move_group<false, BlockQ6_K, BlockQ6_Kx8>(dst, row_bytes, packed, move_q6_k<false>);
 }

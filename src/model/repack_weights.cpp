@@ -32,6 +32,19 @@ void release_pages(const void* p, size_t n) {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// Maps [p, p + n) in with one call instead of a page fault per page (Linux 5.14+; elsewhere the
+// call fails and the pages fault in as they are touched).
+void populate(const void* p, size_t n, bool for_write) {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;
+  constexpr int MADV_POPULATE_WRITE = 23;
+#endif
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(p) / page * page;
+  const auto end = reinterpret_cast<uintptr_t>(p) + n;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, for_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
 }  // namespace
 
 Status Model::repack_for_kernels() {
@@ -72,6 +85,8 @@ Status Model::repack_for_kernels() {
     const size_t groups = static_cast<size_t>(t->n_rows() / kRowsInterleaved);
     const auto* src = static_cast<const uint8_t*>(t->data);
     ThreadPool::global().parallel_for(groups, [&](size_t b, size_t e, int) {
+      populate(src + b * group_bytes, (e - b) * group_bytes, false);
+      populate(dst + b * group_bytes, (e - b) * group_bytes, true);
       for (size_t g = b; g < e; ++g) pack_rows8(t->type, src + g * group_bytes, t->row_bytes, dst + g * group_bytes);
     });
     release_pages(src, group_bytes * groups);

@@ -18,7 +18,7 @@
 namespace corral {
 namespace {
 
-const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
+const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
 
 // The same matrix, interleaved.
 std::vector<uint8_t> interleave(const Weights& w) {
@@ -40,7 +40,7 @@ TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ6_K, 8, 256));
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 12, 512));  // not a multiple of 8 rows
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 16, 0));
-  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ8_0, 16, 512));  // no interleaved layout
+  EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ5_K, 16, 512));  // no interleaved layout
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_0, 8, 96));      // Q4_0 blocks are 32 wide
   EXPECT_FALSE(can_interleave_rows8(GgmlType::kQ4_K, 8, 96));
 }
@@ -74,7 +74,7 @@ TEST_P(Rows8Matmul, MatchesReferenceWithinBound) {
   std::mt19937 rng(4321 + static_cast<unsigned>(type));
   struct Shape { int64_t rows, n, n_tokens; };
   std::vector<Shape> shapes = {{8, 256, 1}, {16, 768, 3}, {40, 2304, 9}, {8, 4096, 5}, {24, 512, 17}};
-  if (type == GgmlType::kQ4_0) shapes.push_back({16, 96, 6});  // 3 blocks of 32
+  if (ggml_type_info(type).block_elems == 32) shapes.push_back({16, 96, 6});  // 3 blocks of 32
   const KernelTable& ref = reference_kernel_table();
   const int64_t ablk = act_block(*table, type);
   for (const Shape& s : shapes) {
@@ -154,7 +154,7 @@ TEST(MatmulMany, SameBitsAsOneProductEach) {
   Weights a = make_weights(GgmlType::kQ4_K, 24, n, rng);
   Weights b = make_weights(GgmlType::kQ6_K, 16, n, rng);
   Weights c = make_weights(GgmlType::kQ4_K, 13, n, rng);  // stays in the file layout
-  Weights d = make_weights(GgmlType::kQ8_0, 8, n, rng);   // other activation format
+  Weights d = make_weights(GgmlType::kQ5_0, 8, n, rng);   // other activation format
   const std::vector<uint8_t> pa = interleave(a), pb = interleave(b);
   const TensorView va = interleaved_view(a, pa), vb = interleaved_view(b, pb);
   std::vector<float> x = make_acts(nt, n, rng);
