@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "base/fp16.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/repack.h"
@@ -98,6 +100,69 @@ TEST_P(Rows8Matmul, MatchesReferenceWithinBound) {
       }
     }
   }
+}
+
+// The 16-bit partial sums are sized for the largest codes and activations: rows of all +max,
+// all -max and alternating signs against activations of all +1, all -1 and alternating (every
+// quantised activation at +-127) must still match the reference.
+TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
+  const KernelTable* table = kernel_table_by_name(GetParam().path);
+  if (table == nullptr) GTEST_SKIP() << GetParam().path << " cannot run on this CPU";
+  const GgmlType type = GetParam().type;
+  const int64_t rows = 16, n = 512, nt = 4;
+  auto pattern = [](int64_t r, int64_t i) {
+    switch (r % 3) {
+      case 0: return 1.0f;
+      case 1: return -1.0f;
+      default: return (i % 2) ? 1.0f : -1.0f;
+    }
+  };
+  // Every code at its largest magnitude (nibbles 15, 6-bit codes 63 with scale 127, Q8_0 -128
+  // and +127), scales and mins at 63, d = 1/64.
+  Weights w;
+  const size_t row_bytes = ggml_row_bytes(type, n);
+  w.bytes.assign(row_bytes * rows, 0xFF);
+  const uint16_t d = f32_to_fp16(1.0f / 64.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* p = &w.bytes[static_cast<size_t>(r) * row_bytes];
+    for (size_t off = 0; off < row_bytes; off += ggml_type_info(type).block_bytes) {
+      if (type == GgmlType::kQ4_0) {
+        std::memcpy(p + off, &d, 2);
+      } else if (type == GgmlType::kQ8_0) {
+        std::memcpy(p + off, &d, 2);
+        std::memset(p + off + 2, r % 2 ? 0x7F : 0x80, 32);
+      } else if (type == GgmlType::kQ4_K) {
+        std::memcpy(p + off, &d, 2);
+        std::memcpy(p + off + 2, &d, 2);
+      } else if (type == GgmlType::kQ6_K) {
+        std::memset(p + off + 192, 0x7F, 16);
+        std::memcpy(p + off + 208, &d, 2);
+      }
+    }
+  }
+  w.deq.resize(static_cast<size_t>(rows * n));
+  for (int64_t r = 0; r < rows; ++r)
+    dequantize_row(type, &w.bytes[static_cast<size_t>(r) * row_bytes], &w.deq[static_cast<size_t>(r * n)], n);
+  w.view.data = w.bytes.data();
+  w.view.type = type;
+  w.view.ne[0] = n;
+  w.view.ne[1] = rows;
+  w.view.row_bytes = row_bytes;
+  const std::vector<uint8_t> packed = interleave(w);
+  std::vector<float> x(static_cast<size_t>(nt * n));
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(t * n + i)] = pattern(t, i);
+  std::vector<float> y(static_cast<size_t>(rows * nt)), y_ref(y.size());
+  matmul_with(*table, interleaved_view(w, packed), x.data(), n, nt, y.data(), rows);
+  matmul_with(reference_kernel_table(), w.view, x.data(), n, nt, y_ref.data(), rows);
+  const int64_t ablk = act_block(*table, type);
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      const size_t i = static_cast<size_t>(t * rows + r);
+      const double bound = error_bound(&w.deq[static_cast<size_t>(r * n)], &x[static_cast<size_t>(t * n)], n, ablk);
+      ASSERT_LE(std::fabs(static_cast<double>(y[i]) - y_ref[i]), bound)
+          << ggml_type_name(type) << " row " << r << " token " << t << " got " << y[i] << " want " << y_ref[i];
+    }
 }
 
 TEST_P(Rows8Matmul, InvariantToBatchPositionAndGroupSplit) {
