@@ -268,10 +268,10 @@ int cmd_bench(int argc, char** argv) {
   if (!no_limits)
     std::printf("\nLimits measured in this run: read bandwidth %.1f GB/s, int8 peak %.0f GOP/s (%d threads; best of a probe before and after the tests).\n",
                 read_bw / 1e9, int8_peak / 1e9, n_threads);
-  std::printf("\nLoad: %.0f ms (weights mapped, %.1f MiB repacked for the %s kernels%s); first forward of %d token%s %.0f ms.\n",
-              load_s * 1e3, static_cast<double>(model->repacked_bytes) / (1 << 20), table.name,
-              has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", n_warm, n_warm == 1 ? "" : "s",
-              first_forward_s * 1e3);
+  std::printf("\nLoad: %.0f ms (weights mapped%s); first forward of %d token%s %.0f ms (repacks %.1f MiB for the %s kernels, pages the rest in).\n",
+              load_s * 1e3, has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", n_warm,
+              n_warm == 1 ? "" : "s", first_forward_s * 1e3, static_cast<double>(model->repacked_bytes) / (1 << 20),
+              table.name);
   std::printf("Memory: file %.1f MiB, KV cache %.1f MiB (%s, %lld positions); resident before load %.1f MiB, after load %.1f MiB, "
               "after the runs %.1f MiB (file pages %.1f + anonymous %.1f) = %.1f%% of file + KV cache "
               "(target <= 110%%).\n",

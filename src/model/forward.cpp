@@ -94,6 +94,7 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
   const HParams& h = m.hp;
   const size_t nt = batch.size();
   if (nt == 0) return std::span<const float>();
+  m.prepare_for_kernels();
   for (size_t t = 0; t < nt; ++t) {
     if (batch.tokens[t] < 0 || batch.tokens[t] >= h.n_vocab)
       return make_error("token id {} is outside the vocabulary (0..{})", batch.tokens[t], h.n_vocab - 1);

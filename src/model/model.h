@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,19 @@ struct Model {
   static Result<std::shared_ptr<Model>> load(const std::string& path);
   static Result<std::shared_ptr<Model>> from_gguf(std::shared_ptr<GgufFile> file);
 
-  // Repacks every matrix the active kernel table computes faster interleaved (kernels/repack.h).
-  // Called by load/from_gguf unless CORRAL_REPACK=0; a no-op for the scalar table.
+  // Repacks every matrix the active kernel table computes faster interleaved (kernels/repack.h);
+  // a no-op with CORRAL_REPACK=0 or for the scalar table.
   Status repack_for_kernels();
+
+  // Repacks once, before the first forward pass of any context uses the weights (so loading
+  // stays a map and bind, and the first pass pays the copy where it would otherwise pay the
+  // page faults). Thread-safe; the views change only inside the once-call, before any
+  // forward pass reads them. Models are always created non-const (load/from_gguf), which is
+  // what lets a const Model repack itself here.
+  void prepare_for_kernels() const;
+
+ private:
+  mutable std::once_flag repack_once_;
 };
 
 }  // namespace corral

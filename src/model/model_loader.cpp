@@ -122,7 +122,6 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       return make_error("{}: tensor '{}' has type {}, which corral does not support", file->path(),
                         t.name, ggml_type_name(t.type));
   }
-  if (auto st = m->repack_for_kernels(); !st) return st.error();
   return m;
 }
 

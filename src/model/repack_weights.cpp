@@ -47,6 +47,10 @@ void populate(const void* p, size_t n, bool for_write) {
 
 }  // namespace
 
+void Model::prepare_for_kernels() const {
+  std::call_once(repack_once_, [this] { (void)const_cast<Model*>(this)->repack_for_kernels(); });
+}
+
 Status Model::repack_for_kernels() {
   if (!repack_enabled()) return {};
   const KernelTable& table = kernel_table();

@@ -16,6 +16,7 @@
 #include "gguf/ggml_type.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
+#include "kernels/repack.h"
 #include "tensor/quant.h"
 
 namespace corral {
@@ -79,6 +80,21 @@ TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
     for (size_t i = 0; i < y2.size(); ++i)
       ASSERT_EQ(std::memcmp(&y2[i], &y512[i], sizeof(float)), 0)
           << ggml_type_name(type) << " output " << i << ": " << y2[i] << " vs " << y512[i];
+    // The interleaved layout of the first 16 rows, where the type has one.
+    if (!can_interleave_rows8(type, 16, n)) continue;
+    std::vector<uint8_t> packed(row_bytes * 16);
+    for (int g = 0; g < 2; ++g)
+      pack_rows8(type, &wq[row_bytes * 8 * static_cast<size_t>(g)], row_bytes, &packed[row_bytes * 8 * static_cast<size_t>(g)]);
+    TensorView wi = w;
+    wi.data = packed.data();
+    wi.ne[1] = 16;
+    wi.interleave = kRowsInterleaved;
+    std::vector<float> z2(static_cast<size_t>(16 * nt)), z512(z2.size());
+    matmul_with(*t.avx2, wi, x.data(), n, nt, z2.data(), 16);
+    matmul_with(*t.avx512, wi, x.data(), n, nt, z512.data(), 16);
+    for (size_t i = 0; i < z2.size(); ++i)
+      ASSERT_EQ(std::memcmp(&z2[i], &z512[i], sizeof(float)), 0)
+          << ggml_type_name(type) << " interleaved output " << i << ": " << z2[i] << " vs " << z512[i];
   }
 }
 
