@@ -28,6 +28,10 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 mkdir -p "$T/home"
 export HOME=$T/home CORRAL_MODELS=$T/models CORRAL_HOST=127.0.0.1:$PORT
 unset CORRAL_HOME OLLAMA_HOST OLLAMA_MODELS OLLAMA_NOHISTORY
+# stories260K answers thousands of tokens a second: paced at 2 ms a token (the test hook, inherited
+# by the autostarted server) the Ctrl-C check below sees "stopped early" vs "ran to the context
+# limit" apart on any machine, not only on a slow one.
+export CORRAL_ENABLE_TEST_HOOKS=1 CORRAL_TEST_FAULTS="stories:stall_ms=2"
 # expect_err RC "substring" cmd...: the command exits with RC and prints the substring on stderr.
 expect_err() {
   local want_rc=$1 want=$2; shift 2
