@@ -78,12 +78,13 @@ TEST_P(IsaMatmul, InvariantToBatchPositionAndRowSplit) {
   const GgmlType type = GetParam().type;
   const int64_t unit = std::max<int64_t>(ggml_type_info(type).block_elems, 32);
   std::mt19937 rng(99);
-  const int64_t rows = 37, n = 4 * unit, nt = 17;
+  // 150 tokens cross the 64-token chunks, 137 rows the 128-row blocks of the prompt driver.
+  const int64_t rows = 137, n = 4 * unit, nt = 150;
   Weights w = make_weights(type, rows, n, rng);
   std::vector<float> x = make_acts(nt, n, rng);
   std::vector<float> y_batch(static_cast<size_t>(rows * nt));
   matmul_with(*table, w.view, x.data(), n, nt, y_batch.data(), rows);
-  for (int64_t t : {0, 3, 4, 13, 16}) {
+  for (int64_t t : {0, 3, 4, 13, 16, 63, 64, 65, 128, 149}) {
     std::vector<float> y_one(static_cast<size_t>(rows));
     matmul_with(*table, w.view, &x[static_cast<size_t>(t * n)], n, 1, y_one.data(), rows);
     for (int64_t r = 0; r < rows; ++r)

@@ -172,14 +172,15 @@ TEST_P(Rows8Matmul, InvariantToBatchPositionAndGroupSplit) {
   const TypeKernel& k8 = table->matmul_rows8[static_cast<uint32_t>(type)];
   if (k8.rows == nullptr) GTEST_SKIP() << table->name << " has no interleaved kernel";
   std::mt19937 rng(77);
-  const int64_t rows = 40, n = 1024, nt = 11;
+  // 150 tokens cross the driver's 64-token chunks (and 16-group blocks need > 128 rows).
+  const int64_t rows = 136, n = 512, nt = 150;
   Weights w = make_weights(type, rows, n, rng);
   const std::vector<uint8_t> packed = interleave(w);
   const TensorView v = interleaved_view(w, packed);
   std::vector<float> x = make_acts(nt, n, rng);
   std::vector<float> y_batch(static_cast<size_t>(rows * nt));
   matmul_with(*table, v, x.data(), n, nt, y_batch.data(), rows);
-  for (int64_t t : {0, 3, 4, 7, 10}) {
+  for (int64_t t : {0, 3, 4, 7, 10, 63, 64, 65, 127, 128, 149}) {
     std::vector<float> y_one(static_cast<size_t>(rows));
     matmul_with(*table, v, &x[static_cast<size_t>(t * n)], n, 1, y_one.data(), rows);
     for (int64_t r = 0; r < rows; ++r)
