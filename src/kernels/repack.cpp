@@ -10,17 +10,20 @@ namespace {
 
 constexpr int R = kRowsInterleaved;
 
+// n bytes from the file layout to the packed one (kPack) or back.
+template <bool kPack>
+void move_bytes(void* file, void* packed, size_t n) {
+  if constexpr (kPack) std::memcpy(packed, file, n);
+  else std::memcpy(file, packed, n);
+}
+
 // Moves one block of each of 8 rows between the two layouts; kPack picks the direction.
 template <bool kPack>
 void move_q4_0(BlockQ4_0* rows[R], BlockQ4_0x8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ4_0& b = *rows[r];
-    auto mv = [](void* file, void* packed, size_t n) {
-      if constexpr (kPack) std::memcpy(packed, file, n);
-      else std::memcpy(file, packed, n);
-    };
-    mv(&b.d, &g.d[r], 2);
-    for (int j = 0; j < 4; ++j) mv(b.qs + 4 * j, &g.qs[j][r], 4);
+    move_bytes<kPack>(&b.d, &g.d[r], 2);
+    for (int j = 0; j < 4; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
   }
 }
 
@@ -28,12 +31,8 @@ template <bool kPack>
 void move_q8_0(BlockQ8_0* rows[R], BlockQ8_0x8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ8_0& b = *rows[r];
-    auto mv = [](void* file, void* packed, size_t n) {
-      if constexpr (kPack) std::memcpy(packed, file, n);
-      else std::memcpy(file, packed, n);
-    };
-    mv(&b.d, &g.d[r], 2);
-    for (int j = 0; j < 8; ++j) mv(b.qs + 4 * j, &g.qs[j][r], 4);
+    move_bytes<kPack>(&b.d, &g.d[r], 2);
+    for (int j = 0; j < 8; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
   }
 }
 
@@ -41,14 +40,10 @@ template <bool kPack>
 void move_q4_k(BlockQ4_K* rows[R], BlockQ4_Kx8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ4_K& b = *rows[r];
-    auto mv = [](void* file, void* packed, size_t n) {
-      if constexpr (kPack) std::memcpy(packed, file, n);
-      else std::memcpy(file, packed, n);
-    };
-    mv(&b.d, &g.d[r], 2);
-    mv(&b.dmin, &g.dmin[r], 2);
-    for (int k = 0; k < 3; ++k) mv(b.scales + 4 * k, &g.scales[k][r], 4);
-    for (int j = 0; j < 32; ++j) mv(b.qs + 4 * j, &g.qs[j][r], 4);
+    move_bytes<kPack>(&b.d, &g.d[r], 2);
+    move_bytes<kPack>(&b.dmin, &g.dmin[r], 2);
+    for (int k = 0; k < 3; ++k) move_bytes<kPack>(b.scales + 4 * k, &g.scales[k][r], 4);
+    for (int j = 0; j < 32; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
   }
 }
 

@@ -43,7 +43,7 @@ struct Model {
 
   // Repacks every matrix the active kernel table computes faster interleaved (kernels/repack.h);
   // a no-op with CORRAL_REPACK=0 or for the scalar table.
-  Status repack_for_kernels();
+  void repack_for_kernels();
 
   // Repacks once, before the first forward pass of any context uses the weights (so loading
   // stays a map and bind, and the first pass pays the copy where it would otherwise pay the

@@ -48,11 +48,11 @@ void populate(const void* p, size_t n, bool for_write) {
 }  // namespace
 
 void Model::prepare_for_kernels() const {
-  std::call_once(repack_once_, [this] { (void)const_cast<Model*>(this)->repack_for_kernels(); });
+  std::call_once(repack_once_, [this] { const_cast<Model*>(this)->repack_for_kernels(); });
 }
 
-Status Model::repack_for_kernels() {
-  if (!repack_enabled()) return {};
+void Model::repack_for_kernels() {
+  if (!repack_enabled()) return;
   const KernelTable& table = kernel_table();
   // token_embd is read a row at a time; it is repacked only when it is also the output matrix.
   std::vector<TensorView*> todo;
@@ -65,7 +65,7 @@ Status Model::repack_for_kernels() {
   consider(tied_embeddings ? token_embd : output);
   for (LayerWeights& l : layers)
     for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) consider(*t);
-  if (todo.empty()) return {};
+  if (todo.empty()) return;
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
   // huge pages (fewer page faults while packing, fewer TLB misses while streaming the weights)
@@ -78,7 +78,7 @@ Status Model::repack_for_kernels() {
   auto* arena = static_cast<uint8_t*>(std::aligned_alloc(kHuge, arena_bytes));
   if (arena == nullptr) {
     CORRAL_LOG_WARN("model: no memory to repack {} bytes of weights; using them as stored", total);
-    return {};
+    return;
   }
   madvise(arena, arena_bytes, MADV_HUGEPAGE);
   repacked.emplace_back(arena, [](uint8_t* p) { std::free(p); });
@@ -100,7 +100,6 @@ Status Model::repack_for_kernels() {
     dst += slice(t);
   }
   if (tied_embeddings) output = token_embd;
-  return {};
 }
 
 }  // namespace corral

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "gguf/ggml_type.h"
@@ -22,25 +23,33 @@ struct Weights {
   TensorView view;
 };
 
-inline Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937& rng) {
+// The view and exact dequantised values of rows x n weights already quantised into `bytes`.
+inline Weights weights_from_bytes(GgmlType type, int64_t rows, int64_t n, std::vector<uint8_t> bytes) {
   Weights w;
   const size_t row_bytes = ggml_row_bytes(type, n);
-  w.bytes.assign(row_bytes * static_cast<size_t>(rows), 0);
+  w.bytes = std::move(bytes);
   w.deq.resize(static_cast<size_t>(rows * n));
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> row(static_cast<size_t>(n));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = nd(rng);
-    row[static_cast<size_t>(r % n)] *= 8.0f;  // an outlier per row
-    quantize_row(type, row.data(), &w.bytes[static_cast<size_t>(r) * row_bytes], n);
+  for (int64_t r = 0; r < rows; ++r)
     dequantize_row(type, &w.bytes[static_cast<size_t>(r) * row_bytes], &w.deq[static_cast<size_t>(r * n)], n);
-  }
   w.view.data = w.bytes.data();
   w.view.type = type;
   w.view.ne[0] = n;
   w.view.ne[1] = rows;
   w.view.row_bytes = row_bytes;
   return w;
+}
+
+inline Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937& rng) {
+  const size_t row_bytes = ggml_row_bytes(type, n);
+  std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(rows), 0);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = nd(rng);
+    row[static_cast<size_t>(r % n)] *= 8.0f;  // an outlier per row
+    quantize_row(type, row.data(), &bytes[static_cast<size_t>(r) * row_bytes], n);
+  }
+  return weights_from_bytes(type, rows, n, std::move(bytes));
 }
 
 inline std::vector<float> make_acts(int64_t n_tokens, int64_t n, std::mt19937& rng) {

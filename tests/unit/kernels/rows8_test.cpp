@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/fp16.h"
@@ -119,12 +120,11 @@ TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
   };
   // Every code at its largest magnitude (nibbles 15, 6-bit codes 63 with scale 127, Q8_0 -128
   // and +127), scales and mins at 63, d = 1/64.
-  Weights w;
   const size_t row_bytes = ggml_row_bytes(type, n);
-  w.bytes.assign(row_bytes * rows, 0xFF);
+  std::vector<uint8_t> bytes(row_bytes * rows, 0xFF);
   const uint16_t d = f32_to_fp16(1.0f / 64.0f);
   for (int64_t r = 0; r < rows; ++r) {
-    uint8_t* p = &w.bytes[static_cast<size_t>(r) * row_bytes];
+    uint8_t* p = &bytes[static_cast<size_t>(r) * row_bytes];
     for (size_t off = 0; off < row_bytes; off += ggml_type_info(type).block_bytes) {
       if (type == GgmlType::kQ4_0) {
         std::memcpy(p + off, &d, 2);
@@ -140,14 +140,7 @@ TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
       }
     }
   }
-  w.deq.resize(static_cast<size_t>(rows * n));
-  for (int64_t r = 0; r < rows; ++r)
-    dequantize_row(type, &w.bytes[static_cast<size_t>(r) * row_bytes], &w.deq[static_cast<size_t>(r * n)], n);
-  w.view.data = w.bytes.data();
-  w.view.type = type;
-  w.view.ne[0] = n;
-  w.view.ne[1] = rows;
-  w.view.row_bytes = row_bytes;
+  const Weights w = weights_from_bytes(type, rows, n, std::move(bytes));
   const std::vector<uint8_t> packed = interleave(w);
   std::vector<float> x(static_cast<size_t>(nt * n));
   for (int64_t t = 0; t < nt; ++t)
