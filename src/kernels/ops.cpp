@@ -29,15 +29,21 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, double freq_base, bool neox,
-          const float* freq_factors) {
-  const int64_t half = n_rot / 2;
-  for (int64_t i = 0; i < half; ++i) {
+void rope_angles(int64_t n_rot, int64_t pos, double freq_base, const float* freq_factors, float* cos_sin) {
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
     double freq = std::pow(freq_base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
     if (freq_factors != nullptr) freq /= freq_factors[i];
     const double theta = static_cast<double>(pos) * freq;
-    const auto c = static_cast<float>(std::cos(theta));
-    const auto s = static_cast<float>(std::sin(theta));
+    cos_sin[2 * i] = static_cast<float>(std::cos(theta));
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(theta));
+  }
+}
+
+void rope_rotate(float* x, int64_t n_rot, bool neox, const float* cos_sin) {
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float c = cos_sin[2 * i];
+    const float s = cos_sin[2 * i + 1];
     const int64_t i0 = neox ? i : 2 * i;
     const int64_t i1 = neox ? i + half : 2 * i + 1;
     const float x0 = x[i0];
@@ -45,7 +51,6 @@ void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, double freq_ba
     x[i0] = x0 * c - x1 * s;
     x[i1] = x0 * s + x1 * c;
   }
-  (void)head_dim;  // dimensions past n_rot pass through unrotated
 }
 
 void softmax(float* x, int64_t n) {

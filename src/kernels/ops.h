@@ -10,10 +10,13 @@ namespace corral {
 // y[i] = x[i] / rms(x) * w[i]; y may alias x.
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
 
-// Rotary embedding of one head vector in place. `neox`: pairs (i, i + d/2) instead of (2i, 2i+1).
-// `freq_factors` (Llama 3 rope_freqs, d/2 entries) divides each frequency; may be null.
-void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, double freq_base, bool neox,
-          const float* freq_factors);
+// Rotary embedding of one head vector in place, in two steps so that a forward pass computes a
+// position's angles once for all its layers and heads. rope_angles fills `cos_sin` (n_rot
+// floats: cos and sin of pair i at 2i and 2i+1); `freq_factors` (Llama 3 rope_freqs, n_rot/2
+// entries) divides each frequency and may be null. rope_rotate turns pairs (2i, 2i+1), or with
+// `neox` (i, i + n_rot/2); dimensions past n_rot pass through unrotated.
+void rope_angles(int64_t n_rot, int64_t pos, double freq_base, const float* freq_factors, float* cos_sin);
+void rope_rotate(float* x, int64_t n_rot, bool neox, const float* cos_sin);
 
 // In-place softmax over n values.
 void softmax(float* x, int64_t n);

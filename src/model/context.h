@@ -70,6 +70,7 @@ class Context {
   std::vector<float> k_f32_, v_f32_;
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
+  std::vector<float> rope_cs_;  // [n_tokens][n_rot]: each token's cos/sin pairs, shared by all layers
 };
 
 }  // namespace corral

@@ -114,6 +114,9 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
   for (size_t t = 0; t < nt; ++t) get_row_f32(m.token_embd, batch.tokens[t], &x_[t * static_cast<size_t>(E)]);
 
   const float* freq_factors = m.rope_freqs.empty() ? nullptr : m.rope_freqs.data();
+  grow(rope_cs_, h.n_rot);
+  for (size_t t = 0; t < nt; ++t)
+    rope_angles(h.n_rot, batch.pos[t], h.rope_freq_base, freq_factors, &rope_cs_[t * static_cast<size_t>(h.n_rot)]);
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const LayerWeights& L = m.layers[static_cast<size_t>(il)];
     const auto* attn_norm = static_cast<const float*>(L.attn_norm.data);
@@ -126,6 +129,7 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
       float* q = &q_[t * static_cast<size_t>(QD)];
       float* k = &k_[t * static_cast<size_t>(KD)];
       float* v = &v_[t * static_cast<size_t>(KD)];
+      const float* cs = &rope_cs_[t * static_cast<size_t>(h.n_rot)];
       if (L.bq.data != nullptr) {
         axpy(1.0f, static_cast<const float*>(L.bq.data), q, QD);
         axpy(1.0f, static_cast<const float*>(L.bk.data), k, KD);
@@ -134,12 +138,12 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
       for (int64_t hh = 0; hh < h.n_head; ++hh) {
         float* qh = q + hh * hd;
         if (L.q_norm.data != nullptr) rmsnorm(qh, static_cast<const float*>(L.q_norm.data), qh, hd, h.rms_eps);
-        rope(qh, hd, h.n_rot, batch.pos[t], h.rope_freq_base, h.rope_neox, freq_factors);
+        rope_rotate(qh, h.n_rot, h.rope_neox, cs);
       }
       for (int64_t hh = 0; hh < h.n_head_kv; ++hh) {
         float* kh = k + hh * hd;
         if (L.k_norm.data != nullptr) rmsnorm(kh, static_cast<const float*>(L.k_norm.data), kh, hd, h.rms_eps);
-        rope(kh, hd, h.n_rot, batch.pos[t], h.rope_freq_base, h.rope_neox, freq_factors);
+        rope_rotate(kh, h.n_rot, h.rope_neox, cs);
       }
       store_kv(il, batch.seq[t], batch.pos[t], k, v);
     }
