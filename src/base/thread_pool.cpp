@@ -1,4 +1,5 @@
-// ThreadPool: static range split, one job at a time, workers parked on a condition variable.
+// ThreadPool: static ranges or claimed chunks, one job at a time, workers parked on a condition
+// variable.
 #include "base/thread_pool.h"
 
 #include <chrono>
@@ -56,6 +57,13 @@ ThreadPool& ThreadPool::global() {
 }
 
 void ThreadPool::run_chunk(int index) {
+  if (job_grain_ != 0) {
+    for (;;) {
+      const size_t begin = next_.fetch_add(job_grain_, std::memory_order_relaxed);
+      if (begin >= job_n_) return;
+      (*job_)(begin, begin + job_grain_ < job_n_ ? begin + job_grain_ : job_n_, index);
+    }
+  }
   const size_t n_threads = static_cast<size_t>(size());
   const size_t idx = static_cast<size_t>(index);
   const size_t begin = job_n_ * idx / n_threads;
@@ -81,15 +89,24 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) {
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) { run_job(n, 0, fn); }
+
+void ThreadPool::parallel_for_dynamic(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
+  run_job(n, grain == 0 ? 1 : grain, fn);
+}
+
+void ThreadPool::run_job(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
   if (n == 0) return;
-  if (workers_.empty() || n == 1) {
-    fn(0, n, 0);
+  if (workers_.empty() || n == 1 || (grain != 0 && grain >= n)) {
+    if (grain == 0) grain = n;
+    for (size_t b = 0; b < n; b += grain) fn(b, b + grain < n ? b + grain : n, 0);
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);
   job_ = &fn;
   job_n_ = n;
+  job_grain_ = grain;
+  next_.store(0, std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new generation

@@ -1,6 +1,9 @@
 // A fixed pool of worker threads running one data-parallel loop at a time.
-// Work is split into contiguous static ranges, so the split depends only on n and the thread
-// count, and kernels that write disjoint outputs give identical results for any thread count.
+// parallel_for splits the work into contiguous static ranges (one per thread, so the split
+// depends only on n and the thread count); parallel_for_dynamic hands out chunks of `grain` to
+// whichever thread is free, so a thread slowed by a neighbour on a shared core does less of the
+// work instead of holding everyone up. Kernels whose units write disjoint outputs give identical
+// results either way, for any thread count.
 // Workers and the caller spin briefly (kSpinNs) before sleeping on a condition variable: the
 // forward pass issues hundreds of short loops per token, and a sleep/wake costs tens of µs.
 #pragma once
@@ -28,6 +31,9 @@ class ThreadPool {
   // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n); returns when done.
   // Must not be called re-entrantly from inside fn.
   void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn);
+  // Calls fn(begin, end, thread_index) on chunks of at most `grain` (>= 1) covering [0, n), each
+  // claimed by the next free thread; a thread may get several chunks, or none.
+  void parallel_for_dynamic(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
 
   static ThreadPool& global();
   static int default_thread_count();
@@ -35,6 +41,7 @@ class ThreadPool {
  private:
   void worker_loop(int index);
   void run_chunk(int index);
+  void run_job(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
@@ -43,6 +50,8 @@ class ThreadPool {
   static constexpr long kSpinNs = 200000;  // ~ the gap between two matmuls of one token
   const std::function<void(size_t, size_t, int)>* job_ = nullptr;
   size_t job_n_ = 0;
+  size_t job_grain_ = 0;             // 0: static ranges
+  std::atomic<size_t> next_{0};      // first unclaimed unit of a dynamic job
   std::atomic<unsigned long> generation_{0};  // bumped (release) once job_ is set
   std::atomic<int> pending_{0};               // workers still running the current job
   std::atomic<bool> stop_{false};

@@ -181,7 +181,10 @@ void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs,
   // One loop over the units of all matrices: a unit's result never depends on the split.
   size_t total = 0;
   for (const Part& p : parts) total += p.units;
-  pool.parallel_for(total, [&](size_t b, size_t e, int) {
+  // Chunks claimed by free threads (about 8 per thread): on a shared machine one core is often
+  // slower than the other, and a static half each would wait for it.
+  const size_t grain = std::max<size_t>(1, total / (8 * static_cast<size_t>(pool.size())));
+  pool.parallel_for_dynamic(total, grain, [&](size_t b, size_t e, int) {
     size_t first = 0;
     for (const Part& p : parts) {
       const size_t lo = std::max(b, first), hi = std::min(e, first + p.units);

@@ -73,7 +73,11 @@ void Context::attention(const Batch& batch, int64_t il) {
   const size_t n_tasks = batch.size() * static_cast<size_t>(h.n_head);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = params_.kv_type == KvType::kF16;
-  ThreadPool::global().parallel_for(n_tasks, [&](size_t begin, size_t end, int) {
+  // Claimed in chunks: in a prompt, later tokens attend over more positions, so equal static
+  // halves would leave the first thread idle for most of the loop.
+  ThreadPool& pool = ThreadPool::global();
+  const size_t grain = std::max<size_t>(1, n_tasks / (8 * static_cast<size_t>(pool.size())));
+  pool.parallel_for_dynamic(n_tasks, grain, [&](size_t begin, size_t end, int) {
     for (size_t task = begin; task < end; ++task) {
       const size_t t = task / static_cast<size_t>(h.n_head);
       const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "base/fp16.h"
-#include "base/thread_pool.h"
 
 namespace corral {
 namespace {
@@ -29,15 +28,6 @@ TEST(Bf16, RoundTripAndRounding) {
   EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.5f)), 1.5f);
   EXPECT_EQ(f32_to_bf16(1.0f + 1.0f / 256.0f), f32_to_bf16(1.0f));  // halfway to even
   EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
-}
-
-TEST(ThreadPool, CoversRangeExactlyOnce) {
-  ThreadPool pool(3);
-  std::vector<int> hits(1000, 0);
-  pool.parallel_for(hits.size(), [&](size_t b, size_t e, int) {
-    for (size_t i = b; i < e; ++i) hits[i]++;
-  });
-  for (int h : hits) EXPECT_EQ(h, 1);
 }
 
 }  // namespace
