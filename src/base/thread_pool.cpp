@@ -89,13 +89,13 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) { run_job(n, 0, fn); }
+void ThreadPool::parallel_for(size_t n, LoopBody fn) { run_job(n, 0, fn); }
 
-void ThreadPool::parallel_for_dynamic(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
+void ThreadPool::parallel_for_dynamic(size_t n, size_t grain, LoopBody fn) {
   run_job(n, grain == 0 ? 1 : grain, fn);
 }
 
-void ThreadPool::run_job(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
+void ThreadPool::run_job(size_t n, size_t grain, LoopBody fn) {
   if (n == 0) return;
   if (workers_.empty() || n == 1 || (grain != 0 && grain >= n)) {
     if (grain == 0) grain = n;

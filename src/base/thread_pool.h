@@ -11,12 +11,17 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/function_ref.h"
+
 namespace corral {
+
+// The body of a parallel loop: fn(begin, end, thread_index). Referenced, not copied: it lives
+// on the caller's stack for the length of the call.
+using LoopBody = FunctionRef<void(size_t, size_t, int)>;
 
 class ThreadPool {
  public:
@@ -30,10 +35,10 @@ class ThreadPool {
 
   // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n); returns when done.
   // Must not be called re-entrantly from inside fn.
-  void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn);
+  void parallel_for(size_t n, LoopBody fn);
   // Calls fn(begin, end, thread_index) on chunks of at most `grain` (>= 1) covering [0, n), each
   // claimed by the next free thread; a thread may get several chunks, or none.
-  void parallel_for_dynamic(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
+  void parallel_for_dynamic(size_t n, size_t grain, LoopBody fn);
 
   static ThreadPool& global();
   static int default_thread_count();
@@ -41,14 +46,14 @@ class ThreadPool {
  private:
   void worker_loop(int index);
   void run_chunk(int index);
-  void run_job(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
+  void run_job(size_t n, size_t grain, LoopBody fn);
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_;
   std::condition_variable done_cv_;
   static constexpr long kSpinNs = 200000;  // ~ the gap between two matmuls of one token
-  const std::function<void(size_t, size_t, int)>* job_ = nullptr;
+  const LoopBody* job_ = nullptr;
   size_t job_n_ = 0;
   size_t job_grain_ = 0;             // 0: static ranges
   std::atomic<size_t> next_{0};      // first unclaimed unit of a dynamic job

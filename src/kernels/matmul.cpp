@@ -136,8 +136,16 @@ void run_units(const Part& p, size_t u0, size_t u1) {
 void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs, const float* x, int64_t x_stride,
                       int64_t n_tokens) {
   if (outs.empty()) return;
-  std::vector<Part> parts;
-  parts.reserve(outs.size());
+  // A fixed array, not a vector: generation must not allocate per token (no_alloc_test).
+  constexpr size_t kMaxFused = 4;
+  if (outs.size() > kMaxFused) {
+    for (size_t i = 0; i < outs.size(); i += kMaxFused)
+      matmul_many_with(table, outs.subspan(i, std::min(kMaxFused, outs.size() - i)), x, x_stride, n_tokens);
+    return;
+  }
+  Part part_store[kMaxFused];
+  std::span<Part> parts(part_store, outs.size());
+  size_t n_parts = 0;
   for (const MatmulOut& o : outs) {
     const auto type_id = static_cast<uint32_t>(o.w->type);
     Part p{};
@@ -150,7 +158,7 @@ void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs,
     p.units = static_cast<size_t>(o.w->n_rows() / p.unit_rows);
     const TypeKernel k8 = table.matmul_rows8[type_id];
     if (p.unit_rows > 1 && k8.rows != nullptr && k8.act == p.plain.act) p.grouped = k8.rows;
-    parts.push_back(p);
+    parts[n_parts++] = p;
   }
   // Fusing needs one activation format and width; otherwise one product after another.
   for (const Part& p : parts) {
