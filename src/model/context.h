@@ -47,8 +47,11 @@ class Context {
 
   // Evaluates the batch: writes K/V for each token at (seq, pos) and returns the logits of the
   // tokens with want_logits set, in batch order (n_vocab floats each). Positions attended to
-  // are 0..pos of the token's sequence, which the caller must have filled.
+  // are 0..pos of the token's sequence, which the caller must have filled. A long batch whose
+  // positions rise within each sequence runs in slices of kMicroBatch tokens (the same results,
+  // bit for bit), so a long prompt's scratch memory stays that of kMicroBatch tokens.
   Result<std::span<const float>> forward(const Batch& batch);
+  static constexpr size_t kMicroBatch = 128;
 
   const Model& model() const { return *model_; }
   const ContextParams& params() const { return params_; }
@@ -59,6 +62,9 @@ class Context {
 
  private:
   Context() = default;
+  // The pass itself, for a validated batch; in embedding mode it returns rows of xn_.
+  std::span<const float> forward_validated(const Batch& batch);
+  bool positions_rise_per_sequence(const Batch& batch);
   void attention(const Batch& batch, int64_t il);
   void store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, const float* v);
   void load_k(int64_t il, int32_t seq, int64_t pos, float* out) const;
@@ -71,6 +77,9 @@ class Context {
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
   std::vector<float> rope_cs_;  // [n_tokens][n_rot]: each token's cos/sin pairs, shared by all layers
+  Batch slice_;                   // one micro-batch of a long batch
+  std::vector<float> hidden_;     // [n_out][n_embd]: final-norm rows gathered over the micro-batches
+  std::vector<int32_t> last_pos_;  // [n_seq]: for positions_rise_per_sequence
 };
 
 }  // namespace corral

@@ -107,6 +107,44 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     if (batch.seq[t] < 0 || batch.seq[t] >= params_.n_seq)
       return make_error("sequence {} is outside the {} slots", batch.seq[t], params_.n_seq);
   }
+  if (nt <= kMicroBatch || !positions_rise_per_sequence(batch)) return forward_validated(batch);
+
+  // Micro-batches in order: each token still sees exactly positions 0..pos of its sequence (the
+  // earlier slices have stored theirs), and every per-token step is independent of the batch,
+  // so the results are those of the whole batch. The slices return final-norm rows; the output
+  // projection runs once over all of them.
+  const auto E = static_cast<size_t>(h.n_embd);
+  hidden_.clear();
+  for (size_t t0 = 0; t0 < nt; t0 += kMicroBatch) {
+    const size_t t1 = std::min(nt, t0 + kMicroBatch);
+    slice_.clear();
+    slice_.embeddings = true;
+    for (size_t t = t0; t < t1; ++t) slice_.add(batch.tokens[t], batch.pos[t], batch.seq[t], batch.want_logits[t] != 0);
+    const std::span<const float> rows = forward_validated(slice_);
+    hidden_.insert(hidden_.end(), rows.begin(), rows.end());
+  }
+  const size_t n_out = hidden_.size() / E;
+  if (batch.embeddings) return std::span<const float>(hidden_.data(), hidden_.size());
+  const size_t need = n_out * static_cast<size_t>(h.n_vocab);
+  if (logits_.size() < need) logits_.resize(need);
+  if (n_out > 0) matmul(m.output, hidden_.data(), h.n_embd, static_cast<int64_t>(n_out), logits_.data(), h.n_vocab);
+  return std::span<const float>(logits_.data(), need);
+}
+
+bool Context::positions_rise_per_sequence(const Batch& batch) {
+  last_pos_.assign(static_cast<size_t>(params_.n_seq), -1);
+  for (size_t t = 0; t < batch.size(); ++t) {
+    int32_t& last = last_pos_[static_cast<size_t>(batch.seq[t])];
+    if (batch.pos[t] <= last) return false;
+    last = batch.pos[t];
+  }
+  return true;
+}
+
+std::span<const float> Context::forward_validated(const Batch& batch) {
+  const Model& m = *model_;
+  const HParams& h = m.hp;
+  const size_t nt = batch.size();
   const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), F = h.n_ff, hd = h.head_dim;
   auto grow = [nt](std::vector<float>& v, int64_t dim) {
     const size_t need = nt * static_cast<size_t>(dim);
