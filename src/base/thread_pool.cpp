@@ -95,6 +95,11 @@ void ThreadPool::parallel_for_dynamic(size_t n, size_t grain, LoopBody fn) {
   run_job(n, grain == 0 ? 1 : grain, fn);
 }
 
+void ThreadPool::parallel_for_dynamic(size_t n, LoopBody fn) {
+  const size_t grain = n / (8 * static_cast<size_t>(size()));
+  run_job(n, grain == 0 ? 1 : grain, fn);
+}
+
 void ThreadPool::run_job(size_t n, size_t grain, LoopBody fn) {
   if (n == 0) return;
   if (workers_.empty() || n == 1 || (grain != 0 && grain >= n)) {

@@ -39,6 +39,9 @@ class ThreadPool {
   // Calls fn(begin, end, thread_index) on chunks of at most `grain` (>= 1) covering [0, n), each
   // claimed by the next free thread; a thread may get several chunks, or none.
   void parallel_for_dynamic(size_t n, size_t grain, LoopBody fn);
+  // The same with about 8 chunks per thread: small enough to even out a slow thread, large
+  // enough that claiming them costs nothing next to the work.
+  void parallel_for_dynamic(size_t n, LoopBody fn);
 
   static ThreadPool& global();
   static int default_thread_count();

@@ -191,8 +191,7 @@ void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs,
   for (const Part& p : parts) total += p.units;
   // Chunks claimed by free threads (about 8 per thread): on a shared machine one core is often
   // slower than the other, and a static half each would wait for it.
-  const size_t grain = std::max<size_t>(1, total / (8 * static_cast<size_t>(pool.size())));
-  pool.parallel_for_dynamic(total, grain, [&](size_t b, size_t e, int) {
+  pool.parallel_for_dynamic(total, [&](size_t b, size_t e, int) {
     size_t first = 0;
     for (const Part& p : parts) {
       const size_t lo = std::max(b, first), hi = std::min(e, first + p.units);

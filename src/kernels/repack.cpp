@@ -18,21 +18,15 @@ void move_bytes(void* file, void* packed, size_t n) {
 }
 
 // Moves one block of each of 8 rows between the two layouts; kPack picks the direction.
-template <bool kPack>
-void move_q4_0(BlockQ4_0* rows[R], BlockQ4_0x8& g) {
+// Q4_0 and Q8_0: the scale, then the codes 4 bytes at a time.
+template <bool kPack, class Block, class Group>
+void move_legacy(Block* rows[R], Group& g) {
+  constexpr int kGroups = sizeof(Block::qs) / 4;
+  static_assert(sizeof(Group::qs) == sizeof(Block::qs) * R);
   for (int r = 0; r < R; ++r) {
-    BlockQ4_0& b = *rows[r];
+    Block& b = *rows[r];
     move_bytes<kPack>(&b.d, &g.d[r], 2);
-    for (int j = 0; j < 4; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
-  }
-}
-
-template <bool kPack>
-void move_q8_0(BlockQ8_0* rows[R], BlockQ8_0x8& g) {
-  for (int r = 0; r < R; ++r) {
-    BlockQ8_0& b = *rows[r];
-    move_bytes<kPack>(&b.d, &g.d[r], 2);
-    for (int j = 0; j < 8; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
+    for (int j = 0; j < kGroups; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
   }
 }
 
@@ -134,16 +128,16 @@ bool can_interleave_rows8(GgmlType type, int64_t rows, int64_t n) {
 
 void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
   auto* file = const_cast<uint8_t*>(src);  // only read in this direction
-  if (type == GgmlType::kQ4_0) move_group<true, BlockQ4_0, BlockQ4_0x8>(file, row_bytes, dst, move_q4_0<true>);
-  else if (type == GgmlType::kQ8_0) move_group<true, BlockQ8_0, BlockQ8_0x8>(file, row_bytes, dst, move_q8_0<true>);
+  if (type == GgmlType::kQ4_0) move_group<true, BlockQ4_0, BlockQ4_0x8>(file, row_bytes, dst, move_legacy<true, BlockQ4_0, BlockQ4_0x8>);
+  else if (type == GgmlType::kQ8_0) move_group<true, BlockQ8_0, BlockQ8_0x8>(file, row_bytes, dst, move_legacy<true, BlockQ8_0, BlockQ8_0x8>);
   else if (type == GgmlType::kQ4_K) move_group<true, BlockQ4_K, BlockQ4_Kx8>(file, row_bytes, dst, move_q4_k<true>);
   else if (type == GgmlType::kQ6_K) move_group<true, BlockQ6_K, BlockQ6_Kx8>(file, row_bytes, dst, move_q6_k<true>);
 }
 
 void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
   auto* packed = const_cast<uint8_t*>(src);  // only read in this direction
-  if (type == GgmlType::kQ4_0) move_group<false, BlockQ4_0, BlockQ4_0x8>(dst, row_bytes, packed, move_q4_0<false>);
-  else if (type == GgmlType::kQ8_0) move_group<false, BlockQ8_0, BlockQ8_0x8>(dst, row_bytes, packed, move_q8_0<false>);
+  if (type == GgmlType::kQ4_0) move_group<false, BlockQ4_0, BlockQ4_0x8>(dst, row_bytes, packed, move_legacy<false, BlockQ4_0, BlockQ4_0x8>);
+  else if (type == GgmlType::kQ8_0) move_group<false, BlockQ8_0, BlockQ8_0x8>(dst, row_bytes, packed, move_legacy<false, BlockQ8_0, BlockQ8_0x8>);
   else if (type == GgmlType::kQ4_K) move_group<false, BlockQ4_K, BlockQ4_Kx8>(dst, row_bytes, packed, move_q4_k<false>);
   else if (type == GgmlType::kQ6_K) move_group<false, BlockQ6_K, BlockQ6_Kx8>(dst, row_bytes, packed, move_q6_k<false>);
 }

@@ -75,9 +75,7 @@ void Context::attention(const Batch& batch, int64_t il) {
   const bool f16 = params_.kv_type == KvType::kF16;
   // Claimed in chunks: in a prompt, later tokens attend over more positions, so equal static
   // halves would leave the first thread idle for most of the loop.
-  ThreadPool& pool = ThreadPool::global();
-  const size_t grain = std::max<size_t>(1, n_tasks / (8 * static_cast<size_t>(pool.size())));
-  pool.parallel_for_dynamic(n_tasks, grain, [&](size_t begin, size_t end, int) {
+  ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
     for (size_t task = begin; task < end; ++task) {
       const size_t t = task / static_cast<size_t>(h.n_head);
       const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
@@ -123,8 +121,8 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     const std::span<const float> rows = forward_validated(slice_);
     hidden_.insert(hidden_.end(), rows.begin(), rows.end());
   }
-  const size_t n_out = hidden_.size() / E;
   if (batch.embeddings) return std::span<const float>(hidden_.data(), hidden_.size());
+  const size_t n_out = hidden_.size() / E;
   const size_t need = n_out * static_cast<size_t>(h.n_vocab);
   if (logits_.size() < need) logits_.resize(need);
   if (n_out > 0) matmul(m.output, hidden_.data(), h.n_embd, static_cast<int64_t>(n_out), logits_.data(), h.n_vocab);

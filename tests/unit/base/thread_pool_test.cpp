@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -56,6 +57,22 @@ TEST(ThreadPool, DynamicChunksCoverEveryUnitOnceWithinTheGrain) {
         EXPECT_FALSE(bad_thread);
       }
     }
+  }
+}
+
+TEST(ThreadPool, DefaultGrainIsAboutEightChunksPerThread) {
+  ThreadPool pool(2);
+  for (const size_t n : {1, 5, 16, 1000}) {
+    std::vector<std::atomic<int>> hits(n);
+    std::atomic<size_t> largest{0};
+    pool.parallel_for_dynamic(n, [&](size_t b, size_t e, int) {
+      for (size_t i = b; i < e; ++i) hits[i]++;
+      size_t seen = largest.load();
+      while (e - b > seen && !largest.compare_exchange_weak(seen, e - b)) {
+      }
+    });
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "n " << n << " unit " << i;
+    EXPECT_EQ(largest.load(), std::max<size_t>(1, n / 16)) << "n " << n;
   }
 }
 
