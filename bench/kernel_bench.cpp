@@ -142,7 +142,6 @@ void register_limits(const std::string& path, const KernelTable* table) {
 int main(int argc, char** argv) {
   using namespace corral;
   for (const std::string& path : runnable_kernel_paths()) {
-    if (path == "amx") continue;  // the avx512 table until AMX tile kernels exist
     const KernelTable* table = kernel_table_by_name(path);
     register_limits(path, table);
     auto has_rows8 = [table](GgmlType t) { return table->matmul_rows8[static_cast<uint32_t>(t)].rows != nullptr; };

@@ -127,6 +127,7 @@ struct KernelTable {
   AttentionF32Fn attention_f32;
   ReadStreamFn read_stream;
   Int8PeakFn int8_peak;
+  int64_t int8_peak_madds_per_iter;  // multiply-adds per iteration of int8_peak (0: kInt8PeakMaddsPerIter)
 };
 
 // Bytes of one packed activation row of n elements.

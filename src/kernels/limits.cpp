@@ -67,7 +67,8 @@ double measure_int8_peak(const KernelTable& table, double seconds) {
   volatile int64_t keep = sink[0];
   (void)keep;
   const double dt = seconds_since(t0);
-  return 2.0 * static_cast<double>(kInt8PeakMaddsPerIter) * static_cast<double>(iters) *
+  const int64_t madds = table.int8_peak_madds_per_iter > 0 ? table.int8_peak_madds_per_iter : kInt8PeakMaddsPerIter;
+  return 2.0 * static_cast<double>(madds) * static_cast<double>(iters) *
          static_cast<double>(n_threads) / dt;
 }
 

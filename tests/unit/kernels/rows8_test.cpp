@@ -243,14 +243,16 @@ TEST(MatmulMany, SameBitsAsOneProductEach) {
 
 std::vector<PathType> all_path_types() {
   std::vector<PathType> out;
-  for (const char* p : {"scalar", "avx2", "avx512"})
+  for (const char* p : {"scalar", "avx2", "avx512", "amx", "amx-emulated"})
     for (GgmlType t : kInterleaved) out.push_back({p, t});
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPaths, Rows8Matmul, testing::ValuesIn(all_path_types()),
                          [](const testing::TestParamInfo<PathType>& p) {
-                           return p.param.path + "_" + std::string(ggml_type_name(p.param.type));
+                           std::string name = p.param.path + "_" + std::string(ggml_type_name(p.param.type));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
                          });
 
 }  // namespace
