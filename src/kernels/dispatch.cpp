@@ -63,7 +63,7 @@ const KernelTable* ready_amx() {
       return nullptr;
     }
     const KernelTable* amx = amx_kernel_table();
-    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
       if (!rows8_kernels_agree(*amx, *compiled_avx512(), type)) {
         CORRAL_LOG_WARN("kernels: the AMX {} kernel disagrees with avx512 on this CPU; using avx512", ggml_type_name(type));
         return nullptr;

@@ -19,7 +19,7 @@ const KernelTable& reference_kernel_table();
 
 // The table for a path name ("scalar", "avx2", "avx512", "amx", "amx-emulated"), or nullptr
 // when the name is unknown or this CPU cannot run it. "amx" (avx512 with the interleaved
-// Q4_0/Q8_0/Q4_K prompt kernels on tiles) needs the OS to grant the tile state and the tile
+// Q4_0/Q8_0/Q4_K/Q6_K prompt kernels on tiles) needs the OS to grant the tile state and the tile
 // kernels to agree with avx512 on a first product. "amx-emulated" runs the same tile kernels
 // over a scalar model of the tiles on any AVX2 CPU: for tests, never chosen by itself.
 const KernelTable* kernel_table_by_name(std::string_view name);

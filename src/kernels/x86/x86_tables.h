@@ -9,7 +9,7 @@ namespace corral {
 const KernelTable* avx2_kernel_table();    // AVX2 + FMA + F16C
 const KernelTable* avx512_kernel_table();  // + AVX-512 F/BW/VL and VNNI (256-bit VNNI dot products)
 
-// The avx512 table with the interleaved Q4_0, Q8_0 and Q4_K prompt kernels on AMX tiles. Needs
+// The avx512 table with the interleaved Q4_0, Q8_0, Q4_K and Q6_K prompt kernels on AMX tiles. Needs
 // AMX-TILE and AMX-INT8, and the tile state granted by the OS first (dispatch.cpp).
 const KernelTable* amx_kernel_table();
 

@@ -112,7 +112,7 @@ int64_t amx_emulated_misuse_check() {
   const int64_t before = amx_emulated_faults();
   Tiles::load<0>(t_tiles, 0);  // before any configuration
   TileConfig cfg;
-  tile_config(cfg);
+  tile_config(cfg, 32);
   cfg.colsb[1] = 16;  // A narrower than B's rows × 4
   Tiles::configure(cfg);
   Tiles::dot_s8s8<3, 1, 0>();
