@@ -126,11 +126,11 @@ wait_status "$dl" succeeded failed
 # Webhooks: the receiver fails the first two deliveries; the third succeeds; every one is signed.
 python3 "$SRC/tests/integration/jobs_webhook_receiver.py" "$tmp/hook_port" "$tmp/hook.log" s3cret 2 &
 hook_pid=$!
-for _ in $(seq 50); do [ -s "$tmp/hook_port" ] && break; sleep 0.1; done
+for _ in $(seq 150); do [ -s "$tmp/hook_port" ] && break; sleep 0.1; done
 [ -s "$tmp/hook_port" ] || fail "webhook receiver did not start"
 hook=http://127.0.0.1:$(cat "$tmp/hook_port")/done
 w=$(submit "$(gen 'hook' 4 ",\"webhook\":{\"url\":\"$hook\",\"secret\":\"s3cret\"}")")
-for _ in $(seq 100); do [ "$(field "$w" 'd["webhook"]["state"]')" = delivered ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(field "$w" 'd["webhook"]["state"]')" = delivered ] && break; sleep 0.1; done
 [ "$(field "$w" 'd["webhook"]["state"], d["webhook"]["attempts"]')" = "delivered 3" ] || fail "webhook $(curl -s "$B/api/jobs/$w")"
 python3 - "$tmp/hook.log" "$w" <<'PY' || fail "webhook log: $(cat "$tmp/hook.log")"
 import json, sys
@@ -142,7 +142,7 @@ assert [r["attempt_header"] for r in rows] == ["1", "2", "3"], rows
 PY
 # A wrong secret on the sender's side: the receiver refuses every delivery (401) until corral gives up.
 wbad=$(submit "$(gen 'hook' 2 ",\"webhook\":{\"url\":\"$hook\",\"secret\":\"wrong\"}")")
-for _ in $(seq 100); do [ "$(field "$wbad" 'd["webhook"]["state"]')" = failed ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(field "$wbad" 'd["webhook"]["state"]')" = failed ] && break; sleep 0.1; done
 [ "$(field "$wbad" 'd["webhook"]["state"]')" = failed ] || fail "unsigned webhook $(curl -s "$B/api/jobs/$wbad")"
 grep -q "\"job\": \"$wbad\".*\"signature_ok\": false" "$tmp/hook.log" || fail "receiver did not see the bad signature"
 
