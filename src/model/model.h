@@ -1,6 +1,7 @@
 // A loaded model: hyper-parameters and tensor views bound by name over the mmapped GGUF.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,9 +33,9 @@ struct Model {
   bool tied_embeddings = false;
   std::vector<float> rope_freqs;   // Llama 3 frequency factors (empty when absent)
   std::vector<LayerWeights> layers;
-  // Weights repacked for the kernels in use (repack_weights.cpp); the views point here and the
-  // file pages they came from are released.
-  std::vector<std::shared_ptr<uint8_t>> repacked;
+  // The one arena of weights repacked for the kernels in use (repack_weights.cpp); the views
+  // point into it and the file pages they came from are released.
+  std::unique_ptr<uint8_t, void (*)(void*)> repacked{nullptr, std::free};
   size_t repacked_bytes = 0;
 
   // Opens `path`, reads hyper-parameters and binds every tensor, checking shapes and types.

@@ -81,7 +81,7 @@ void Model::repack_for_kernels() {
     return;
   }
   madvise(arena, arena_bytes, MADV_HUGEPAGE);
-  repacked.emplace_back(arena, [](uint8_t* p) { std::free(p); });
+  repacked.reset(arena);
 
   uint8_t* dst = arena;
   for (TensorView* t : todo) {

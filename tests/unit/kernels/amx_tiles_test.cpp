@@ -49,13 +49,6 @@ class AmxTiles : public testing::TestWithParam<TablePair> {
   int64_t faults_before_ = 0;
 };
 
-std::vector<uint8_t> interleave(const Weights& w) {
-  std::vector<uint8_t> out(w.bytes.size());
-  const size_t group = w.view.row_bytes * kRowsInterleaved;
-  for (size_t off = 0; off < out.size(); off += group) pack_rows8(w.view.type, &w.bytes[off], w.view.row_bytes, &out[off]);
-  return out;
-}
-
 // Token counts around the tile (16) and pass (32) sizes and the 64-token chunks; rows across the
 // 16-group blocks; one block, a few, and a long row.
 TEST_P(AmxTiles, SameBitsAsTheVectorTableAtAwkwardSizes) {
@@ -68,9 +61,7 @@ TEST_P(AmxTiles, SameBitsAsTheVectorTableAtAwkwardSizes) {
       for (int64_t rows : {8, 24, 136}) {
         Weights w = make_weights(type, rows, n, rng);
         const std::vector<uint8_t> packed = interleave(w);
-        TensorView v = w.view;
-        v.data = packed.data();
-        v.interleave = kRowsInterleaved;
+        const TensorView v = interleaved_view(w, packed);
         for (int64_t nt : {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100}) {
           if (n > 1024 && rows > 24 && nt != 65) continue;  // the large shapes once
           std::vector<float> x = make_acts(nt, n, rng);
@@ -98,9 +89,7 @@ TEST_P(AmxTiles, ExtremeCodesGiveTheSameBits) {
     for (int64_t r = 0; r < rows; ++r) quantize_row(type, &wf[static_cast<size_t>(r * n)], &bytes[static_cast<size_t>(r) * row_bytes], n);
     Weights w = weights_from_bytes(type, rows, n, std::move(bytes));
     const std::vector<uint8_t> packed = interleave(w);
-    TensorView v = w.view;
-    v.data = packed.data();
-    v.interleave = kRowsInterleaved;
+    const TensorView v = interleaved_view(w, packed);
     std::vector<float> x(static_cast<size_t>(nt * n));
     for (size_t i = 0; i < x.size(); ++i) x[i] = (i / static_cast<size_t>(n)) % 2 ? -1.0f : (i % 2 ? 1.0f : -1.0f);
     std::vector<float> y_tiles(static_cast<size_t>(rows * nt)), y_vec(y_tiles.size());

@@ -11,6 +11,7 @@
 
 #include "gguf/ggml_type.h"
 #include "kernels/dispatch.h"
+#include "kernels/repack.h"
 #include "tensor/quant.h"
 #include "tensor/tensor_view.h"
 
@@ -50,6 +51,21 @@ inline Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937
     quantize_row(type, row.data(), &bytes[static_cast<size_t>(r) * row_bytes], n);
   }
   return weights_from_bytes(type, rows, n, std::move(bytes));
+}
+
+// The same matrix interleaved by 8 rows (kernels/repack.h), and a view of it.
+inline std::vector<uint8_t> interleave(const Weights& w) {
+  std::vector<uint8_t> out(w.bytes.size());
+  const size_t group = w.view.row_bytes * kRowsInterleaved;
+  for (size_t off = 0; off < out.size(); off += group) pack_rows8(w.view.type, &w.bytes[off], w.view.row_bytes, &out[off]);
+  return out;
+}
+
+inline TensorView interleaved_view(const Weights& w, const std::vector<uint8_t>& packed) {
+  TensorView v = w.view;
+  v.data = packed.data();
+  v.interleave = kRowsInterleaved;
+  return v;
 }
 
 inline std::vector<float> make_acts(int64_t n_tokens, int64_t n, std::mt19937& rng) {

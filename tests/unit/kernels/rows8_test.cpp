@@ -23,21 +23,6 @@ namespace {
 
 const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
 
-// The same matrix, interleaved.
-std::vector<uint8_t> interleave(const Weights& w) {
-  std::vector<uint8_t> out(w.bytes.size());
-  const size_t group = w.view.row_bytes * kRowsInterleaved;
-  for (size_t off = 0; off < out.size(); off += group) pack_rows8(w.view.type, &w.bytes[off], w.view.row_bytes, &out[off]);
-  return out;
-}
-
-TensorView interleaved_view(const Weights& w, const std::vector<uint8_t>& packed) {
-  TensorView v = w.view;
-  v.data = packed.data();
-  v.interleave = kRowsInterleaved;
-  return v;
-}
-
 TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_K, 16, 512));
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ6_K, 8, 256));

@@ -121,7 +121,7 @@ TEST_P(WeightsInPlace, EveryTensorPointsIntoTheFileMapping) {
   };
   const Model& model = **m;
   for (const TensorView* t : all_tensors(model)) check(*t);
-  EXPECT_TRUE(model.repacked.empty());
+  EXPECT_EQ(model.repacked, nullptr);
   ASSERT_GT(weight_bytes, size_t{1} << 20);
   // The parser's metadata and tensor index may allocate; a copy of the weights would show here.
   EXPECT_LT(anon_after > anon_before ? anon_after - anon_before : 0, weight_bytes / 4)
@@ -137,7 +137,7 @@ TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
   const size_t anon_before = rss_anon(), file_before = rss("RssFile:");
   auto m = Model::load(path);
   ASSERT_TRUE(m.ok()) << m.error().message;
-  EXPECT_TRUE((*m)->repacked.empty()) << "loading only maps and binds; the first forward pass repacks";
+  EXPECT_EQ((*m)->repacked, nullptr) << "loading only maps and binds; the first forward pass repacks";
   (*m)->prepare_for_kernels();
   const size_t anon_grew = rss_anon() - std::min(rss_anon(), anon_before);
   const size_t file_grew = rss("RssFile:") - std::min(rss("RssFile:"), file_before);
@@ -153,9 +153,8 @@ TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
     weight_bytes += n;
     bool in_file = false, in_buffer = false;
     for (const Range& r : ranges) in_file = in_file || (p >= r.begin && p + n <= r.end);
-    for (const auto& buf : model.repacked)
-      in_buffer = in_buffer || (p >= reinterpret_cast<uintptr_t>(buf.get()) &&
-                                p + n <= reinterpret_cast<uintptr_t>(buf.get()) + model.repacked_bytes + 64 * 1024);
+    const auto arena = reinterpret_cast<uintptr_t>(model.repacked.get());
+    in_buffer = arena != 0 && p >= arena && p + n <= arena + model.repacked_bytes + 64 * 1024;
     EXPECT_NE(in_file, in_buffer) << t->name;
     EXPECT_EQ(t->interleave, in_buffer ? kRowsInterleaved : 1) << t->name;
     if (in_buffer && t != &model.output) in_buffers += n;
