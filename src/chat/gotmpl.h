@@ -11,13 +11,11 @@
 
 #include "base/result.h"
 #include "chat/gotmpl_value.h"
+#include "chat/source_pos.h"
 
 namespace corral::gotmpl {
 
-struct Pos {
-  int line = 1;
-  int col = 1;
-};
+using Pos = SourcePos;
 
 struct Pipe;
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <functional>
 
+#include "base/utf8.h"
 #include "chat/gotmpl.h"
 
 namespace corral::gotmpl {
@@ -32,33 +33,12 @@ bool is_ident_char(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Parser {
  public:
   Parser(std::string_view src, std::string name, const Limits& limits,
          std::map<std::string, NodeList>& defines)
-      : src_(src), name_(std::move(name)), limits_(limits), defines_(defines) {
-    line_starts_.push_back(0);
-    for (size_t i = 0; i < src_.size(); ++i)
-      if (src_[i] == '\n') line_starts_.push_back(i + 1);
-  }
+      : src_(src), name_(std::move(name)), limits_(limits), defines_(defines), lines_(src) {}
 
   Result<NodeList> parse_root() {
     NodeList root;
@@ -70,12 +50,7 @@ class Parser {
   }
 
  private:
-  Pos pos_at(size_t off) const {
-    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
-    size_t line = static_cast<size_t>(it - line_starts_.begin());
-    size_t start = line_starts_[line - 1];
-    return Pos{static_cast<int>(line), static_cast<int>(off - start + 1)};
-  }
+  Pos pos_at(size_t off) const { return lines_.at(off); }
 
   Error err(Pos p, const std::string& msg) const {
     return make_error("template: {}:{}:{}: {}", name_, p.line, p.col, msg);
@@ -519,7 +494,7 @@ class Parser {
   std::string name_;
   Limits limits_;
   std::map<std::string, NodeList>& defines_;
-  std::vector<size_t> line_starts_;
+  LineIndex lines_;
 };
 
 void collect_idents(const Pipe* pipe, std::vector<std::string>& out);

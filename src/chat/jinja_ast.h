@@ -6,13 +6,11 @@
 #include <vector>
 
 #include "chat/jinja_value.h"
+#include "chat/source_pos.h"
 
 namespace corral::jinja {
 
-struct SrcPos {
-  int line = 1;
-  int col = 1;
-};
+using SrcPos = SourcePos;
 
 struct Expr;
 using ExprPtr = std::shared_ptr<Expr>;

@@ -5,36 +5,17 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/utf8.h"
+
 namespace corral::jinja {
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 class Lexer {
  public:
-  Lexer(std::string src, std::string name, const Options& o) : src_(std::move(src)), name_(std::move(name)), o_(o) {
-    line_starts_.push_back(0);
-    for (size_t i = 0; i < src_.size(); ++i)
-      if (src_[i] == '\n') line_starts_.push_back(i + 1);
-  }
+  Lexer(std::string src, std::string name, const Options& o)
+      : src_(std::move(src)), name_(std::move(name)), o_(o), lines_(src_) {}
 
   Result<std::vector<Token>> run() {
     std::vector<Token> toks;
@@ -268,11 +249,7 @@ class Lexer {
     }
   }
 
-  SrcPos pos_at(size_t off) const {
-    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
-    const size_t line = static_cast<size_t>(it - line_starts_.begin());
-    return SrcPos{static_cast<int>(line), static_cast<int>(off - line_starts_[line - 1] + 1)};
-  }
+  SrcPos pos_at(size_t off) const { return lines_.at(off); }
 
   Error err(SrcPos p, const std::string& msg) const {
     return make_error("{}:{}:{}: {}", name_.empty() ? "<template>" : name_, p.line, p.col, msg);
@@ -281,7 +258,7 @@ class Lexer {
   std::string src_;
   std::string name_;
   Options o_;
-  std::vector<size_t> line_starts_;
+  LineIndex lines_;
 };
 }  // namespace
 

@@ -6,48 +6,15 @@
 
 #include <utf8proc.h>
 
+#include "base/utf8.h"
+
 namespace corral::unicode {
 
-size_t valid_utf8_len(std::string_view text, size_t pos) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  const unsigned char c = s[pos];
-  if (c < 0x80) return 1;
-  size_t len = 0;
-  uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1Fu;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0Fu;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (pos + len > n) return 0;
-  for (size_t i = 1; i < len; ++i) {
-    if ((s[pos + i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[pos + i] & 0x3Fu);
-  }
-  // Reject overlong forms, surrogates and values beyond U+10FFFF.
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
-static uint32_t decode_at(std::string_view text, size_t pos, size_t len) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data()) + pos;
-  switch (len) {
-    case 1: return s[0];
-    case 2: return ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-    case 3: return ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-    default:
-      return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-             (s[3] & 0x3Fu);
-  }
+
+size_t valid_utf8_len(std::string_view text, size_t pos) {
+  uint32_t cp;
+  return corral::decode_utf8(text, pos, &cp);
 }
 
 std::vector<Cpt> decode_utf8(std::string_view text) {
@@ -55,36 +22,19 @@ std::vector<Cpt> decode_utf8(std::string_view text) {
   out.reserve(text.size());
   size_t pos = 0;
   while (pos < text.size()) {
-    const size_t len = valid_utf8_len(text, pos);
+    uint32_t cp = 0;
+    const size_t len = corral::decode_utf8(text, pos, &cp);
     if (len == 0) {
       out.push_back({kInvalid, static_cast<uint32_t>(pos), 1});
       ++pos;
     } else {
-      out.push_back({decode_at(text, pos, len), static_cast<uint32_t>(pos),
-                     static_cast<uint32_t>(len)});
+      out.push_back({cp, static_cast<uint32_t>(pos), static_cast<uint32_t>(len)});
       pos += len;
     }
   }
   return out;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 static utf8proc_category_t category(uint32_t cp) {
   if (cp > 0x10FFFF) return UTF8PROC_CATEGORY_CN;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/utf8.h"
+
 namespace corral::unicode {
 
 // Marks a byte that is not part of a valid UTF-8 sequence; it decodes to a 1-byte "codepoint"
@@ -25,7 +27,7 @@ std::vector<Cpt> decode_utf8(std::string_view text);
 // Length of the valid UTF-8 sequence at text[pos] (1..4), or 0 if it is invalid or truncated.
 size_t valid_utf8_len(std::string_view text, size_t pos);
 
-void append_utf8(std::string& out, uint32_t cp);
+using corral::append_utf8;  // base/utf8.h
 
 // Character classes as the pre-tokenizer regexes use them (Unicode general categories via
 // utf8proc; whitespace is the White_Space property, as in Python/Rust/Oniguruma `\s`).

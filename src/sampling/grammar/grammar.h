@@ -62,8 +62,5 @@ Status validate_grammar(const Grammar& g);
 // Writes the grammar back as GBNF (generated rules included); for debugging and tests.
 std::string to_gbnf(const Grammar& g);
 
-// Decodes one UTF-8 code point at s[i...]; returns the number of bytes (0 if invalid).
-size_t decode_utf8(std::string_view s, size_t i, uint32_t* cp);
-void append_utf8(std::string& out, uint32_t cp);
 
 }  // namespace corral::grammar

@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "base/utf8.h"
 #include "sampling/grammar/regex_to_gbnf.h"
 
 namespace corral::grammar {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/utf8.h"
 #include "sampling/grammar/grammar.h"
 
 namespace corral::grammar {
