@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <mutex>
 
 namespace corral::api {
@@ -57,9 +59,26 @@ int on_xfer(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return cancel->load() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
 }
 
+// A request body read from an open file as curl sends it.
+struct FileBody {
+  std::FILE* f = nullptr;
+  curl_off_t size = 0;
+  bool read_error = false;
+};
+
+size_t on_read(char* buf, size_t size, size_t n, void* user) {
+  auto* fb = static_cast<FileBody*>(user);
+  const size_t got = std::fread(buf, 1, size * n, fb->f);
+  if (got == 0 && std::ferror(fb->f)) {
+    fb->read_error = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
 Result<HttpResult> perform(const std::string& url, const std::string* body,
                            const LineCallback* on_line, const HttpClientOptions& opts,
-                           const char* method = nullptr) {
+                           const char* method = nullptr, FileBody* file_body = nullptr) {
   global_init();
   CURL* curl = curl_easy_init();
   if (!curl) return make_error("{}: curl_easy_init failed", url);
@@ -67,7 +86,7 @@ Result<HttpResult> perform(const std::string& url, const std::string* body,
   ctx.curl = curl;
   ctx.on_line = on_line;
   curl_slist* hdrs = nullptr;
-  hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+  hdrs = curl_slist_append(hdrs, file_body ? "Content-Type: application/octet-stream" : "Content-Type: application/json");
   hdrs = curl_slist_append(hdrs, "Expect:");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -86,11 +105,17 @@ Result<HttpResult> perform(const std::string& url, const std::string* body,
   if (body) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  } else if (file_body) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, file_body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, file_body->size);
   }
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ctx.status);
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(curl);
+  if (file_body && file_body->read_error) return make_error("{}: reading the file to send failed", url);
   if (rc == CURLE_ABORTED_BY_CALLBACK) return make_error("{}: cancelled", url);
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && ctx.stopped)) {
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
@@ -126,6 +151,19 @@ Result<HttpResult> http_delete_json(const std::string& url, const std::string& b
 Result<HttpResult> http_post_stream(const std::string& url, const std::string& body,
                                     const LineCallback& on_line, const HttpClientOptions& opts) {
   return perform(url, &body, &on_line, opts);
+}
+
+Result<HttpResult> http_post_file(const std::string& url, const std::string& path, const HttpClientOptions& opts) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return make_error("cannot read {}: {}", path, ec.message());
+  FileBody fb;
+  fb.f = std::fopen(path.c_str(), "rb");
+  if (fb.f == nullptr) return make_error("cannot open {}", path);
+  fb.size = static_cast<curl_off_t>(size);
+  auto r = perform(url, nullptr, nullptr, opts, nullptr, &fb);
+  std::fclose(fb.f);
+  return r;
 }
 
 std::string_view sse_data(std::string_view line) {

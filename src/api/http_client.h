@@ -39,6 +39,10 @@ Result<HttpResult> http_delete_json(const std::string& url, const std::string& b
 Result<HttpResult> http_post_stream(const std::string& url, const std::string& body,
                                     const LineCallback& on_line,
                                     const HttpClientOptions& opts = {});
+// POST of a file's bytes as application/octet-stream, read from disk as they are sent (a model
+// file is never held in memory). An error when the file cannot be opened or read.
+Result<HttpResult> http_post_file(const std::string& url, const std::string& path,
+                                  const HttpClientOptions& opts = {});
 
 // "data: {...}" -> "{...}"; "data:[DONE]" -> "[DONE]"; other SSE lines (comments, event:, blank)
 // -> empty view.

@@ -142,16 +142,15 @@ int remote_create(const std::string& base, const std::string& model, const Model
   if (path.is_relative()) path = std::filesystem::path(base_dir.empty() ? "." : base_dir) / path;
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) {
-    auto bytes = read_file(path.string());
-    if (!bytes) return fail(bytes.error().message);
-    Sha256 h;
-    h.update(*bytes);
-    const std::string digest = "sha256:" + h.hex_digest();
+    // Hashed and sent from disk in pieces: a model file is never read into memory whole.
+    auto hex = sha256_file_hex(path.string());
+    if (!hex) return fail(hex.error().message);
+    const std::string digest = "sha256:" + *hex;
     auto head = api::http_get(base + "/api/blobs/" + digest);
     if (!head) return fail(head.error().message);
     if (head->status != 200) {
       std::printf("copying file %s 100%%\n", digest.c_str());
-      auto up = api::http_post_json(base + "/api/blobs/" + digest, *bytes);
+      auto up = api::http_post_file(base + "/api/blobs/" + digest, path.string());
       if (!up) return fail(up.error().message);
       if (up->status >= 400) return fail(error_message(*up));
     }

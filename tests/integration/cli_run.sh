@@ -79,6 +79,14 @@ no_escapes "$T/a1"
 cmp -s "$T/a1" "$T/a2" || fail "temperature 0 gave two answers"
 "$BIN" --version | grep -q 'reports API version' || fail "--version does not ask the server"
 
+# --- create while a server runs goes through it, as with Ollama: the GGUF is hashed and sent
+# from disk through /api/blobs (never read into memory whole), then /api/create.
+"$BIN" rm stories >/dev/null || fail "rm stories through the server"
+"$BIN" create stories -f "$T/Modelfile" >"$T/c" 2>&1 || fail "create through the server: $(cat "$T/c")"
+grep -q '^copying file sha256:' "$T/c" || fail "create through the server did not upload the file: $(cat "$T/c")"
+"$BIN" run stories "Once upon a time" >"$T/a3" 2>/dev/null || fail "run after the create through the server"
+cmp -s "$T/a1" "$T/a3" || fail "the uploaded model answers differently"
+
 # --- Piped stdin is the prompt; --verbose prints Ollama's timing block on stderr.
 echo "Once upon a time" | "$BIN" run stories --verbose >"$T/p" 2>"$T/pe" || fail "piped run"
 cmp -s "$T/a1" "$T/p" || fail "piped prompt answered differently: $(cat "$T/p") vs $(cat "$T/a1")"
