@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/duration.h"
 #include "base/log.h"
 
 namespace corral {
@@ -32,17 +33,6 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-// One term of a Go duration: the multiplier of a unit suffix, or 0 when unknown.
-double unit_ns(std::string_view u) {
-  if (u == "ns") return 1.0;
-  if (u == "us" || u == "\xC2\xB5s" || u == "\xCE\xBCs") return 1e3;
-  if (u == "ms") return 1e6;
-  if (u == "s") return 1e9;
-  if (u == "m") return 60e9;
-  if (u == "h") return 3600e9;
-  return 0.0;
-}
-
 bool parse_number(std::string_view s, double* out) {
   if (s.empty() || s.size() > 64) return false;
   std::string tmp(s);
@@ -57,33 +47,9 @@ bool parse_number(std::string_view s, double* out) {
 }  // namespace
 
 Result<nanoseconds> parse_keep_alive(std::string_view s) {
-  if (s.empty()) return make_error("invalid duration \"\"");
-  double plain = 0;
-  double total = 0;
-  if (parse_number(s, &plain)) {
-    total = plain * 1e9;  // plain numbers are seconds
-  } else {
-    std::string_view rest = s;
-    bool negative = false;
-    if (rest.front() == '-' || rest.front() == '+') {
-      negative = rest.front() == '-';
-      rest.remove_prefix(1);
-    }
-    if (rest.empty()) return make_error("invalid duration \"{}\"", s);
-    while (!rest.empty()) {
-      size_t i = 0;
-      while (i < rest.size() && ((rest[i] >= '0' && rest[i] <= '9') || rest[i] == '.')) ++i;
-      size_t j = i;
-      while (j < rest.size() && !((rest[j] >= '0' && rest[j] <= '9') || rest[j] == '.')) ++j;
-      double v = 0;
-      const double mult = unit_ns(rest.substr(i, j - i));
-      if (i == 0 || mult == 0.0 || !parse_number(rest.substr(0, i), &v))
-        return make_error("invalid duration \"{}\"", s);
-      total += v * mult;
-      rest.remove_prefix(j);
-    }
-    if (negative) total = -total;
-  }
+  auto seconds = parse_duration_seconds(s);
+  if (!seconds) return seconds.error();
+  const double total = *seconds * 1e9;
   if (total < 0) return kKeepForever;
   // Anything beyond ~100 years is forever as well (and would overflow time_point arithmetic).
   if (total > 3.1e18) return kKeepForever;

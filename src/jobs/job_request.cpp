@@ -4,6 +4,8 @@
 #include <charconv>
 #include <set>
 
+#include "base/duration.h"
+
 namespace corral::jobs {
 namespace {
 
@@ -204,23 +206,9 @@ Result<Json> job_body_from_line(std::string_view line) {
 }
 
 Result<int64_t> parse_duration_ms(std::string_view text) {
-  std::string_view num = text, unit;
-  size_t i = 0;
-  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-  num = text.substr(0, i);
-  unit = text.substr(i);
-  double v = 0;
-  const auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-  if (num.empty() || ec != std::errc() || p != num.data() + num.size())
-    return make_error("invalid duration \"{}\"", text);
-  double scale = 1000;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s" || unit.empty()) scale = 1000;
-  else if (unit == "m") scale = 60e3;
-  else if (unit == "h") scale = 3600e3;
-  else if (unit == "d") scale = 86400e3;
-  else return make_error("invalid duration unit in \"{}\" (ms, s, m, h, d)", text);
-  const double ms = v * scale;
+  auto seconds = parse_duration_seconds(text, /*allow_days=*/true);
+  if (!seconds) return seconds.error();
+  const double ms = *seconds * 1000.0;
   if (!(ms >= 1) || ms > 1e15) return make_error("duration \"{}\" out of range", text);
   return static_cast<int64_t>(ms);
 }

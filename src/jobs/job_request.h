@@ -39,7 +39,8 @@ Result<std::vector<NewJob>> parse_batch_jsonl(std::string_view text, std::string
 // Returns the /api/jobs body for it (validated).
 Result<api::Json> job_body_from_line(std::string_view line);
 
-// "24h", "30m", "10s", "250ms", or a bare number of seconds -> milliseconds (> 0).
+// "24h", "1d", "1h30m", "250ms", or a bare number of seconds (base/duration.h) -> milliseconds,
+// at least 1.
 Result<int64_t> parse_duration_ms(std::string_view text);
 
 }  // namespace corral::jobs
