@@ -235,6 +235,24 @@ std::string base64_floats(const std::vector<float>& v) {
   return out;
 }
 
+// The fields every OpenAI completion object and stream chunk starts with.
+OJson openai_object(const std::string& id, const char* object, int64_t created, const std::string& model) {
+  OJson j;
+  j["id"] = id;
+  j["object"] = object;
+  j["created"] = created;
+  j["model"] = model;
+  j["system_fingerprint"] = "fp_corral";
+  return j;
+}
+
+// The last chunk of a stream with stream_options.include_usage: no choices, the usage.
+OJson usage_chunk(OJson j, const GenerateEvent& ev) {
+  j["choices"] = OJson::array();
+  j["usage"] = usage_json(ev);
+  return j;
+}
+
 std::string sse(const OJson& j) {
   return "data: " + j.dump(-1, ' ', false, OJson::error_handler_t::replace) + "\n\n";
 }
@@ -297,15 +315,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     model = started->model;  // a fallback may have answered
     const std::string id = new_id("chatcmpl");
     const int64_t created = unix_s();
-    auto base = [id, created, model] {
-      OJson j;
-      j["id"] = id;
-      j["object"] = "chat.completion.chunk";
-      j["created"] = created;
-      j["model"] = model;
-      j["system_fingerprint"] = "fp_corral";
-      return j;
-    };
+    auto base = [id, created, model] { return openai_object(id, "chat.completion.chunk", created, model); };
     if (stream) {
       auto first = std::make_shared<bool>(true);
       auto parser = std::make_shared<ChatOutputParser>(plan.parse);
@@ -341,12 +351,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                                                                {"delta", OJson::object()},
                                                                {"finish_reason", *n_calls > 0 ? std::string("tool_calls") : finish_reason(ev)}}});
                             out += sse(j);
-                            if (include_usage) {
-                              OJson u = base();
-                              u["choices"] = OJson::array();
-                              u["usage"] = usage_json(ev);
-                              out += sse(u);
-                            }
+                            if (include_usage) out += sse(usage_chunk(base(), ev));
                           }
                           return out;
                         },
@@ -360,12 +365,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     message["content"] = parsed.content.empty() && !parsed.calls.empty() ? OJson(nullptr) : OJson(parsed.content);
     if (!parsed.thinking.empty()) message["reasoning_content"] = parsed.thinking;
     if (!parsed.calls.empty()) message["tool_calls"] = openai_tool_calls_json(parsed.calls, 0, false);
-    OJson j;
-    j["id"] = id;
-    j["object"] = "chat.completion";
-    j["created"] = created;
-    j["model"] = model;
-    j["system_fingerprint"] = "fp_corral";
+    OJson j = openai_object(id, "chat.completion", created, model);
     j["choices"] = OJson::array({OJson{{"index", 0},
                                        {"message", std::move(message)},
                                        {"logprobs", want_lp ? openai_chat_logprobs(*tk, lps) : OJson(nullptr)},
@@ -397,15 +397,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     model = started->model;  // a fallback may have answered
     const std::string id = new_id("cmpl");
     const int64_t created = unix_s();
-    auto base = [id, created, model] {
-      OJson j;
-      j["id"] = id;
-      j["object"] = "text_completion";
-      j["created"] = created;
-      j["model"] = model;
-      j["system_fingerprint"] = "fp_corral";
-      return j;
-    };
+    auto base = [id, created, model] { return openai_object(id, "text_completion", created, model); };
     if (stream) {
       auto offset = std::make_shared<size_t>(0);
       stream_generation(res, g, "text/event-stream",
@@ -422,12 +414,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
                                                              {"logprobs", std::move(lp)},
                                                              {"finish_reason", ev.done ? OJson(finish_reason(ev)) : OJson(nullptr)}}});
                           std::string out = sse(j);
-                          if (ev.done && include_usage) {
-                            OJson u = base();
-                            u["choices"] = OJson::array();
-                            u["usage"] = usage_json(ev);
-                            out += sse(u);
-                          }
+                          if (ev.done && include_usage) out += sse(usage_chunk(base(), ev));
                           return out;
                         },
                         "data: [DONE]\n\n");
