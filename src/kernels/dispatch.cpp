@@ -3,6 +3,10 @@
 
 #include <cstdlib>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,27 +53,70 @@ bool os_grants_tiles() {
 #endif
 }
 
+// Palette 1 as the tile kernels configure it (CPUID leaf 0x1D: 8 tiles of 16 rows × 64 bytes;
+// leaf 0x1E: the multiplier takes K up to 64 bytes and N up to 16 columns), as every AMX CPU so
+// far has it; a CPU or hypervisor that reports less is not used.
+bool palette_fits() {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(0x1D, 1, &a, &b, &c, &d)) return false;
+  const unsigned bytes_per_row = b & 0xFFFF, max_names = b >> 16, max_rows = c & 0xFFFF;
+  if (bytes_per_row < 64 || max_names < 8 || max_rows < 16) return false;
+  if (!__get_cpuid_count(0x1E, 0, &a, &b, &c, &d)) return false;
+  const unsigned tmul_maxk = b & 0xFF, tmul_maxn = (b >> 8) & 0xFFFF;
+  return tmul_maxk >= 16 && tmul_maxn >= 64;
+#else
+  return false;
+#endif
+}
+
+const GgmlType kTileTypes[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
+
+// In the child: every tile kernel against avx512, then the tile peak loop once. 0 when all agree,
+// 1 + the index of the first type that does not.
+int probe_tiles(const void* tables) {
+  const auto* t = static_cast<const KernelTable* const*>(tables);
+  for (int i = 0; i < 4; ++i)
+    if (!rows8_kernels_agree(*t[0], *t[1], kTileTypes[i])) return 1 + i;
+  t[0]->int8_peak(3);
+  return 0;
+}
+
 // The AMX table, once the CPU has the tiles, the OS grants them, and the tile kernels give the
-// AVX-512 kernels' bits on a small product of each type they replace. The tile code is checked
-// against a model of the tiles on every CI machine (amx-emulated), but CI may never run on a
-// CPU with AMX: a table that disagrees here is not used, and says so.
+// AVX-512 kernels' bits on a product of each type they replace. The tile code is checked against
+// a model of the tiles on every CI machine (amx-emulated), but CI may never run on a CPU with
+// AMX, so the first run of the tile code here happens in a child process: a table that faults
+// or disagrees is not used, and the log says why.
 const KernelTable* ready_amx() {
   static const KernelTable* const table = []() -> const KernelTable* {
 #if defined(CORRAL_X86_KERNELS)
     const CpuFeatures& f = cpu_features();
     if (!can_avx512(f) || !f.amx_tile || !f.amx_int8) return nullptr;
-    if (!os_grants_tiles()) {
+    if (!palette_fits()) {
+      CORRAL_LOG_WARN("kernels: this CPU's AMX palette is smaller than the tile kernels need; using avx512");
+      return nullptr;
+    }
+    if (!os_grants_tiles()) {  // before the fork: the child inherits the permission
       CORRAL_LOG_WARN("kernels: the OS did not grant the AMX tile state; using avx512");
       return nullptr;
     }
-    const KernelTable* amx = amx_kernel_table();
-    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
-      if (!rows8_kernels_agree(*amx, *compiled_avx512(), type)) {
-        CORRAL_LOG_WARN("kernels: the AMX {} kernel disagrees with avx512 on this CPU; using avx512", ggml_type_name(type));
-        return nullptr;
-      }
+    const KernelTable* tables[2] = {amx_kernel_table(), compiled_avx512()};
+    const ChildOutcome probe = run_in_child(probe_tiles, tables);
+    if (!probe.started) {
+      CORRAL_LOG_WARN("kernels: could not start the AMX check (fork failed); using avx512");
+      return nullptr;
     }
-    return amx;
+    if (probe.signal != 0) {
+      CORRAL_LOG_WARN("kernels: the AMX tile kernels faulted on this CPU (signal {}); using avx512", probe.signal);
+      return nullptr;
+    }
+    if (probe.exit_code != 0) {
+      const int i = probe.exit_code - 1;
+      CORRAL_LOG_WARN("kernels: the AMX {} kernel disagrees with avx512 on this CPU; using avx512",
+                      i >= 0 && i < 4 ? ggml_type_name(kTileTypes[i]) : std::string_view("tile"));
+      return nullptr;
+    }
+    return tables[0];
 #else
     return nullptr;
 #endif

@@ -2,8 +2,14 @@
 // <random>, so the inputs are the same on every standard library), one run per table.
 #include "kernels/table_check.h"
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
+
+#if defined(__unix__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "kernels/repack.h"
 #include "tensor/quant.h"
@@ -29,7 +35,7 @@ bool rows8_kernels_agree(const KernelTable& a, const KernelTable& b, GgmlType ty
   const auto id = static_cast<uint32_t>(type);
   const TypeKernel ka = a.matmul_rows8[id], kb = b.matmul_rows8[id];
   if (ka.rows == nullptr || kb.rows == nullptr || ka.act != kb.act || ka.act == ActFormat::kF32) return false;
-  constexpr int64_t kRows = 24, kCols = 512, kTokens = 37;
+  constexpr int64_t kRows = 136, kCols = 512, kTokens = 85;
   const size_t row_bytes = ggml_row_bytes(type, kCols);
   const std::vector<float> w = pseudo_random(static_cast<size_t>(kRows * kCols), 7);
   std::vector<uint8_t> file(row_bytes * kRows), packed(file.size());
@@ -47,6 +53,29 @@ bool rows8_kernels_agree(const KernelTable& a, const KernelTable& b, GgmlType ty
   args.y = yb.data();
   kb.rows(args, 0, kRows);
   return std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0;
+}
+
+ChildOutcome run_in_child(int (*probe)(const void* arg), const void* arg) {
+  ChildOutcome out;
+#if defined(__unix__)
+  const pid_t pid = fork();
+  if (pid < 0) return out;
+  if (pid == 0) _exit(probe(arg));
+  out.started = true;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      out.started = false;
+      return out;
+    }
+  }
+  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  else if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+#else
+  out.started = true;
+  out.exit_code = probe(arg);
+#endif
+  return out;
 }
 
 }  // namespace corral

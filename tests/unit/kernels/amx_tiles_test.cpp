@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <ostream>
@@ -132,10 +133,28 @@ TEST(AmxGuard, NoticesOneBitOff) {
   EXPECT_FALSE(rows8_kernels_agree(*avx2, *avx2, GgmlType::kQ5_K)) << "no interleaved kernel: nothing to compare";
 }
 
+// The dispatcher first runs the tile kernels in a child process: a probe's return value comes
+// back, and a fault ends the child, not the caller.
+int probe_returns(const void* arg) { return *static_cast<const int*>(arg); }
+int probe_faults(const void*) { __builtin_trap(); }
+
+TEST(AmxGuard, ProbesRunInAChildProcess) {
+  const int zero = 0, three = 3;
+  EXPECT_TRUE(run_in_child(probe_returns, &zero).ok());
+  const ChildOutcome r = run_in_child(probe_returns, &three);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.exit_code, 3);
+  const ChildOutcome f = run_in_child(probe_faults, nullptr);
+  EXPECT_TRUE(f.started);
+  EXPECT_FALSE(f.ok());
+  EXPECT_EQ(f.signal, SIGILL) << "exit code " << f.exit_code;
+}
+
 TEST(AmxModel, CountsWhatHardwareWouldRefuse) {
   if (kernel_table_by_name("amx-emulated") == nullptr) GTEST_SKIP() << "no avx2";
-  // A load before any configuration, and a product whose A is narrower than B's rows × 4.
-  EXPECT_EQ(amx_emulated_misuse_check(), 2);
+  // A load before any configuration, a reserved byte set, rows without bytes per row, a product
+  // whose A is narrower than B's rows × 4, and zeroing a tile the configuration left empty.
+  EXPECT_EQ(amx_emulated_misuse_check(), 5);
 }
 
 // The amx table's int8 peak loop: four full 16 × 16 × 64 products per iteration on the same

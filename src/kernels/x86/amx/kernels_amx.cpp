@@ -1,7 +1,8 @@
 // The AMX tile kernels (tile_kernels.inc) on the hardware tiles, for CPUs with AMX-TILE and
 // AMX-INT8 (Sapphire Rapids and later); tokens that do not fill a tile use the AVX-512 table.
-// dispatch.cpp asks Linux for the tile state (arch_prctl) and compares this table's results with
-// the AVX-512 ones on a small product before it lets anything call in here.
+// dispatch.cpp checks the CPU's palette, asks Linux for the tile state (arch_prctl), and runs
+// this table against the AVX-512 one in a child process (where a fault cannot take the server
+// down) before it lets anything call in here.
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct Tiles {
   static void configure(const TileConfig& cfg) {
     __asm__ volatile("" ::: "memory");
     _tile_loadconfig(&cfg);
+    __asm__ volatile("" ::: "memory");
   }
   static void release() { _tile_release(); }
   template <int T>
@@ -36,6 +38,8 @@ struct Tiles {
   if constexpr (T == n) _tile_loadd(n, p, stride);
     CORRAL_EACH_TILE(CORRAL_TILE_LOAD)
 #undef CORRAL_TILE_LOAD
+    // And after it: stores that restage the buffer must not move above the load.
+    __asm__ volatile("" ::: "memory");
   }
   template <int T>
   static void zero() {

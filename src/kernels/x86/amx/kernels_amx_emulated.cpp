@@ -7,8 +7,11 @@
 // per row; tileloadd reads that many rows of that many bytes `stride` apart and zeroes the rest;
 // tdpbssd needs A's rows = C's rows, A's bytes per row = 4 × B's rows and B's bytes per row = C's
 // bytes per row, and adds to C[m][n] the Σ over k of A[m][4k+i] · B[k][4n+i] (signed bytes).
-// Where hardware would fault (no configuration, shapes that do not fit) the model counts a
-// fault and leaves the tiles alone; tests require the count to stay zero.
+// Where hardware would fault the model counts a fault and leaves the tiles alone; tests require
+// the count to stay zero. Modelled: ldtilecfg with a palette other than 0 (release) or 1, a
+// nonzero reserved byte or start_row, a tile with rows but no bytes per row (or the reverse),
+// more than 16 rows or 64 bytes; any tile instruction before a configuration or on a tile the
+// configuration left empty; tdpbssd on shapes that do not fit or on a tile used twice.
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
@@ -50,7 +53,7 @@ struct Tiles {
   }
   template <int T>
   static void zero() {
-    if (!t_configured) return fault();
+    if (!t_configured || t_tiles[T].rows == 0) return fault();
     memset(t_tiles[T].data, 0, sizeof t_tiles[T].data);
   }
   template <int T>
@@ -65,7 +68,8 @@ struct Tiles {
     TileState& c = t_tiles[C];
     const TileState& a = t_tiles[A];
     const TileState& b = t_tiles[B];
-    if (!t_configured || c.rows == 0 || a.rows != c.rows || a.colsb != 4 * b.rows || b.colsb != c.colsb || c.colsb % 4 != 0)
+    if (!t_configured || c.rows == 0 || a.rows == 0 || b.rows == 0 || a.rows != c.rows || a.colsb != 4 * b.rows ||
+        b.colsb != c.colsb || a.colsb % 4 != 0 || c.colsb % 4 != 0)
       return fault();
     for (int m = 0; m < c.rows; ++m)
       for (int n = 0; n < c.colsb / 4; ++n) {
@@ -84,12 +88,19 @@ const KernelTable* vector_table() { return avx2_kernel_table(); }
 #include "kernels/x86/amx/tile_kernels.inc"
 
 void Tiles::configure(const TileConfig& cfg) {
-  if (cfg.palette != 1) return fault();
+  if (cfg.palette == 0) return release();  // palette 0 is the initial, unconfigured state
+  bool bad = cfg.palette != 1 || cfg.start_row != 0;
+  for (uint8_t r : cfg.reserved) bad = bad || r != 0;
+  for (int i = 0; i < 16; ++i) {
+    const bool used = cfg.rows[i] != 0 || cfg.colsb[i] != 0;
+    if (i >= 8) bad = bad || used;  // palette 1 has 8 tiles; the rest of the bytes are reserved
+    else bad = bad || (used && (cfg.rows[i] == 0 || cfg.colsb[i] == 0 || cfg.rows[i] > 16 || cfg.colsb[i] > 64));
+  }
+  if (bad) return fault();  // #GP: the old configuration stays
   for (int i = 0; i < 8; ++i) {
     t_tiles[i].rows = cfg.rows[i];
     t_tiles[i].colsb = cfg.colsb[i];
     memset(t_tiles[i].data, 0, sizeof t_tiles[i].data);
-    if (cfg.rows[i] > 16 || cfg.colsb[i] > 64) return fault();
   }
   t_configured = true;
 }
@@ -110,12 +121,20 @@ int64_t amx_emulated_tile_peak(int64_t iters) { return amx_emulated::tile_int8_p
 int64_t amx_emulated_misuse_check() {
   using namespace amx_emulated;
   const int64_t before = amx_emulated_faults();
-  Tiles::load<0>(t_tiles, 0);  // before any configuration
+  Tiles::release();
+  Tiles::load<0>(t_tiles, 0);  // 1: before any configuration
   TileConfig cfg;
   tile_config(cfg, 32);
-  cfg.colsb[1] = 16;  // A narrower than B's rows × 4
+  cfg.reserved[3] = 1;  // 2: a reserved byte set
+  Tiles::configure(cfg);
+  tile_config(cfg, 32);
+  cfg.rows[5] = 4;  // 3: rows without bytes per row
+  Tiles::configure(cfg);
+  tile_config(cfg, 32);
+  cfg.colsb[1] = 16;  // 4: A narrower than B's rows × 4
   Tiles::configure(cfg);
   Tiles::dot_s8s8<3, 1, 0>();
+  Tiles::zero<6>();  // 5: a tile the configuration left empty
   Tiles::release();
   return amx_emulated_faults() - before;
 }
