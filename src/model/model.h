@@ -34,9 +34,11 @@ struct Model {
   std::vector<float> rope_freqs;   // Llama 3 frequency factors (empty when absent)
   std::vector<LayerWeights> layers;
   // The one arena of weights repacked for the kernels in use (repack_weights.cpp); the views
-  // point into it and the file pages they came from are released.
+  // point into it and the file pages they came from are released. The small tensors every pass
+  // reads (norms, biases) are copied there too, so no pass touches the mapping near them.
   std::unique_ptr<uint8_t, void (*)(void*)> repacked{nullptr, std::free};
-  size_t repacked_bytes = 0;
+  size_t repacked_bytes = 0;  // the repacked matrices' bytes
+  size_t arena_bytes = 0;     // the arena's size (repacked matrices, small tensors, padding)
 
   // Opens `path`, reads hyper-parameters and binds every tensor, checking shapes and types.
   static Result<std::shared_ptr<Model>> load(const std::string& path);

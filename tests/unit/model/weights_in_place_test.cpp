@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "model/context.h"
 #include "model/model.h"
 
 namespace corral {
@@ -128,9 +130,10 @@ TEST_P(WeightsInPlace, EveryTensorPointsIntoTheFileMapping) {
       << "anonymous memory grew by " << (anon_after - anon_before) << " bytes for " << weight_bytes << " of weights";
 }
 
-// With repacking on (the default): each tensor is in the file mapping, or interleaved in one of
-// the model's own buffers; the anonymous memory grows by the repacked bytes, and the file pages
-// of what was repacked are not kept resident (the resident set stays near the weights' size).
+// With repacking on (the default): each tensor is in the file mapping, or in the model's arena
+// (interleaved matrices, and copies of the small tensors every pass reads); the anonymous
+// memory grows by the repacked bytes, and the file pages of what was repacked are not kept
+// resident (the resident set stays near the weights' size), also after a forward pass.
 TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
   const RepackEnv repack("1");
   const std::string path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/" + GetParam();
@@ -154,10 +157,17 @@ TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
     bool in_file = false, in_buffer = false;
     for (const Range& r : ranges) in_file = in_file || (p >= r.begin && p + n <= r.end);
     const auto arena = reinterpret_cast<uintptr_t>(model.repacked.get());
-    in_buffer = arena != 0 && p >= arena && p + n <= arena + model.repacked_bytes + 64 * 1024;
+    in_buffer = arena != 0 && p >= arena && p + n <= arena + model.arena_bytes;
     EXPECT_NE(in_file, in_buffer) << t->name;
-    EXPECT_EQ(t->interleave, in_buffer ? kRowsInterleaved : 1) << t->name;
-    if (in_buffer && t != &model.output) in_buffers += n;
+    const bool small = t->n_rows() == 1;  // norms and biases
+    EXPECT_EQ(t->interleave, in_buffer && !small ? kRowsInterleaved : 1) << t->name;
+    if (small && model.repacked != nullptr) {
+      EXPECT_TRUE(in_buffer) << t->name << " is read by every pass: it must not stay in the mapping";
+      const GgufTensor* ft = model.file->find_tensor(t->name);
+      ASSERT_NE(ft, nullptr) << t->name;
+      EXPECT_EQ(std::memcmp(t->data, ft->data, n), 0) << t->name << " copied wrong";
+    }
+    if (in_buffer && !small && t != &model.output) in_buffers += n;
   }
   if (kernel_table().matmul_rows8[static_cast<int>(GgmlType::kQ4_K)].rows == nullptr)
     GTEST_SKIP() << "the " << kernel_table().name << " kernels have no interleaved layout";
@@ -168,20 +178,33 @@ TEST_P(WeightsInPlace, RepackedMatricesReplaceTheirFilePages) {
   // The arena is rounded up to a 2 MiB huge page.
   EXPECT_LT(anon_grew, model.repacked_bytes + (size_t{2} << 20) + weight_bytes / 4);
   // The whole pages of a repacked tensor's file bytes are no longer mapped in (pagemap's
-  // "present" bit), and the file-backed resident memory grew by less than the weights.
-  size_t checked = 0;
-  for (const TensorView* t : all_tensors(model)) {
-    if (t->interleave != kRowsInterleaved) continue;
-    const GgufTensor* ft = model.file->find_tensor(t->name);
-    ASSERT_NE(ft, nullptr) << t->name;
-    const size_t n = t->row_bytes * static_cast<size_t>(t->n_rows());
-    const uintptr_t page = 4096, b = (reinterpret_cast<uintptr_t>(ft->data) + page - 1) / page * page;
-    for (uintptr_t a = b; a + page <= reinterpret_cast<uintptr_t>(ft->data) + n; a += page, ++checked)
-      EXPECT_FALSE(page_present(a)) << t->name << " keeps its file page at offset " << (a - reinterpret_cast<uintptr_t>(ft->data));
-  }
-  if (model.repacked_bytes > 64 * 1024) {
-    EXPECT_GT(checked, 0u);
-  }
+  // "present" bit), right after the repack and after a forward pass, and the file-backed
+  // resident memory grew by less than the weights.
+  auto check_released = [&](const char* when) {
+    size_t checked = 0;
+    for (const TensorView* t : all_tensors(model)) {
+      if (t->interleave != kRowsInterleaved) continue;
+      const GgufTensor* ft = model.file->find_tensor(t->name);
+      ASSERT_NE(ft, nullptr) << t->name;
+      const size_t n = t->row_bytes * static_cast<size_t>(t->n_rows());
+      const uintptr_t page = 4096, b = (reinterpret_cast<uintptr_t>(ft->data) + page - 1) / page * page;
+      for (uintptr_t a = b; a + page <= reinterpret_cast<uintptr_t>(ft->data) + n; a += page, ++checked)
+        ASSERT_FALSE(page_present(a)) << t->name << " keeps its file page at offset "
+                                      << (a - reinterpret_cast<uintptr_t>(ft->data)) << " " << when;
+    }
+    if (model.repacked_bytes > 64 * 1024) {
+      EXPECT_GT(checked, 0u);
+    }
+  };
+  check_released("after the repack");
+  ContextParams cp;
+  cp.n_ctx = 64;
+  auto ctx = Context::create(*m, cp);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  Batch batch;
+  for (int32_t i = 0; i < 8; ++i) batch.add(i + 1, i, 0, i == 7);
+  ASSERT_TRUE((*ctx)->forward(batch).ok());
+  check_released("after a forward pass");
   EXPECT_LT(file_grew, weight_bytes) << "file pages of repacked weights stayed resident";
 }
 
