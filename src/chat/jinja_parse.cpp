@@ -355,19 +355,23 @@ class Parser {
     return cur;
   }
 
-  Result<ExprPtr> parse_or() {
-    auto l = parse_and();
+  // A left-associative chain `operand (op operand)*` of one precedence level: `match` says
+  // whether the next token is one of the level's operators. Each operator nests the tree one
+  // level deeper, so long chains count against the depth limit too.
+  template <class Match, class Operand>
+  Result<ExprPtr> parse_chain(Match match, Operand operand) {
+    auto l = operand();
     if (!l.ok()) return l;
     ExprPtr cur = *l;
     int chain = 0;
-    while (is_name("or")) {
-      const SrcPos p = next().pos;
+    while (match()) {
+      const Token op = next();
       ++chain;
       CORRAL_TRY(enter(peek().pos));
-      auto r = parse_and();
+      auto r = operand();
       if (!r.ok()) return r;
-      auto b = make(Expr::Kind::kBinary, p);
-      b->name = "or";
+      auto b = make(Expr::Kind::kBinary, op.pos);
+      b->name = op.text;
       b->children = {cur, *r};
       cur = b;
     }
@@ -375,24 +379,12 @@ class Parser {
     return cur;
   }
 
+  Result<ExprPtr> parse_or() {
+    return parse_chain([this] { return is_name("or"); }, [this] { return parse_and(); });
+  }
+
   Result<ExprPtr> parse_and() {
-    auto l = parse_not();
-    if (!l.ok()) return l;
-    ExprPtr cur = *l;
-    int chain = 0;
-    while (is_name("and")) {
-      const SrcPos p = next().pos;
-      ++chain;
-      CORRAL_TRY(enter(peek().pos));
-      auto r = parse_not();
-      if (!r.ok()) return r;
-      auto b = make(Expr::Kind::kBinary, p);
-      b->name = "and";
-      b->children = {cur, *r};
-      cur = b;
-    }
-    depth_ -= chain;
-    return cur;
+    return parse_chain([this] { return is_name("and"); }, [this] { return parse_not(); });
   }
 
   Result<ExprPtr> parse_not() {
@@ -442,23 +434,7 @@ class Parser {
   }
 
   Result<ExprPtr> parse_math1() {
-    auto l = parse_concat();
-    if (!l.ok()) return l;
-    ExprPtr cur = *l;
-    int chain = 0;
-    while (is_op("+") || is_op("-")) {
-      const Token op = next();
-      ++chain;
-      CORRAL_TRY(enter(peek().pos));
-      auto r = parse_concat();
-      if (!r.ok()) return r;
-      auto b = make(Expr::Kind::kBinary, op.pos);
-      b->name = op.text;
-      b->children = {cur, *r};
-      cur = b;
-    }
-    depth_ -= chain;
-    return cur;
+    return parse_chain([this] { return is_op("+") || is_op("-"); }, [this] { return parse_concat(); });
   }
 
   Result<ExprPtr> parse_concat() {
@@ -477,43 +453,12 @@ class Parser {
   }
 
   Result<ExprPtr> parse_math2() {
-    auto l = parse_pow();
-    if (!l.ok()) return l;
-    ExprPtr cur = *l;
-    int chain = 0;
-    while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      const Token op = next();
-      ++chain;
-      CORRAL_TRY(enter(peek().pos));
-      auto r = parse_pow();
-      if (!r.ok()) return r;
-      auto b = make(Expr::Kind::kBinary, op.pos);
-      b->name = op.text;
-      b->children = {cur, *r};
-      cur = b;
-    }
-    depth_ -= chain;
-    return cur;
+    return parse_chain([this] { return is_op("*") || is_op("/") || is_op("//") || is_op("%"); },
+                       [this] { return parse_pow(); });
   }
 
   Result<ExprPtr> parse_pow() {
-    auto l = parse_unary(true);
-    if (!l.ok()) return l;
-    ExprPtr cur = *l;
-    int chain = 0;
-    while (is_op("**")) {
-      const Token op = next();
-      ++chain;
-      CORRAL_TRY(enter(peek().pos));
-      auto r = parse_unary(true);
-      if (!r.ok()) return r;
-      auto b = make(Expr::Kind::kBinary, op.pos);
-      b->name = "**";
-      b->children = {cur, *r};
-      cur = b;
-    }
-    depth_ -= chain;
-    return cur;
+    return parse_chain([this] { return is_op("**"); }, [this] { return parse_unary(true); });
   }
 
   Result<ExprPtr> parse_unary(bool with_filter) {
