@@ -2,6 +2,7 @@
 #include "kernels/dispatch.h"
 
 #include <cstdlib>
+#include <iterator>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -25,21 +26,18 @@ bool can_avx512(const CpuFeatures& f) {
   return can_avx2(f) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
 }
 
-const KernelTable* compiled_avx2() {
+// The tables built into this binary (none of the x86 ones on other architectures).
 #if defined(CORRAL_X86_KERNELS)
-  return avx2_kernel_table();
+const KernelTable* compiled_avx2() { return avx2_kernel_table(); }
+const KernelTable* compiled_avx512() { return avx512_kernel_table(); }
+const KernelTable* compiled_amx() { return amx_kernel_table(); }
+const KernelTable* compiled_amx_emulated() { return amx_emulated_kernel_table(); }
 #else
-  return nullptr;
+const KernelTable* compiled_avx2() { return nullptr; }
+const KernelTable* compiled_avx512() { return nullptr; }
+const KernelTable* compiled_amx() { return nullptr; }
+const KernelTable* compiled_amx_emulated() { return nullptr; }
 #endif
-}
-
-const KernelTable* compiled_avx512() {
-#if defined(CORRAL_X86_KERNELS)
-  return avx512_kernel_table();
-#else
-  return nullptr;
-#endif
-}
 
 // Linux keeps the 8 KiB of tile state off until a process asks for it (the first tile
 // instruction without permission faults).
@@ -76,8 +74,8 @@ const GgmlType kTileTypes[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K
 // 1 + the index of the first type that does not.
 int probe_tiles(const void* tables) {
   const auto* t = static_cast<const KernelTable* const*>(tables);
-  for (int i = 0; i < 4; ++i)
-    if (!rows8_kernels_agree(*t[0], *t[1], kTileTypes[i])) return 1 + i;
+  for (size_t i = 0; i < std::size(kTileTypes); ++i)
+    if (!rows8_kernels_agree(*t[0], *t[1], kTileTypes[i])) return 1 + static_cast<int>(i);
   t[0]->int8_peak(3);
   return 0;
 }
@@ -89,9 +87,8 @@ int probe_tiles(const void* tables) {
 // or disagrees is not used, and the log says why.
 const KernelTable* ready_amx() {
   static const KernelTable* const table = []() -> const KernelTable* {
-#if defined(CORRAL_X86_KERNELS)
     const CpuFeatures& f = cpu_features();
-    if (!can_avx512(f) || !f.amx_tile || !f.amx_int8) return nullptr;
+    if (compiled_amx() == nullptr || !can_avx512(f) || !f.amx_tile || !f.amx_int8) return nullptr;
     if (!palette_fits()) {
       CORRAL_LOG_WARN("kernels: this CPU's AMX palette is smaller than the tile kernels need; using avx512");
       return nullptr;
@@ -100,7 +97,7 @@ const KernelTable* ready_amx() {
       CORRAL_LOG_WARN("kernels: the OS did not grant the AMX tile state; using avx512");
       return nullptr;
     }
-    const KernelTable* tables[2] = {amx_kernel_table(), compiled_avx512()};
+    const KernelTable* tables[2] = {compiled_amx(), compiled_avx512()};
     const ChildOutcome probe = run_in_child(probe_tiles, tables);
     if (!probe.started) {
       CORRAL_LOG_WARN("kernels: could not start the AMX check (fork failed); using avx512");
@@ -113,23 +110,12 @@ const KernelTable* ready_amx() {
     if (probe.exit_code != 0) {
       const int i = probe.exit_code - 1;
       CORRAL_LOG_WARN("kernels: the AMX {} kernel disagrees with avx512 on this CPU; using avx512",
-                      i >= 0 && i < 4 ? ggml_type_name(kTileTypes[i]) : std::string_view("tile"));
+                      i >= 0 && i < static_cast<int>(std::size(kTileTypes)) ? ggml_type_name(kTileTypes[i]) : std::string_view("tile"));
       return nullptr;
     }
     return tables[0];
-#else
-    return nullptr;
-#endif
   }();
   return table;
-}
-
-const KernelTable* compiled_amx_emulated() {
-#if defined(CORRAL_X86_KERNELS)
-  return amx_emulated_kernel_table();
-#else
-  return nullptr;
-#endif
 }
 
 const KernelTable& best_table() {

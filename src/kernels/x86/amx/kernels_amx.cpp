@@ -75,6 +75,7 @@ struct Tiles {
 
 const KernelTable* vector_table() { return avx512_kernel_table(); }
 
+#include "kernels/x86/layouts_x86.inc"
 #include "kernels/x86/amx/tile_kernels.inc"
 
 }  // namespace corral::amx

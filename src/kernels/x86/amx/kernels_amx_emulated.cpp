@@ -85,6 +85,7 @@ struct Tiles {
 
 const KernelTable* vector_table() { return avx2_kernel_table(); }
 
+#include "kernels/x86/layouts_x86.inc"
 #include "kernels/x86/amx/tile_kernels.inc"
 
 void Tiles::configure(const TileConfig& cfg) {
