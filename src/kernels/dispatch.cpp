@@ -26,7 +26,8 @@ bool can_avx512(const CpuFeatures& f) {
   return can_avx2(f) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
 }
 
-// The tables built into this binary (none of the x86 ones on other architectures).
+// The tables built into this binary (none of the x86 ones on other architectures). Each is
+// built on first use by code compiled for its ISA: call one only after the CPU check.
 #if defined(CORRAL_X86_KERNELS)
 const KernelTable* compiled_avx2() { return avx2_kernel_table(); }
 const KernelTable* compiled_avx512() { return avx512_kernel_table(); }
@@ -88,7 +89,8 @@ int probe_tiles(const void* tables) {
 const KernelTable* ready_amx() {
   static const KernelTable* const table = []() -> const KernelTable* {
     const CpuFeatures& f = cpu_features();
-    if (compiled_amx() == nullptr || !can_avx512(f) || !f.amx_tile || !f.amx_int8) return nullptr;
+    // The CPU first: building the amx table runs code compiled for AVX-512.
+    if (!can_avx512(f) || !f.amx_tile || !f.amx_int8 || compiled_amx() == nullptr) return nullptr;
     if (!palette_fits()) {
       CORRAL_LOG_WARN("kernels: this CPU's AMX palette is smaller than the tile kernels need; using avx512");
       return nullptr;
