@@ -54,6 +54,11 @@ wait_status() {  # wait_status ID STATUS...: until the job has one of the status
   done
   fail "job $id never reached $* (now $(curl -s "$B/api/jobs/$id"))"
 }
+ts_ns() {  # RFC 3339 UTC time -> integer nanoseconds
+  python3 -c 'import sys, calendar, time
+base, _, frac = sys.argv[1].rstrip("Z").partition(".")
+print(calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int((frac + "000000000")[:9]))' "$1"
+}
 count_jobs() { curl -sf "$B/api/jobs?limit=10000" | jq_ 'len(d["jobs"])'; }
 gen() { echo "{\"type\":\"generate\",\"request\":{\"model\":\"${MODEL:-stories}\",\"prompt\":\"$1\",\"options\":{\"num_predict\":$2,\"temperature\":0,\"num_ctx\":512}}$3}"; }
 
@@ -102,7 +107,10 @@ expect 200 '"status":"cancelled"' -X DELETE "$B/api/jobs/$gone"
 expect 409 'already cancelled' -X DELETE "$B/api/jobs/$gone"
 for id in $low $high; do wait_status "$id" succeeded; done
 if [ "$blocker_busy" = running ]; then  # both were queued together: the higher priority ran first
-  [ "$(field "$high" 'd["started_at"]')" \< "$(field "$low" 'd["started_at"]')" ] || fail "priority 9 did not run before priority 1"
+  # Compared as times: RFC 3339 with trailing zeros trimmed (Go's form) does not sort as text
+  # ("...:40.1Z" is later than "...:40.12Z" as a string).
+  [ "$(ts_ns "$(field "$high" 'd["started_at"]')")" -lt "$(ts_ns "$(field "$low" 'd["started_at"]')")" ] \
+    || fail "priority 9 did not run before priority 1: high $(field "$high" 'd["started_at"]'), low $(field "$low" 'd["started_at"]')"
 fi
 wait_status "$late" failed
 [ "$(field "$late" 'd["reason"], d["attempts"]')" = "deadline 0" ] || fail "deadline job $(curl -s "$B/api/jobs/$late")"
