@@ -7,6 +7,22 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Template } from '@huggingface/jinja';
 
+// The clock is pinned, so the fixture is the same on any day and in any time zone: templates
+// that call strftime_now (glimmer's "Current date: ...") render FIXED_TIME, and corral's test
+// renders with Options::fixed_time = the "fixed_time" this script writes into the fixture.
+// @huggingface/jinja reads the clock with `new Date()` and formats in local time.
+const FIXED_TIME = 1795953600; // 2026-11-29 12:00:00 UTC (seconds since the epoch)
+process.env.TZ = 'UTC';
+const RealDate = Date;
+globalThis.Date = class PinnedDate extends RealDate {
+  constructor(...args) {
+    super(...(args.length ? args : [FIXED_TIME * 1000]));
+  }
+  static now() {
+    return FIXED_TIME * 1000;
+  }
+};
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = process.argv[2];
 const shared = process.argv[3] || path.resolve(here, '../../../shared');
@@ -131,6 +147,6 @@ for (const [tname, src] of Object.entries(templates)) {
     cases.push({ template: tname, context: key, output, error });
   }
 }
-fs.writeFileSync(out, JSON.stringify({ generator: '@huggingface/jinja', templates, contexts, cases }, null, 1));
+fs.writeFileSync(out, JSON.stringify({ generator: '@huggingface/jinja', fixed_time: FIXED_TIME, templates, contexts, cases }, null, 1));
 const ok = cases.filter((c) => c.error === null).length;
 console.log(`${Object.keys(templates).length} templates, ${cases.length} cases (${ok} rendered, ${cases.length - ok} errors) -> ${out}`);

@@ -5,7 +5,7 @@ jinja_render.mjs, as "python_output"/"python_error" per case. corral follows Pyt
 Usage: python3 jinja_render_py.py FILE.json  (rewrites FILE.json in place)"""
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 from jinja2 import nodes
 from jinja2.ext import Extension, loopcontrols
@@ -42,7 +42,10 @@ def main():
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, Generation])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+    # The clock the npm renderer pinned (jinja_render.mjs), in UTC, so both renderings and the
+    # committed fixture hold the same date on any day and in any time zone.
+    pinned = datetime.fromtimestamp(doc["fixed_time"], tz=timezone.utc)
+    env.globals["strftime_now"] = lambda fmt: pinned.strftime(fmt)
     compiled = {}
     for case in doc["cases"]:
         name = case["template"]
