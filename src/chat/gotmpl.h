@@ -61,6 +61,9 @@ struct Limits {
   size_t max_steps = 10'000'000;    // range iterations and node executions together
   int max_call_depth = 200;         // nested {{ template }} calls
   int max_parse_depth = 200;        // nested control structures and parentheses
+  // currentDate / yesterdayDate use this instant (seconds since the epoch, UTC) when >= 0; else
+  // the clock, in local time as Ollama does. Tests pin it.
+  int64_t fixed_time = -1;
 };
 
 class Template {

@@ -208,11 +208,13 @@ std::string sprintf_go(const std::string& f, const std::vector<GoValue>& args) {
   return out;
 }
 
-std::string date_string(int days_ago) {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) -
+std::string date_string(int days_ago, int64_t fixed_time) {
+  const std::time_t now = (fixed_time >= 0 ? static_cast<std::time_t>(fixed_time)
+                                           : std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())) -
                           static_cast<std::time_t>(days_ago) * 86400;
   std::tm tm{};
-  localtime_r(&now, &tm);
+  if (fixed_time >= 0) gmtime_r(&now, &tm);
+  else localtime_r(&now, &tm);
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
   return buf;
@@ -660,8 +662,8 @@ class Exec {
       CORRAL_TRY(want(1));
       return GoValue::string(json_marshal(vals[0]));
     }
-    if (name == "currentDate") return GoValue::string(date_string(0));
-    if (name == "yesterdayDate") return GoValue::string(date_string(1));
+    if (name == "currentDate") return GoValue::string(date_string(0, limits_.fixed_time));
+    if (name == "yesterdayDate") return GoValue::string(date_string(1, limits_.fixed_time));
     return err(pos, fmt::format("function \"{}\" not defined", name));
   }
 

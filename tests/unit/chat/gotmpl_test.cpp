@@ -14,6 +14,27 @@ std::string render(const std::string& src, const nlohmann::ordered_json& data = 
   return *r;
 }
 
+// Ollama's currentDate/yesterdayDate read the clock; a pinned instant makes them testable (UTC,
+// the day before across a month and a year boundary).
+TEST(GoTemplate, CurrentDateUsesThePinnedInstant) {
+  Limits l;
+  l.fixed_time = 1798761599;  // 2026-12-31 23:59:59 UTC
+  auto t = Template::parse("{{ currentDate }} {{ yesterdayDate }}", "t", l);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t->execute(from_json_any(nlohmann::ordered_json::object())), "2026-12-31 2026-12-30");
+  l.fixed_time = 1798761600;  // a second later
+  t = Template::parse("{{ currentDate }} {{ yesterdayDate }}", "t", l);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t->execute(from_json_any(nlohmann::ordered_json::object())), "2027-01-01 2026-12-31");
+  // Unpinned, the clock gives a well-formed date.
+  auto now = Template::parse("{{ currentDate }}", "t");
+  ASSERT_TRUE(now.ok());
+  const std::string d = *now->execute(from_json_any(nlohmann::ordered_json::object()));
+  EXPECT_EQ(d.size(), 10u);
+  EXPECT_EQ(d[4], '-');
+  EXPECT_EQ(d[7], '-');
+}
+
 TEST(GoTemplate, TrimMarkersAndComments) {
   EXPECT_EQ(render("a  {{- \"b\" -}}  \n c"), "abc");
   EXPECT_EQ(render("a {{/* note */}} b"), "a  b");
