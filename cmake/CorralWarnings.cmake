@@ -11,6 +11,7 @@ if(CORRAL_SANITIZE)
   target_link_options(corral_flags INTERFACE -fsanitize=address,undefined)
 endif()
 if(CORRAL_FUZZ)
-  target_compile_options(corral_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
+  # Undefined behaviour stops the run like a crash, so the fuzzer keeps it as a finding.
+  target_compile_options(corral_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
   target_link_options(corral_flags INTERFACE -fsanitize=address,undefined)
 endif()

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds every libFuzzer target with clang and runs each for a few seconds from its seed corpus.
+# Builds every libFuzzer target with clang and runs each for a few seconds from its corpus
+# (tests/fuzz/corpus/<name>: minimised from longer runs, so a short run starts where they ended)
+# and its past findings (tests/fuzz/regressions/<name>: each must now run clean and fast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -13,9 +15,12 @@ for bin in build/fuzz/tests/fuzz_*; do
   name=$(basename "$bin")
   corpus="tests/fuzz/corpus/${name#fuzz_}"
   work=$(mktemp -d)
+  regressions="tests/fuzz/regressions/${name#fuzz_}"
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+  [ -d "$regressions" ] && find "$regressions" -type f ! -name README.md -exec cp {} "$work"/ \;
   echo "fuzz: $name for ${seconds}s"
-  "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 "$work" 2>&1 | tail -n 2
+  # -timeout: one input running 25 s is a hang, and fails the run like a crash.
+  "$bin" -max_total_time="$seconds" -timeout=25 -max_len=65536 -rss_limit_mb=2048 "$work" 2>&1 | tail -n 2
   rm -rf "$work"
 done
 echo "fuzz: all targets ran without a crash"

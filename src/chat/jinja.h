@@ -22,6 +22,10 @@ struct Options {
   int max_call_depth = 256;         // nested macro calls
   size_t max_steps = 1'000'000;     // statements executed and loop iterations, together (~4 s)
   size_t max_output_bytes = size_t{64} << 20;
+  // Bytes all operations together may produce or compare (see WorkMeter): about a second at
+  // most. Real chat templates do up to 11 bytes of work per byte they print (every template in
+  // ../shared over the test conversations), so this admits prompts of about 6 MB.
+  size_t max_work_bytes = size_t{64} << 20;
   // strftime_now uses this time (seconds since the epoch, UTC) when >= 0; else the clock.
   int64_t fixed_time = -1;
 };

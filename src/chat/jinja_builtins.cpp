@@ -2,22 +2,70 @@
 #include "chat/jinja_builtins.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <set>
 
 namespace corral::jinja {
 namespace {
 
-int64_t py_floordiv(int64_t a, int64_t b) {
+// Template integers are 64-bit; Python's are unbounded. A result that does not fit is an error,
+// never a wrapped number (and never undefined behaviour).
+Error int_overflow(const char* op) {
+  return make_error("integer overflow in {}: the result does not fit in 64 bits", op);
+}
+
+Result<Value> checked_int(bool overflow, int64_t r, const char* op) {
+  if (overflow) return int_overflow(op);
+  return Value::integer(r);
+}
+
+// b != 0. Only INT64_MIN // -1 overflows (and INT64_MIN % -1 is 0, but traps in C++).
+Result<Value> py_floordiv(int64_t a, int64_t b) {
+  if (a == INT64_MIN && b == -1) return int_overflow("//");
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
+  return Value::integer(q);
 }
 
 int64_t py_mod(int64_t a, int64_t b) {
+  if (b == -1) return 0;
   int64_t m = a % b;
   if (m != 0 && ((m < 0) != (b < 0))) m += b;
   return m;
+}
+
+// base ** exp for exp >= 0 by repeated squaring: at most 63 squarings whatever exp is.
+Result<Value> int_pow(int64_t base, int64_t exp) {
+  int64_t r = 1;
+  while (exp > 0) {
+    if ((exp & 1) && __builtin_mul_overflow(r, base, &r)) return int_overflow("**");
+    exp >>= 1;
+    // Squaring past 64 bits while bits remain means the result does too (|base| >= 2 here).
+    if (exp > 0 && __builtin_mul_overflow(base, base, &base)) return int_overflow("**");
+  }
+  return Value::integer(r);
+}
+
+// Builds n copies of `seq` (a string or a list), refusing results over the size limits.
+Result<Value> repeat(const Value& seq, int64_t n) {
+  const size_t count = n <= 0 ? 0 : static_cast<size_t>(n);
+  if (seq.is_string()) {
+    const size_t unit = seq.str().size();
+    if (unit != 0 && count > kMaxValueBytes / unit) return make_error("sequence repetition too large (over {} bytes)", kMaxValueBytes);
+    if (!work_meter().add(unit * count)) return make_error("sequence repetition exceeds the template's work limit");
+    std::string out;
+    out.reserve(unit * count);
+    for (size_t k = 0; k < count; ++k) out += seq.str();
+    return Value::string(std::move(out));
+  }
+  const size_t unit = seq.items().size();
+  if (unit != 0 && count > kMaxListItems / unit) return make_error("sequence repetition too large (over {} items)", kMaxListItems);
+  if (!work_meter().add(8 * unit * count)) return make_error("sequence repetition exceeds the template's work limit");
+  std::vector<Value> out;
+  out.reserve(unit * count);
+  for (size_t k = 0; k < count; ++k) out.insert(out.end(), seq.items().begin(), seq.items().end());
+  return Value::list(std::move(out));
 }
 
 bool is_numeric(const Value& v) { return v.is_number() || v.is_bool(); }
@@ -29,7 +77,7 @@ Result<Value> get_path(const Value& item, const std::string& path) {
     size_t dot = path.find('.', p);
     std::string part = path.substr(p, dot == std::string::npos ? std::string::npos : dot - p);
     bool all_digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    Result<Value> next = all_digits && cur.is_list() ? get_item(cur, Value::integer(std::stoll(part))) : get_item(cur, Value::string(part));
+    Result<Value> next = all_digits && cur.is_list() ? get_item(cur, Value::integer(part.size() > 18 ? INT64_MAX : std::stoll(part))) : get_item(cur, Value::string(part));
     if (!next.ok()) return next.error();
     cur = *next;
     if (dot == std::string::npos) return cur;
@@ -40,8 +88,10 @@ Result<Value> get_path(const Value& item, const std::string& path) {
 Result<std::string> join_values(const std::vector<Value>& items, const std::string& sep) {
   std::string out;
   for (size_t k = 0; k < items.size(); ++k) {
+    const std::string text = items[k].to_str();
+    if (!work_meter().add(sep.size() + text.size())) return make_error("join exceeds the template's work limit");
     if (k) out += sep;
-    out += items[k].to_str();
+    out += text;
   }
   return out;
 }
@@ -61,11 +111,19 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+// Python's int(float): NaN is a ValueError (the filter's default), infinity and values past
+// 64 bits are errors here (Python would make a big integer).
+Result<Value> float_to_int(double d, const Value& fallback) {
+  if (std::isnan(d)) return fallback;
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return int_overflow("int()");
+  return Value::integer(static_cast<int64_t>(d));
+}
+
 Result<Value> to_int(const Value& v, const Value* dflt) {
   const Value fallback = dflt ? *dflt : Value::integer(0);
   if (v.is_int()) return v;
   if (v.is_bool()) return Value::integer(v.as_bool() ? 1 : 0);
-  if (v.is_float()) return std::isfinite(v.as_double()) ? Value::integer(static_cast<int64_t>(v.as_double())) : fallback;
+  if (v.is_float()) return float_to_int(v.as_double(), fallback);
   if (v.is_string()) {
     std::string s = strip_chars(v.str(), nullptr, true, true);
     try {
@@ -73,7 +131,7 @@ Result<Value> to_int(const Value& v, const Value* dflt) {
       long long x = std::stoll(s, &used, 10);
       if (used == s.size()) return Value::integer(x);
       double d = std::stod(s, &used);
-      if (used == s.size() && std::isfinite(d)) return Value::integer(static_cast<int64_t>(d));
+      if (used == s.size()) return float_to_int(d, fallback);
     } catch (...) {
     }
     return fallback;
@@ -320,10 +378,16 @@ Result<Value> binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "+") {
     if (is_numeric(a) && is_numeric(b)) {
       if (a.is_float() || b.is_float()) return Value::number(a.as_double() + b.as_double());
-      return Value::integer(a.as_int() + b.as_int());
+      int64_t r = 0;
+      const bool overflow = __builtin_add_overflow(a.as_int(), b.as_int(), &r);
+      return checked_int(overflow, r, "+");
     }
-    if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
+    if (a.is_string() && b.is_string()) {
+      if (a.str().size() + b.str().size() > kMaxValueBytes) return make_error("string too large (over {} bytes)", kMaxValueBytes);
+      return Value::string(a.str() + b.str());
+    }
     if (a.is_list() && b.is_list()) {
+      if (a.items().size() + b.items().size() > kMaxListItems) return make_error("list too large (over {} items)", kMaxListItems);
       std::vector<Value> out = a.items();
       out.insert(out.end(), b.items().begin(), b.items().end());
       return Value::list(std::move(out), a.is_tuple() && b.is_tuple());
@@ -335,23 +399,13 @@ Result<Value> binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "*") {
     if (is_numeric(a) && is_numeric(b)) {
       if (a.is_float() || b.is_float()) return Value::number(a.as_double() * b.as_double());
-      return Value::integer(a.as_int() * b.as_int());
+      int64_t r = 0;
+      const bool overflow = __builtin_mul_overflow(a.as_int(), b.as_int(), &r);
+      return checked_int(overflow, r, "*");
     }
     const Value* seq = a.is_string() || a.is_list() ? &a : b.is_string() || b.is_list() ? &b : nullptr;
     const Value* cnt = seq == &a ? &b : &a;
-    if (seq && (cnt->is_int() || cnt->is_bool())) {
-      const int64_t n = std::max<int64_t>(0, cnt->as_int());
-      const size_t unit = seq->is_string() ? seq->str().size() : seq->items().size();
-      if (unit * static_cast<size_t>(n) > (size_t{16} << 20)) return make_error("sequence repetition too large");
-      if (seq->is_string()) {
-        std::string out;
-        for (int64_t k = 0; k < n; ++k) out += seq->str();
-        return Value::string(out);
-      }
-      std::vector<Value> out;
-      for (int64_t k = 0; k < n; ++k) out.insert(out.end(), seq->items().begin(), seq->items().end());
-      return Value::list(std::move(out));
-    }
+    if (seq && (cnt->is_int() || cnt->is_bool())) return repeat(*seq, cnt->as_int());
     return make_error("unsupported operand type(s) for *: '{}' and '{}'", a.type_name(), b.type_name());
   }
   if (op == "%" && a.is_string()) {
@@ -362,7 +416,12 @@ Result<Value> binary_op(const std::string& op, const Value& a, const Value& b) {
   if (!is_numeric(a) || !is_numeric(b))
     return make_error("unsupported operand type(s) for {}: '{}' and '{}'", op, a.type_name(), b.type_name());
   const bool fl = a.is_float() || b.is_float();
-  if (op == "-") return fl ? Value::number(a.as_double() - b.as_double()) : Value::integer(a.as_int() - b.as_int());
+  if (op == "-") {
+    if (fl) return Value::number(a.as_double() - b.as_double());
+    int64_t r = 0;
+    const bool overflow = __builtin_sub_overflow(a.as_int(), b.as_int(), &r);
+    return checked_int(overflow, r, "-");
+  }
   if (op == "/") {
     if (b.as_double() == 0.0) return make_error("division by zero");
     return Value::number(a.as_double() / b.as_double());
@@ -374,17 +433,11 @@ Result<Value> binary_op(const std::string& op, const Value& a, const Value& b) {
       const double q = std::floor(x / y);
       return op == "//" ? Value::number(q) : Value::number(x - q * y);
     }
-    return op == "//" ? Value::integer(py_floordiv(a.as_int(), b.as_int())) : Value::integer(py_mod(a.as_int(), b.as_int()));
+    return op == "//" ? py_floordiv(a.as_int(), b.as_int()) : Value::integer(py_mod(a.as_int(), b.as_int()));
   }
   if (op == "**") {
-    if (!fl && b.as_int() >= 0) {
-      int64_t r = 1;
-      for (int64_t k = 0; k < b.as_int(); ++k) {
-        if (std::abs(r) > (int64_t{1} << 53)) return make_error("integer power too large");
-        r *= a.as_int();
-      }
-      return Value::integer(r);
-    }
+    if (!fl && b.as_int() >= 0) return int_pow(a.as_int(), b.as_int());
+    if (a.as_double() == 0.0 && b.as_double() < 0) return make_error("0.0 cannot be raised to a negative power");
     return Value::number(std::pow(a.as_double(), b.as_double()));
   }
   return make_error("unknown operator {}", op);
@@ -466,7 +519,7 @@ Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a)
     return v;
   }
   if (name == "length" || name == "count") {
-    if (v.is_string()) return Value::integer(static_cast<int64_t>(utf8_chars(v.str()).size()));
+    if (v.is_string()) return Value::integer(static_cast<int64_t>(utf8_length(v.str())));
     if (v.is_list()) return Value::integer(static_cast<int64_t>(v.items().size()));
     if (v.is_dict()) return Value::integer(static_cast<int64_t>(v.dict_ref().items.size()));
     if (v.is_undefined()) return Value::integer(0);
@@ -496,7 +549,10 @@ Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a)
   if (name == "int") return to_int(v, a.get(0, "default"));
   if (name == "float") return to_float(v, a.get(0, "default"));
   if (name == "abs") {
-    if (v.is_int()) return Value::integer(std::abs(v.as_int()));
+    if (v.is_int()) {
+      if (v.as_int() == INT64_MIN) return int_overflow("abs");
+      return Value::integer(std::abs(v.as_int()));
+    }
     if (v.is_float()) return Value::number(std::fabs(v.as_double()));
     return make_error("bad operand type for abs(): '{}'", v.type_name());
   }
@@ -524,6 +580,8 @@ Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a)
       lines.push_back(s.substr(p, e - p));
       p = e + 1;
     }
+    if (!ind.empty() && lines.size() > kMaxValueBytes / ind.size()) return make_error("indent: result too large (over {} bytes)", kMaxValueBytes);
+    if (!work_meter().add(s.size() + lines.size() * ind.size())) return make_error("indent exceeds the template's work limit");
     std::string rv;
     if (blank && blank->truthy()) {
       for (size_t k = 0; k < lines.size(); ++k) rv += (k ? "\n" + ind : "") + lines[k];
@@ -741,6 +799,7 @@ Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a)
     const Value* size = a.get(0, "linecount");
     const Value* fill = a.get(1, "fill_with");
     if (!size || !size->is_int() || size->as_int() <= 0) return make_error("batch needs a positive size");
+    if (fill && static_cast<uint64_t>(size->as_int()) > kMaxListItems) return make_error("batch: size too large (over {} items)", kMaxListItems);
     auto items = iterate(v);
     if (!items.ok()) return items.error();
     std::vector<Value> out, cur;
@@ -769,7 +828,7 @@ Result<Value> apply_filter(const std::string& name, const Value& v, CallArgs& a)
     const Value* w = a.get(0, "width");
     const std::string s = v.to_str();
     const int64_t width = w && w->is_int() ? std::min<int64_t>(w->as_int(), 4096) : 80;
-    const int64_t len = static_cast<int64_t>(utf8_chars(s).size());
+    const int64_t len = static_cast<int64_t>(utf8_length(s));
     if (width <= len) return Value::string(s);
     const int64_t total = width - len;
     const int64_t left = total / 2 + (total & width & 1);

@@ -58,6 +58,17 @@ struct Interp {
     return {};
   }
 
+  // Counts what an operation built and fails the render once the work limit is spent (the
+  // builtins stop early when it is, so their result may be partial: it is never used).
+  Result<Value> charged(SrcPos p, Result<Value> v) {
+    if (!v.ok()) return located(p, v.error());
+    work_meter().add(v->is_string() ? v->str().size() : 8);
+    if (work_meter().exceeded()) {
+      return err(p, fmt::format("template exceeded its work limit ({} bytes built or compared)", o.max_work_bytes));
+    }
+    return v;
+  }
+
   Status emit(std::string& out, const std::string& s, SrcPos p) {
     output_bytes += s.size();
     if (output_bytes > o.max_output_bytes) return err(p, fmt::format("template output exceeds {} bytes", o.max_output_bytes));
@@ -86,8 +97,8 @@ struct Interp {
     for (const auto& f : filters) {
       CallArgs args;
       CORRAL_TRY(eval_args(*f, frame, args));
-      auto r = apply_filter(f->name, v, args);
-      if (!r.ok()) return located(f->pos, r.error());
+      auto r = charged(f->pos, apply_filter(f->name, v, args));
+      if (!r.ok()) return r.error();
       v = *r;
     }
     return v;
@@ -99,7 +110,9 @@ struct Interp {
       case Stmt::Kind::kOutput: {
         auto v = eval(*s.expr, frame);
         if (!v.ok()) return v.error();
-        CORRAL_TRY(emit(out, v->to_str(), s.pos));
+        std::string text = v->to_str();
+        CORRAL_TRY(charged(s.pos, Value()));  // printing a list reads all of it
+        CORRAL_TRY(emit(out, text, s.pos));
         return Flow::kNormal;
       }
       case Stmt::Kind::kBreak: return Flow::kBreak;
@@ -408,16 +421,14 @@ struct Interp {
                                                                         : "value is undefined";
           return err(e.pos, what + " and cannot be called");
         }
-        return invoke(*fn, args, e.pos);
+        return charged(e.pos, invoke(*fn, args, e.pos));
       }
       case Expr::Kind::kFilter: {
         auto v = eval(*e.children[0], frame);
         if (!v.ok()) return v;
         CallArgs args;
         CORRAL_TRY(eval_args(e, frame, args));
-        auto r = apply_filter(e.name, *v, args);
-        if (!r.ok()) return located(e.pos, r.error());
-        return r;
+        return charged(e.pos, apply_filter(e.name, *v, args));
       }
       case Expr::Kind::kTest: {
         auto v = eval(*e.children[0], frame);
@@ -426,13 +437,16 @@ struct Interp {
         CORRAL_TRY(eval_args(e, frame, args));
         auto r = apply_test(e.name, *v, args);
         if (!r.ok()) return located(e.pos, r.error());
-        return Value::boolean(e.negate ? !*r : *r);
+        return charged(e.pos, Value::boolean(e.negate ? !*r : *r));
       }
       case Expr::Kind::kUnary: {
         auto v = eval(*e.children[0], frame);
         if (!v.ok()) return v;
         if (e.name == "not") return Value::boolean(!v->truthy());
-        if (v->is_int() || v->is_bool()) return Value::integer(e.name == "-" ? -v->as_int() : v->as_int());
+        if (v->is_int() || v->is_bool()) {
+          if (e.name == "-" && v->as_int() == INT64_MIN) return err(e.pos, "integer overflow in unary -: the result does not fit in 64 bits");
+          return Value::integer(e.name == "-" ? -v->as_int() : v->as_int());
+        }
         if (v->is_float()) return Value::number(e.name == "-" ? -v->as_double() : v->as_double());
         return err(e.pos, fmt::format("bad operand type for unary {}: '{}'", e.name, v->type_name()));
       }
@@ -443,9 +457,7 @@ struct Interp {
         if (e.name == "or") return l->truthy() ? l : eval(*e.children[1], frame);
         auto r = eval(*e.children[1], frame);
         if (!r.ok()) return r;
-        auto v = binary_op(e.name, *l, *r);
-        if (!v.ok()) return located(e.pos, v.error());
-        return v;
+        return charged(e.pos, binary_op(e.name, *l, *r));
       }
       case Expr::Kind::kCompare: {
         auto l = eval(*e.children[0], frame);
@@ -456,6 +468,7 @@ struct Interp {
           if (!r.ok()) return r;
           auto c = compare_op(e.ops[k], left, *r);
           if (!c.ok()) return located(e.pos, c.error());
+          CORRAL_TRY(charged(e.pos, Value::boolean(*c)));
           if (!*c) return Value::boolean(false);
           left = *r;
         }
@@ -467,8 +480,9 @@ struct Interp {
           auto v = eval(*c, frame);
           if (!v.ok()) return v;
           s += v->to_str();
+          if (s.size() > kMaxValueBytes) return err(e.pos, fmt::format("string too large (over {} bytes)", kMaxValueBytes));
         }
-        return Value::string(s);
+        return charged(e.pos, Value::string(std::move(s)));
       }
       case Expr::Kind::kCond: {
         auto c = eval(*e.children[0], frame);
@@ -523,9 +537,10 @@ void add_globals(Frame& g, const Options& o) {
     }
     if (step == 0) return make_error("range() arg 3 must not be zero");
     std::vector<Value> out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (out.size() >= 1'000'000) return make_error("range() is too large (more than 1000000 items)");
+    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+      if (out.size() >= kMaxListItems) return make_error("range() is too large (more than {} items)", kMaxListItems);
       out.push_back(Value::integer(i));
+      if (__builtin_add_overflow(i, step, &i)) break;  // past the 64-bit range: past stop too
     }
     return Value::list(std::move(out));
   }, "range"));
@@ -564,8 +579,13 @@ Result<std::string> Template::render(const std::vector<std::pair<std::string, Va
   for (const auto& [k, v] : vars) globals->set(k, v);
   auto top = std::make_shared<Frame>(Frame{{}, globals});
   Interp in{name_, options_};
+  // This render's work meter; a render inside a builtin (none today) would get its own too.
+  WorkMeter& meter = work_meter();
+  const WorkMeter saved = meter;
+  meter = WorkMeter{0, options_.max_work_bytes};
   std::string out;
   auto f = in.exec_body(*body_, top, out);
+  meter = saved;
   // Macros hold their defining frame; break the cycle frame -> macro -> frame.
   top->vars.clear();
   globals->vars.clear();

@@ -52,6 +52,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     for (const auto& ch : chars) {
       if (count < 0 || n < count) { out += to; ++n; }
       out += ch;
+      if (!work_meter().add(to.size() + ch.size())) return out;  // the render fails on return
     }
     if (count < 0 || n < count) out += to;
     return out;
@@ -63,6 +64,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     if (f == std::string::npos || (count >= 0 && n >= count)) break;
     out.append(s, p, f - p);
     out += to;
+    if (!work_meter().add(f - p + to.size())) return out;  // the render fails on return
     p = f + from.size();
     ++n;
   }
@@ -178,7 +180,7 @@ Result<Value> string_method(const Value& obj, const std::string& name) {
       const Value* x = arg(a, 0);
       if (!x || !x->is_string()) return make_error("{}() argument must be str", name);
       if (name == "count") {
-        if (x->str().empty()) return Value::integer(static_cast<int64_t>(utf8_chars(s).size() + 1));
+        if (x->str().empty()) return Value::integer(static_cast<int64_t>(utf8_length(s) + 1));
         int64_t n = 0;
         for (size_t p = s.find(x->str()); p != std::string::npos; p = s.find(x->str(), p + x->str().size())) ++n;
         return Value::integer(n);
@@ -188,7 +190,7 @@ Result<Value> string_method(const Value& obj, const std::string& name) {
         if (name == "index") return make_error("substring not found");
         return Value::integer(-1);
       }
-      return Value::integer(static_cast<int64_t>(utf8_chars(s.substr(0, p)).size()));
+      return Value::integer(static_cast<int64_t>(utf8_length(s.substr(0, p))));
     });
   if (name == "join")
     return method(name, [s](CallArgs& a) -> Result<Value> {
@@ -198,8 +200,10 @@ Result<Value> string_method(const Value& obj, const std::string& name) {
       if (!items.ok()) return items.error();
       std::string out;
       for (size_t k = 0; k < items->size(); ++k) {
+        const std::string text = (*items)[k].to_str();
+        if (!work_meter().add(s.size() + text.size())) break;  // the render fails on return
         if (k) out += s;
-        out += (*items)[k].to_str();
+        out += text;
       }
       return Value::string(out);
     });

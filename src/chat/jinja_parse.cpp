@@ -520,8 +520,9 @@ class Parser {
         int64_t v = 0;
         auto r = std::from_chars(t.text.data(), t.text.data() + t.text.size(), v);
         auto e = make(Expr::Kind::kLiteral, t.pos);
-        if (r.ec != std::errc()) e->value = Value::number(std::stod(t.text));
-        else e->value = Value::integer(v);
+        // Python's integers are unbounded; corral's are 64-bit, and a literal past them is an error.
+        if (r.ec != std::errc()) return err(t.pos, "integer literal " + t.text.substr(0, 40) + " does not fit in 64 bits");
+        e->value = Value::integer(v);
         return e;
       }
       case Token::K::kFloat: {
@@ -633,7 +634,11 @@ class Parser {
           // x.0 is x[0]
           a->kind = Expr::Kind::kIndex;
           auto lit = make(Expr::Kind::kLiteral, p);
-          lit->value = Value::integer(std::stoll(next().text));
+          const Token& index = next();
+          int64_t i = 0;
+          const auto r = std::from_chars(index.text.data(), index.text.data() + index.text.size(), i);
+          if (r.ec != std::errc()) return err(index.pos, "index '" + index.text + "' is too large");
+          lit->value = Value::integer(i);
           a->children = {e, lit};
           e = a;
           continue;

@@ -167,14 +167,25 @@ std::string py_str_repr(const std::string& s) {
 
 }  // namespace
 
+WorkMeter& work_meter() {
+  thread_local WorkMeter meter;
+  return meter;
+}
+
 std::string Value::repr() const {
+  WorkMeter& meter = work_meter();
   switch (kind_) {
-    case Kind::kString: return py_str_repr(*s_);
+    case Kind::kString:
+      if (!meter.add(s_->size())) return std::string();  // the render fails: skip the copy
+      return py_str_repr(*s_);
     case Kind::kList: {
       std::string out = tuple_ ? "(" : "[";
       for (size_t k = 0; k < list_->size(); ++k) {
+        // Elements may share one large value: stop once the render's work is spent.
+        if (!meter.add(8)) return out;
         if (k) out += ", ";
         out += (*list_)[k].repr();
+        if (meter.exceeded()) return out;
       }
       if (tuple_ && list_->size() == 1) out += ",";
       out += tuple_ ? ")" : "]";
@@ -185,6 +196,7 @@ std::string Value::repr() const {
       std::string out = "{";
       bool first = true;
       for (const auto& [k, v] : dict_->items) {
+        if (!meter.add(8 + k.size())) return out;
         if (!first) out += ", ";
         first = false;
         out += py_str_repr(k) + ": " + v.repr();
@@ -220,11 +232,20 @@ bool Value::equals(const Value& o) const {
   switch (kind_) {
     case Kind::kUndefined:
     case Kind::kNone: return true;
-    case Kind::kString: return *s_ == *o.s_;
+    // Like Python, an object equals itself without a look inside (lists compare elements by
+    // identity first), so shared values compare in constant time.
+    case Kind::kString:
+      if (s_ == o.s_) return true;
+      work_meter().add(std::min(s_->size(), o.s_->size()));
+      return *s_ == *o.s_;
     case Kind::kList: {
+      if (list_ == o.list_) return true;
       if (list_->size() != o.list_->size()) return false;
-      for (size_t k = 0; k < list_->size(); ++k)
+      for (size_t k = 0; k < list_->size(); ++k) {
+        // Deep equality of shared elements can be exponential: the render's meter bounds it.
+        if (!work_meter().add(8)) return false;
         if (!(*list_)[k].equals((*o.list_)[k])) return false;
+      }
       return true;
     }
     case Kind::kDict: {
@@ -232,6 +253,7 @@ bool Value::equals(const Value& o) const {
       if (namespace_ || o.namespace_) return false;
       if (dict_->items.size() != o.dict_->items.size()) return false;
       for (const auto& [k, v] : dict_->items) {
+        if (!work_meter().add(8 + k.size())) return false;
         const Value* ov = o.dict_->find(k);
         if (!ov || !v.equals(*ov)) return false;
       }
@@ -266,17 +288,34 @@ std::string Value::type_name() const {
   return "?";
 }
 
+namespace {
+
+// Bytes of the character starting at s[i].
+size_t utf8_char_size(const std::string& s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  if (c >= 0x80 && c < 0xC0) n = 1;  // stray continuation byte: one "character"
+  return std::min(n, s.size() - i);
+}
+
+}  // namespace
+
 std::vector<std::string> utf8_chars(const std::string& s) {
+  // One small string per character: charged above its bytes (an allocation each).
+  work_meter().add(s.size() * 16);
   std::vector<std::string> out;
   for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c >= 0x80 && c < 0xC0) n = 1;  // stray continuation byte: one "character"
-    n = std::min(n, s.size() - i);
+    const size_t n = utf8_char_size(s, i);
     out.push_back(s.substr(i, n));
     i += n;
   }
   return out;
+}
+
+size_t utf8_length(const std::string& s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size(); i += utf8_char_size(s, i)) ++count;
+  return count;
 }
 
 namespace {
@@ -320,6 +359,7 @@ void json_escape(const std::string& s, bool ensure_ascii, std::string& out) {
 
 Status dump(const Value& v, const JsonOptions& o, int depth, std::string& out) {
   if (depth > 512) return make_error("tojson: value nested too deeply");
+  if (!work_meter().add(v.is_string() ? v.str().size() : 8)) return make_error("tojson: the template's work limit is spent");
   const std::string nl = o.indent >= 0 ? "\n" + std::string(static_cast<size_t>(o.indent * (depth + 1)), ' ') : "";
   const std::string nl_close = o.indent >= 0 ? "\n" + std::string(static_cast<size_t>(o.indent * depth), ' ') : "";
   switch (v.kind()) {

@@ -17,6 +17,28 @@ namespace corral::jinja {
 
 class Value;
 
+// The work one render may do, counted in bytes produced or compared (a string by its size, any
+// other value as 8 bytes). Steps bound statements and loop iterations; this bounds what a single
+// step can cost (a repeated string, printing a list whose elements share a large value, deep
+// equality), so that no expression runs for long. Every builtin adds to the meter of the render
+// on its thread and stops early once it is exceeded; the interpreter then fails the render.
+struct WorkMeter {
+  size_t used = 0;
+  size_t limit = SIZE_MAX;
+  bool exceeded() const { return used > limit; }
+  // Adds `bytes`; false once the limit is passed.
+  bool add(size_t bytes) {
+    used = bytes > SIZE_MAX - used ? SIZE_MAX : used + bytes;
+    return !exceeded();
+  }
+};
+// The meter of the render running on this thread (an unlimited one outside a render).
+WorkMeter& work_meter();
+
+// The largest string or list (bytes, items) a single operation may build.
+inline constexpr size_t kMaxValueBytes = size_t{16} << 20;
+inline constexpr size_t kMaxListItems = 1'000'000;
+
 struct CallArgs {
   std::vector<Value> pos;
   std::vector<std::pair<std::string, Value>> kw;
@@ -109,5 +131,6 @@ std::string float_repr(double f);
 
 // UTF-8 helpers: code point count and splitting into code points.
 std::vector<std::string> utf8_chars(const std::string& s);
+size_t utf8_length(const std::string& s);  // utf8_chars(s).size(), without building them
 
 }  // namespace corral::jinja

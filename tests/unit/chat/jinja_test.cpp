@@ -2,6 +2,11 @@
 // trim_blocks + lstrip_blocks), plus error positions and resource bounds.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "chat/jinja.h"
 
 namespace corral::jinja {
@@ -116,6 +121,70 @@ TEST(Jinja, DeepNestingAndHugeLoopsAreBounded) {
   EXPECT_NE(render("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}").find("nested deeper"), std::string::npos);
   EXPECT_NE(render("{{ range(100000000) | length }}").find("too large"), std::string::npos);
   EXPECT_NE(render("{{ 'x' * 100000000 }}").find("too large"), std::string::npos);
+}
+
+// Python's integers are unbounded; corral's are 64-bit. Every result either equals Python's or
+// is an error that says so: never a wrapped number (UBSan checks that no operation overflows).
+TEST(Jinja, IntegerArithmeticIsExactOrAnError) {
+  // Python prints these: they fit in 64 bits.
+  EXPECT_EQ(render("{{ 2 ** 62 }} {{ (-2) ** 63 }} {{ 3037000499 * 3037000499 }} {{ 9223372036854775807 - 1 }}"),
+            "4611686018427387904 -9223372036854775808 9223372030926249001 9223372036854775806");
+  EXPECT_EQ(render("{{ 7 // -2 }} {{ -7 % 3 }} {{ 5 % -1 }} {{ 2 ** -1 }} {{ 1 ** 4466666666664 }} {{ (-1) ** 4466666666665 }} {{ 0 ** 4466666666664 }}"),
+            "-4 2 0 0.5 1 -1 0");
+  // Python: 9223372037000250000, 9223372036854775808, 2 ** 64; corral: an error naming the operator.
+  for (const char* expr : {"3037000500 * 3037000500", "9223372036854775807 + 1", "-9223372036854775807 - 2",
+                           "2 ** 64", "3 ** 4466666666664", "(-9223372036854775807 - 1) // -1",
+                           "-(-9223372036854775807 - 1)", "(-9223372036854775807 - 1) | abs", "1e300 | int",
+                           "[1, 2] | sum(start=9223372036854775807)"}) {
+    const std::string out = render(std::string("{{ ") + expr + " }}");
+    EXPECT_NE(out.find("RENDER:"), std::string::npos) << expr << " -> " << out;
+    EXPECT_NE(out.find("overflow"), std::string::npos) << expr << " -> " << out;
+  }
+  EXPECT_EQ(render("{{ -9223372036854775807 - 1 }} {{ (-9223372036854775807 - 1) % -1 }} {{ 'nan' | float | int(7) }}"),
+            "-9223372036854775808 0 7");
+  EXPECT_NE(render("{{ 99999999999999999999 }}").find("does not fit in 64 bits"), std::string::npos);
+  EXPECT_NE(render("{{ 1" + std::string(400, '0') + " }}").find("does not fit in 64 bits"), std::string::npos);
+  EXPECT_NE(render("{{ x.99999999999999999999 }}", json{{"x", {1}}}).find("too large"), std::string::npos);
+  EXPECT_NE(render("{{ 0 ** -1 }}").find("negative power"), std::string::npos);
+  // range() stops at the end of the 64-bit range instead of wrapping past stop.
+  EXPECT_EQ(render("{{ range(9223372036854775800, 9223372036854775807, 5) | list }}"),
+            "[9223372036854775800, 9223372036854775805]");
+}
+
+// A render's cost is bounded whatever one expression does, not only by loops and nesting: each
+// of these ran for minutes or exhausted memory before the work meter (found by fuzz_chat_jinja).
+TEST(Jinja, EveryOperationsCostIsBounded) {
+  const std::vector<std::string> slow = {
+      "{{ 'ab' * 4611686018427387904 }}",                    // size_t overflow in the size check
+      "{{ [1] * 4611686018427387904 }}",
+      "{{ [0] | batch(1000000000000, fill_with=0) }}",       // fill loop
+      "{{ ('\\n' * 1000000) | indent(width=('x' * 1000000)) }}",
+      "{% set x = ['x' * 1000000] * 1000000 %}{{ x }}",        // printing shared elements
+      "{% set x = ['x' * 1000000] * 1000000 %}{{ x | tojson }}",
+      "{% set x = ['x' * 1000000] * 1000000 %}{{ x | join(',') }}",
+      "{{ ['x' * 1000000] * 1000000 == ['x' * 1000000] * 1000000 }}",  // 1e12 bytes compared
+      "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
+      "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+      "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l }}",
+      "{% set ns = namespace(a=[1], b=[1]) %}{% for i in range(60) %}{% set ns.a = [ns.a, ns.a] %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.a == ns.b }}",
+      "{% set s = 'x' * 1000000 %}{% for i in range(1000) %}{{ s | upper | length }}{% endfor %}",
+      "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s.replace('', 'x') %}{% endfor %}{{ ns.s | length }}",
+  };
+  for (const auto& src : slow) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string out = render(src);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(out.rfind("RENDER:", 0), 0u) << src << " -> " << out.substr(0, 200);
+    // Not a timing assertion: the reported time shows which bound stopped it.
+    std::printf("%-100.100s %6.2f s  %s\n", src.c_str(), s, out.substr(0, 90).c_str());
+  }
+  // Python compares an object with itself by identity: shared values compare at once.
+  EXPECT_EQ(render("{% set x = ['x' * 1000000] * 1000000 %}{{ x == x }} {{ x[0] == x[1] }}"), "True True");
+  // A smaller limit stops earlier, and an ordinary template is far below the default.
+  Options small;
+  small.max_work_bytes = 1000;
+  EXPECT_NE(render("{{ 'x' * 2000 }}", json::object(), small).find("work limit"), std::string::npos);
+  EXPECT_EQ(render("{{ ('x' * 200) | length }}", json::object(), small), "200");
 }
 
 }  // namespace
