@@ -2,7 +2,9 @@
 // real vocabulary (e.g. Llama 3's 128k tokens), along the tokens of sample JSON documents.
 // Usage: grammar_bench MODEL.gguf (only its tokenizer is read). Reports the trie build time, the
 // mask time per token for a fresh matcher (what each request pays) and for a cached mask, and that
-// cost as a share of a 1B model's decode step (~40 ms on a laptop CPU).
+// cost as a share of a 1B model's decode step (~40 ms on a laptop CPU); then the budget check
+// (issue 24): the cached mask under an ample budget, the budgeted mask in the last tokens, and
+// the shortest-completion costs computed once per request.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -80,10 +82,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto cg = grammar::CompiledGrammar::compile(*g);
-    std::vector<double> cold, warm;
+    auto t_costs = std::chrono::steady_clock::now();
+    auto costs = grammar::CompletionCosts::compute(*cg, *trie);
+    const double costs_ms = ms_since(t_costs);
+    std::vector<double> cold, warm, ample, tight;
     const size_t n_docs = &gd == &grammars[0] ? std::size(docs) : 1;  // the schema fits document 0
     for (size_t d = 0; d < n_docs; ++d) {
-      grammar::GrammarMatcher m(cg, trie);  // a fresh matcher per document, as per request
+      grammar::GrammarMatcher m(cg, trie, costs);  // a fresh matcher per document, as per request
       for (int32_t id : (*tok)->encode(docs[d], false, false)) {
         auto t = std::chrono::steady_clock::now();
         m.mask_logits(logits.data(), (*tok)->n_vocab());
@@ -91,6 +96,16 @@ int main(int argc, char** argv) {
         t = std::chrono::steady_clock::now();
         m.mask_logits(logits.data(), (*tok)->n_vocab());  // the same state again: a cached mask
         warm.push_back(ms_since(t));
+        // With a budget far from the end: the cached mask plus one comparison.
+        t = std::chrono::steady_clock::now();
+        m.mask_logits(logits.data(), (*tok)->n_vocab(), 1 << 20);
+        ample.push_back(ms_since(t));
+        // In the last tokens: one more token than the shortest completion, so every token that
+        // does not head for the end is checked and removed (a budgeted walk of the trie).
+        const auto left = static_cast<int32_t>(m.min_tokens_to_accept()) + 1;
+        t = std::chrono::steady_clock::now();
+        m.mask_logits(logits.data(), (*tok)->n_vocab(), left);
+        tight.push_back(ms_since(t));
         if (!m.accept_token(id)) {
           std::fprintf(stderr, "%s: document %zu left the grammar at token %d\n", gd.name, d, id);
           return 1;
@@ -101,6 +116,13 @@ int main(int argc, char** argv) {
     std::printf("%-12s fresh matcher: %.3f ms/token mean (p50 %.3f, max %.2f) = %.1f%% of a 40 ms decode step\n", gd.name,
                 c.mean_ms, c.p50_ms, c.max_ms, 100.0 * c.mean_ms / 40.0);
     std::printf("%-12s cached mask:   %.3f ms/token mean (p50 %.3f, max %.2f)\n", gd.name, w.mean_ms, w.p50_ms, w.max_ms);
+    const Stats a = stats(ample), b = stats(tight);
+    std::printf("%-12s ample budget:  %.3f ms/token mean (p50 %.3f, max %.2f) = %.2fx the cached mask\n", gd.name,
+                a.mean_ms, a.p50_ms, a.max_ms, a.mean_ms / w.mean_ms);
+    std::printf("%-12s tight budget:  %.3f ms/token mean (p50 %.3f, max %.2f) = %.2fx the fresh mask, %.1f%% of 40 ms\n",
+                gd.name, b.mean_ms, b.p50_ms, b.max_ms, b.mean_ms / c.mean_ms, 100.0 * b.mean_ms / 40.0);
+    std::printf("%-12s completion costs: %.2f ms once per request (shortest answer %u tokens)\n", gd.name, costs_ms,
+                costs->root_cost(*cg));
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "engine/loaded_model.h"
 #include "engine/runner.h"
 #include "sampling/grammar/json_schema.h"
+#include "sampling/grammar/matcher.h"
 
 namespace corral::cli {
 namespace {
@@ -30,6 +31,9 @@ class TimedConstraint final : public TokenConstraint {
   }
   void accept(int32_t token) override { inner_->accept(token); }
   bool done() const override { return inner_->done(); }
+  void set_tokens_left(int32_t tokens_left) override { inner_->set_tokens_left(tokens_left); }
+  uint32_t min_tokens() const override { return inner_->min_tokens(); }
+  bool budget_forced() const override { return inner_->budget_forced(); }
   int64_t ns_ = 0;
   int64_t n_ = 0;
 
@@ -45,7 +49,7 @@ int cmd_grammar(int argc, char** argv) {
   CLI::App app{"Grammar-constrained output: convert schemas, check grammars, sample", "corral grammar"};
   app.require_subcommand(1);
   std::string schema_path, gbnf_path, model_path, out_path, prompt = "JSON:";
-  bool json_object = false;
+  bool json_object = false, allow_length = false, min_tokens = false;
   int count = 10, num_predict = 2000, parallel = 1;
   uint64_t seed = 1;
   float temperature = 1.0f;
@@ -53,7 +57,7 @@ int cmd_grammar(int argc, char** argv) {
   convert->add_option("schema", schema_path, "JSON Schema file")->required();
   auto* check = app.add_subcommand("check", "Parse a GBNF file and print it back");
   check->add_option("gbnf", gbnf_path, "GBNF file")->required();
-  auto* sample = app.add_subcommand("sample", "Constrained generations to JSONL (one object per line)");
+  auto* sample = app.add_subcommand("sample", "Constrained generations to JSONL (one object per line; \"parses\": JSON parses, or for --gbnf the grammar matches)");
   sample->add_option("-m,--model", model_path, "GGUF file")->required();
   sample->add_option("--schema", schema_path, "JSON Schema file");
   sample->add_option("--gbnf", gbnf_path, "GBNF file");
@@ -64,7 +68,11 @@ int cmd_grammar(int argc, char** argv) {
   sample->add_option("-n,--num-predict", num_predict, "Token limit per generation");
   sample->add_option("--parallel", parallel, "Generations decoded together");
   sample->add_option("-p,--prompt", prompt, "Prompt");
-  sample->add_option("-o,--out", out_path, "JSONL output")->required();
+  sample->add_option("-o,--out", out_path, "JSONL output");
+  sample->add_flag("--allow-length", allow_length,
+                   "An output cut by the token limit is fine if it parses (budget-aware constraints)");
+  sample->add_flag("--min-tokens", min_tokens,
+                   "Print the fewest tokens of a complete answer with this model's vocabulary, and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -108,6 +116,16 @@ int cmd_grammar(int argc, char** argv) {
                                        : grammar::json_schema_to_grammar(source);
   if (!grammar.ok()) {
     std::fprintf(stderr, "Error: %s\n", grammar.error().message.c_str());
+    return 1;
+  }
+  const auto compiled = grammar::CompiledGrammar::compile(*grammar);
+  if (min_tokens) {
+    auto costs = grammar::CompletionCosts::compute(*compiled, *grammar::VocabTrie::for_tokenizer(tok));
+    std::printf("%u\n", costs->root_cost(*compiled));
+    return 0;
+  }
+  if (out_path.empty()) {
+    std::fprintf(stderr, "Error: --out is required\n");
     return 1;
   }
   RunnerParams rp;
@@ -169,8 +187,10 @@ int cmd_grammar(int argc, char** argv) {
     mask_ns += j.constraint->ns_;
     masks += j.constraint->n_;
     tokens += j.final.eval_count;
-    const bool parses = nlohmann::json::accept(j.text);
-    if (!parses || j.final.done_reason != "stop") ++bad;
+    // A GBNF answer is checked against its grammar (a fresh matcher over its bytes), JSON by parsing.
+    grammar::GrammarMatcher matcher(compiled, grammar::VocabTrie::for_tokenizer(tok));
+    const bool parses = gbnf_path.empty() ? nlohmann::json::accept(j.text) : matcher.accept_bytes(j.text) && matcher.accepting();
+    if (!parses || !(j.final.done_reason == "stop" || (allow_length && j.final.done_reason == "length"))) ++bad;
     nlohmann::json line = {{"seed", seed + i}, {"done_reason", j.final.done_reason}, {"tokens", j.final.eval_count},
                            {"parses", parses}, {"output", j.text}};
     out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -17,10 +17,13 @@ class GrammarConstraint final : public TokenConstraint {
  public:
   GrammarConstraint(std::shared_ptr<const grammar::CompiledGrammar> g, std::shared_ptr<const grammar::VocabTrie> v)
       : m_(std::move(g), std::move(v)) {}
-  void mask(float* logits, int32_t n_vocab) override { m_.mask_logits(logits, n_vocab); }
+  void mask(float* logits, int32_t n_vocab) override { m_.mask_logits(logits, n_vocab, tokens_left_); }
   void accept(int32_t token) override { m_.accept_token(token); }
   // Complete (nothing else may follow) or stuck (a token the mask forbade was forced in).
   bool done() const override { return m_.finished() || m_.failed(); }
+  void set_tokens_left(int32_t tokens_left) override { tokens_left_ = tokens_left; }
+  uint32_t min_tokens() const override { return m_.min_tokens_to_accept(); }
+  bool budget_forced() const override { return m_.budget_forced(); }
 
   // Text that arrived inside the token that started a deferred constraint. Whitespace the
   // grammar rejects is skipped (the answer's parsers trim it anyway).
@@ -36,6 +39,7 @@ class GrammarConstraint final : public TokenConstraint {
 
  private:
   grammar::GrammarMatcher m_;
+  int32_t tokens_left_ = -1;
 };
 
 class DeferredConstraint final : public TokenConstraint {
@@ -71,6 +75,11 @@ class DeferredConstraint final : public TokenConstraint {
   }
 
   bool done() const override { return active() && inner_->done(); }
+  // The budget applies once the constraint is active; before that (thinking, free text before a
+  // tool call) the length of the free part is unknown, so nothing is promised.
+  void set_tokens_left(int32_t tokens_left) override { inner_->set_tokens_left(active() ? tokens_left : -1); }
+  uint32_t min_tokens() const override { return active() ? inner_->min_tokens() : 0; }
+  bool budget_forced() const override { return active() && inner_->budget_forced(); }
 
  private:
   bool active() const { return stage_ >= starts_.size(); }

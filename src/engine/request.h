@@ -19,6 +19,14 @@ class TokenConstraint {
   virtual void mask(float* logits, int32_t n_vocab) = 0;  // set forbidden tokens to -inf
   virtual void accept(int32_t token) = 0;
   virtual bool done() const = 0;  // the constrained output is complete: end generation
+  // Budgets: the engine says before each mask() how many tokens may still be generated (this one
+  // included), so that a constraint can keep a complete answer within reach. The defaults suit a
+  // constraint that knows nothing of budgets.
+  virtual void set_tokens_left(int32_t /*tokens_left*/) {}
+  // Upper bound on the tokens the shortest complete answer needs from here (0: unknown or none).
+  virtual uint32_t min_tokens() const { return 0; }
+  // The budget removed tokens the constraint alone allowed (the answer was closed early).
+  virtual bool budget_forced() const { return false; }
 };
 
 struct GenerateRequest {

@@ -92,6 +92,17 @@ Result<uint64_t> Runner::submit(GenerateRequest request, EventFn on_event) {
   if (static_cast<int64_t>(tokens.size()) >= params_.n_ctx)
     return make_error("the prompt is {} tokens, longer than the context of {} tokens (num_ctx)",
                       tokens.size(), params_.n_ctx);
+  if (request.constraint) {
+    // A constrained answer that cannot be complete within the budget is refused up front.
+    const int64_t ctx_left = params_.n_ctx - static_cast<int64_t>(tokens.size());
+    const int64_t budget = request.num_predict >= 0 ? std::min<int64_t>(request.num_predict, ctx_left) : ctx_left;
+    const uint32_t need = request.constraint->min_tokens();
+    if (static_cast<int64_t>(need) > budget)
+      return make_error("the shortest answer the format or grammar allows takes {} tokens, more than the {} tokens "
+                        "this request may generate ({})",
+                        need, budget, request.num_predict >= 0 && request.num_predict <= ctx_left
+                                          ? "num_predict / max_tokens" : "what is left of the context");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t id = next_id_++;
   queue_.push_back(Pending{id, std::move(request), std::move(tokens), std::move(on_event)});
@@ -335,7 +346,13 @@ bool Runner::step() {
       ev.logprobs.push_back(std::move(lp));
       ev.logprobs.back().logprob = static_cast<float>(lse);  // temporarily the lse; fixed below
     }
-    if (s.request.constraint) s.request.constraint->mask(logits.data(), n_vocab);
+    if (s.request.constraint) {
+      // Tokens that may still be generated, this one included: the answer must close within them.
+      int64_t left = params_.n_ctx - static_cast<int64_t>(s.tokens.size());
+      if (s.request.num_predict >= 0) left = std::min<int64_t>(left, s.request.num_predict - s.eval_count);
+      s.request.constraint->set_tokens_left(static_cast<int32_t>(std::clamp<int64_t>(left, 0, INT32_MAX)));
+      s.request.constraint->mask(logits.data(), n_vocab);
+    }
     const int32_t tok = s.sampler->sample(logits.data());
     s.sampler->accept(tok);
     if (s.request.constraint) s.request.constraint->accept(tok);
@@ -346,8 +363,10 @@ bool Runner::step() {
       lp.text = tokenizer_->token_to_piece(tok);
       lp.logprob = static_cast<float>(out->data()[row * static_cast<size_t>(n_vocab) + static_cast<size_t>(tok)] - lse);
     }
+    // An answer the token budget closed early is reported as cut by the budget.
+    const bool budget_closed = s.request.constraint && s.request.constraint->budget_forced();
     if (tokenizer_->is_eog(tok)) {
-      finish(s, "stop", "");
+      finish(s, budget_closed ? "length" : "stop", "");
       continue;
     }
     s.tokens.push_back(tok);
@@ -358,8 +377,10 @@ bool Runner::step() {
     if (!ev.text.empty() || !ev.logprobs.empty()) keep = s.on_event(ev);
     if (!keep) {
       finish(s, "cancel", "");
-    } else if (piece.stopped || (s.request.constraint && s.request.constraint->done())) {
+    } else if (piece.stopped) {
       finish(s, "stop", "");
+    } else if (s.request.constraint && s.request.constraint->done()) {
+      finish(s, budget_closed ? "length" : "stop", "");
     } else if (s.request.num_predict >= 0 && s.eval_count >= s.request.num_predict) {
       finish(s, "length", "");
     } else if (static_cast<int64_t>(s.tokens.size()) >= params_.n_ctx) {

@@ -20,7 +20,9 @@ using OJson = nlohmann::ordered_json;
 namespace {
 
 // Shared building blocks. Every value rule ends with `space`, as llama.cpp's converter does.
-constexpr const char* kSpace = R"(space ::= | " " | "\n" [ \t]{0,20})";
+// Whitespace is bounded (one space, or a newline and at most four spaces or tabs): an answer
+// cannot spend its token budget on runs of blanks, and the cost of closing stays small.
+constexpr const char* kSpace = R"(space ::= | " " | "\n" [ \t]{0,4})";
 constexpr const char* kChar =
     R"(char ::= [^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" ([0-9a-cA-CeEfF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2})))";
 constexpr const char* kInt = R"(integer ::= "-"? ("0" | [1-9] [0-9]{0,15}) space)";

@@ -10,7 +10,7 @@
 // description, examples, default, $comment, ...) are ignored. Every other keyword is an error
 // naming it, so a constraint is never silently dropped. The grammar may generate a subset of the
 // valid documents (e.g. no exponent in bounded numbers, whitespace limited to one space or a
-// newline plus indentation).
+// newline plus up to four spaces or tabs between tokens).
 #pragma once
 
 #include <string>

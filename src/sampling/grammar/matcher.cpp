@@ -49,20 +49,29 @@ std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& g
 }
 
 std::shared_ptr<const VocabTrie> VocabTrie::build(const Tokenizer& tok) {
-  auto t = std::make_shared<VocabTrie>();
   const int32_t n = tok.n_vocab();
+  std::vector<std::string> pieces(static_cast<size_t>(n));
+  std::vector<int32_t> eog;
+  for (int32_t id = 0; id < n; ++id) {
+    if (tok.is_eog(id)) eog.push_back(id);
+    if (!tok.is_control(id)) pieces[static_cast<size_t>(id)] = tok.token_to_piece(id, false);
+  }
+  return from_pieces(std::move(pieces), std::move(eog));
+}
+
+std::shared_ptr<const VocabTrie> VocabTrie::from_pieces(std::vector<std::string> pieces, std::vector<int32_t> eog) {
+  auto t = std::make_shared<VocabTrie>();
+  const auto n = static_cast<int32_t>(pieces.size());
   t->n_vocab = n;
-  t->pieces.resize(static_cast<size_t>(n));
+  t->eog = std::move(eog);
+  t->pieces = std::move(pieces);
   std::vector<int32_t> order;
   order.reserve(static_cast<size_t>(n));
   constexpr size_t kMaxPieceBytes = 4096;  // depth is 16-bit; longer tokens are never allowed
   for (int32_t id = 0; id < n; ++id) {
-    if (tok.is_eog(id)) t->eog.push_back(id);
-    if (tok.is_control(id)) continue;
-    std::string p = tok.token_to_piece(id, false);
-    if (p.empty() || p.size() > kMaxPieceBytes) continue;
-    t->pieces[static_cast<size_t>(id)] = std::move(p);
-    order.push_back(id);
+    std::string& p = t->pieces[static_cast<size_t>(id)];
+    if (p.size() > kMaxPieceBytes) p.clear();
+    if (!p.empty()) order.push_back(id);
   }
   std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
     const auto& pa = t->pieces[static_cast<size_t>(a)];
@@ -126,7 +135,11 @@ std::shared_ptr<const VocabTrie> VocabTrie::for_tokenizer(const Tokenizer& tok) 
 
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const CompiledGrammar> g, std::shared_ptr<const VocabTrie> vocab,
                                MatcherLimits limits)
-    : g_(std::move(g)), vocab_(std::move(vocab)), lim_(limits) {
+    : GrammarMatcher(g, vocab, CompletionCosts::compute(*g, *vocab), limits) {}
+
+GrammarMatcher::GrammarMatcher(std::shared_ptr<const CompiledGrammar> g, std::shared_ptr<const VocabTrie> vocab,
+                               std::shared_ptr<const CompletionCosts> costs, MatcherLimits limits)
+    : g_(std::move(g)), vocab_(std::move(vocab)), costs_(std::move(costs)), lim_(limits) {
   reset_cache();
   State st;
   for (uint32_t a : g_->alt_starts[g_->root]) expand(a, 0, st.stacks);
@@ -138,7 +151,10 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const CompiledGrammar> g, std::sh
 uint32_t GrammarMatcher::node(uint32_t pos, uint32_t parent) {
   const uint64_t key = (static_cast<uint64_t>(pos) << 32) | parent;
   auto [it, inserted] = node_index_.emplace(key, static_cast<uint32_t>(nodes_.size()));
-  if (inserted) nodes_.emplace_back(pos, parent);
+  if (inserted) {
+    nodes_.emplace_back(pos, parent);
+    node_cost_.push_back(std::min(costs_->pos[pos] + node_cost_[parent], CompletionCosts::kInf));
+  }
   return it->second;
 }
 
@@ -183,10 +199,30 @@ int32_t GrammarMatcher::intern(State st) {
   tail[5] = static_cast<char>(st.length);
   auto [it, inserted] = state_index_.emplace(std::move(key), static_cast<int32_t>(states_.size()));
   if (inserted) {
+    state_cost_.push_back(state_cost(st));
     states_.push_back(std::move(st));
     trans_.resize(trans_.size() + 256, kUnknown);
   }
   return it->second;
+}
+
+// The cheapest stack; inside a UTF-8 sequence, the continuation bytes (one token each) and then
+// the rest of each stack after its pending character.
+uint32_t GrammarMatcher::state_cost(const State& st) const {
+  uint32_t best = CompletionCosts::kInf;
+  for (uint32_t id : st.stacks) {
+    uint32_t c = 0;
+    if (id != 0) {
+      const auto [pos, parent] = nodes_[id];
+      c = st.remaining == 0 ? node_cost_[id] : st.remaining + costs_->pos[pos + 1] + node_cost_[parent];
+    }
+    best = std::min(best, c);
+  }
+  return std::min(best, CompletionCosts::kInf);
+}
+
+uint32_t GrammarMatcher::min_tokens_to_accept() const {
+  return cur_ < 0 ? CompletionCosts::kInf : state_cost_[static_cast<size_t>(cur_)];
 }
 
 int32_t GrammarMatcher::step_cp(const std::vector<uint32_t>& stacks, uint32_t cp) {
@@ -259,12 +295,16 @@ void GrammarMatcher::reset_cache() {
   }
   nodes_.clear();
   node_index_.clear();
+  node_cost_.clear();
   states_.clear();
+  state_cost_.clear();
   state_index_.clear();
   trans_.clear();
   masks_.clear();
   mask_order_.clear();
+  budget_state_ = -1;
   nodes_.emplace_back(UINT32_MAX, 0);  // id 0: the empty stack
+  node_cost_.push_back(0);
   if (stacks.empty()) return;
   State st;
   st.partial = cur.partial;
@@ -323,10 +363,11 @@ bool GrammarMatcher::finished() const {
   return accepting() && states_[static_cast<size_t>(cur_)].stacks.size() == 1;
 }
 
-void GrammarMatcher::build_mask(std::vector<uint64_t>& bits) {
+uint32_t GrammarMatcher::build_mask(std::vector<uint64_t>& bits, uint32_t max_cost, bool* any_token) {
   const VocabTrie& v = *vocab_;
   bits.assign((static_cast<size_t>(v.n_vocab) + 63) / 64, 0);
   bool any = false;
+  uint32_t max_seen = 0, min_over = CompletionCosts::kInf;
   if (cur_ >= 0) {
     const size_t n_nodes = v.byte.size();
     walk_states_.resize(4098);
@@ -340,10 +381,19 @@ void GrammarMatcher::build_mask(std::vector<uint64_t>& bits) {
         continue;
       }
       walk_states_[d] = t;
-      for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
-        const auto id = static_cast<uint32_t>(v.tokens[k]);
-        bits[id >> 6] |= uint64_t{1} << (id & 63);
-        any = true;
+      if (v.tok_begin[i] < v.tok_begin[i + 1]) {
+        // A longer token may end in a cheaper state, so a costly node never prunes its subtree.
+        const uint32_t cost = state_cost_[static_cast<size_t>(t)];
+        if (cost <= max_cost) {
+          max_seen = std::max(max_seen, cost);
+          for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
+            const auto id = static_cast<uint32_t>(v.tokens[k]);
+            bits[id >> 6] |= uint64_t{1} << (id & 63);
+          }
+          any = true;
+        } else {
+          min_over = std::min(min_over, cost);
+        }
       }
       ++i;
     }
@@ -351,24 +401,49 @@ void GrammarMatcher::build_mask(std::vector<uint64_t>& bits) {
   if (accepting() || !any) {
     for (int32_t id : v.eog) bits[static_cast<uint32_t>(id) >> 6] |= uint64_t{1} << (static_cast<uint32_t>(id) & 63);
   }
+  if (any_token) *any_token = any;
+  return any ? max_seen : min_over;
 }
 
-const std::vector<uint64_t>& GrammarMatcher::allowed_tokens() {
+const std::vector<uint64_t>& GrammarMatcher::allowed_tokens(int32_t tokens_left) {
   maybe_reset();
   auto it = masks_.find(cur_);
-  if (it != masks_.end()) return it->second;
-  std::vector<uint64_t> bits;
-  build_mask(bits);
-  if (mask_order_.size() >= lim_.max_cached_masks) {
-    masks_.erase(mask_order_.front());
-    mask_order_.erase(mask_order_.begin());
+  if (it == masks_.end()) {
+    Mask m;
+    m.max_cost = build_mask(m.bits, CompletionCosts::kInf, nullptr);
+    if (mask_order_.size() >= lim_.max_cached_masks) {
+      masks_.erase(mask_order_.front());
+      mask_order_.erase(mask_order_.begin());
+    }
+    mask_order_.push_back(cur_);
+    it = masks_.emplace(cur_, std::move(m)).first;
   }
-  mask_order_.push_back(cur_);
-  return masks_.emplace(cur_, std::move(bits)).first->second;
+  // Every allowed token leaves a complete answer within the budget: nothing to check.
+  if (tokens_left < 0 || cur_ < 0 || static_cast<int64_t>(it->second.max_cost) <= int64_t{tokens_left} - 1)
+    return it->second.bits;
+  budget_forced_ = true;
+  if (tokens_left <= 0) {  // nothing more may be generated: only the end, if it is allowed here
+    budget_state_ = -1;
+    budget_bits_.assign(it->second.bits.size(), 0);
+    if (accepting())
+      for (int32_t id : vocab_->eog)
+        budget_bits_[static_cast<uint32_t>(id) >> 6] |= uint64_t{1} << (static_cast<uint32_t>(id) & 63);
+    return budget_bits_;
+  }
+  const auto limit = static_cast<uint32_t>(tokens_left - 1);
+  if (budget_state_ == cur_ && budget_limit_ == limit) return budget_bits_;
+  budget_state_ = cur_;
+  budget_limit_ = limit;
+  bool fit = false;
+  const uint32_t closest = build_mask(budget_bits_, limit, &fit);
+  // No token keeps the answer within the budget (it was too small from the start): fall back to
+  // the tokens that come closest to the end.
+  if (!fit && !accepting() && closest < CompletionCosts::kInf) build_mask(budget_bits_, closest, &fit);
+  return budget_bits_;
 }
 
-void GrammarMatcher::mask_logits(float* logits, int32_t n_vocab) {
-  const std::vector<uint64_t>& bits = allowed_tokens();
+void GrammarMatcher::mask_logits(float* logits, int32_t n_vocab, int32_t tokens_left) {
+  const std::vector<uint64_t>& bits = allowed_tokens(tokens_left);
   const float neg = -std::numeric_limits<float>::infinity();
   const auto n = static_cast<size_t>(std::max(n_vocab, 0));
   const size_t n_known = std::min(n, static_cast<size_t>(vocab_->n_vocab));

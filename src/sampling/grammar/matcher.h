@@ -7,6 +7,10 @@
 // DFA built on demand: after warm-up a token costs one table load per byte. The token mask of a
 // state is a walk over a byte trie of the vocabulary that skips every subtree whose prefix is
 // dead, and masks are cached per state.
+//
+// Budgets: every state also knows an upper bound on the tokens still needed to reach an accepting
+// state (CompletionCosts), so that with N tokens left the mask keeps only tokens after which a
+// complete answer still fits in N-1 tokens, and a constrained answer closes instead of being cut.
 #pragma once
 
 #include <array>
@@ -58,8 +62,29 @@ struct VocabTrie {
   std::vector<int32_t> eog;
 
   static std::shared_ptr<const VocabTrie> build(const Tokenizer& tok);
+  // From token bytes (empty for control tokens) and the end-of-generation ids (tests, tools).
+  static std::shared_ptr<const VocabTrie> from_pieces(std::vector<std::string> pieces, std::vector<int32_t> eog);
   // Cached per tokenizer object (a few recent ones), since building a 128k trie takes ~50 ms.
   static std::shared_ptr<const VocabTrie> for_tokenizer(const Tokenizer& tok);
+};
+
+// Upper bounds, in tokens of one vocabulary, on the shortest completion from every position of a
+// CompiledGrammar: a character costs the UTF-8 length of its set's smallest code point (every byte
+// has a token in byte-level BPE and byte-fallback vocabularies), and a run of literal characters
+// costs the fewest vocabulary tokens that spell it. The bounds are consistent: from a state of
+// cost c > 0 some single token leads to a state of cost at most c - 1, which is what lets the
+// budgeted mask always close the answer.
+struct CompletionCosts {
+  static constexpr uint32_t kInf = 1u << 30;
+  std::vector<uint32_t> pos;   // per element position: cost from there to the end of its rule
+  std::vector<uint32_t> rule;  // per rule: cheapest alternative
+  // Work spent looking up literal runs in the trie, capped so a huge grammar stays cheap (then
+  // the remaining runs cost one token per byte, still an upper bound).
+  static constexpr size_t kMaxLiteralWork = size_t{1} << 22;
+
+  static std::shared_ptr<const CompletionCosts> compute(const CompiledGrammar& g, const VocabTrie& vocab);
+  // Cost of the whole grammar (the root rule): the fewest tokens of any complete answer.
+  uint32_t root_cost(const CompiledGrammar& g) const { return rule[g.root]; }
 };
 
 struct MatcherLimits {
@@ -73,6 +98,9 @@ class GrammarMatcher {
  public:
   GrammarMatcher(std::shared_ptr<const CompiledGrammar> g, std::shared_ptr<const VocabTrie> vocab,
                  MatcherLimits limits = {});
+  // With costs computed once per (grammar, vocabulary) and shared between matchers.
+  GrammarMatcher(std::shared_ptr<const CompiledGrammar> g, std::shared_ptr<const VocabTrie> vocab,
+                 std::shared_ptr<const CompletionCosts> costs, MatcherLimits limits = {});
 
   // Feeds bytes; false (and the matcher is stuck) when they leave the grammar.
   bool accept_bytes(std::string_view bytes);
@@ -86,9 +114,19 @@ class GrammarMatcher {
 
   // Bit i of the result is set when token i may come next. When no token at all is allowed the
   // end-of-generation tokens are, so that generation stops instead of producing garbage.
-  const std::vector<uint64_t>& allowed_tokens();
+  // With tokens_left >= 0 (tokens that may still be generated, this one included) only tokens
+  // after which an accepting state is reachable in tokens_left - 1 more tokens are allowed; should
+  // none qualify (the budget was already too small), those closest to the end are.
+  const std::vector<uint64_t>& allowed_tokens(int32_t tokens_left = -1);
   // Sets the logits of disallowed tokens to -infinity.
-  void mask_logits(float* logits, int32_t n_vocab);
+  void mask_logits(float* logits, int32_t n_vocab, int32_t tokens_left = -1);
+
+  // Upper bound on the tokens needed from here to an accepting state (0 when accepting;
+  // CompletionCosts::kInf when failed).
+  uint32_t min_tokens_to_accept() const;
+  // A budgeted mask so far removed tokens the grammar alone allowed: the budget shaped the end.
+  bool budget_forced() const { return budget_forced_; }
+  const CompletionCosts& costs() const { return *costs_; }
 
   size_t n_states() const { return states_.size(); }
 
@@ -118,21 +156,37 @@ class GrammarMatcher {
   int32_t step_cp(const std::vector<uint32_t>& stacks, uint32_t cp);
   void maybe_reset();
   void reset_cache();
-  void build_mask(std::vector<uint64_t>& bits);
+  // Fills bits with the tokens whose end state costs at most max_cost (all live ones when
+  // max_cost is kInf); returns the largest end-state cost allowed, or when no token fits the
+  // smallest cost over max_cost (any_token says which).
+  uint32_t build_mask(std::vector<uint64_t>& bits, uint32_t max_cost, bool* any_token);
+  uint32_t state_cost(const State& st) const;
 
   std::shared_ptr<const CompiledGrammar> g_;
   std::shared_ptr<const VocabTrie> vocab_;
+  std::shared_ptr<const CompletionCosts> costs_;
   MatcherLimits lim_;
   std::vector<std::pair<uint32_t, uint32_t>> nodes_;  // (pos, parent)
   std::unordered_map<uint64_t, uint32_t> node_index_;
+  std::vector<uint32_t> node_cost_;  // per stack node: cost of the whole stack
   std::vector<State> states_;
+  std::vector<uint32_t> state_cost_;  // per state: min_tokens_to_accept
   std::unordered_map<std::string, int32_t> state_index_;
   std::vector<int32_t> trans_;
   int32_t cur_ = 0;
   bool overflow_ = false;
-  // Mask cache: state id -> bits; cleared with the state cache.
-  std::unordered_map<int32_t, std::vector<uint64_t>> masks_;
+  // Mask cache: state id -> bits and the largest cost of a state they lead to; cleared with the
+  // state cache. Budgeted masks are only needed in the last few tokens: one is kept.
+  struct Mask {
+    std::vector<uint64_t> bits;
+    uint32_t max_cost = 0;
+  };
+  std::unordered_map<int32_t, Mask> masks_;
   std::vector<int32_t> mask_order_;
+  std::vector<uint64_t> budget_bits_;
+  int32_t budget_state_ = -1;
+  uint32_t budget_limit_ = 0;
+  bool budget_forced_ = false;
   std::vector<uint64_t> scratch_;
   std::vector<int32_t> walk_states_;
   std::vector<std::pair<uint32_t, uint32_t>> work_;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/grammar_constraint.h"
@@ -68,6 +69,56 @@ TEST(ToolConstraint, GenerationFollowsTheComposedGrammar) {
     EXPECT_GE(args["days"].get<int>(), 1);
     EXPECT_LE(args["days"].get<int>(), 7);
   }
+}
+
+// A forced call under a token budget: the runner tells the constraint the tokens left, so the
+// call closes with valid arguments and says "length"; a budget below the shortest call is refused.
+TEST(ToolConstraint, TheBudgetClosesTheCall) {
+  auto m = load_model(kStories);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  auto g = compose_grammar("root ::= \"<call>{\\\"name\\\": \\\"w\\\", \\\"arguments\\\": \" tool-args-0 \"}</call>\"\n"
+                           "tool-args-0 ::= \"{}\"\n",
+                           {{"tool-args-0", kSchema}});
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  auto runner = Runner::create(m->model, m->tokenizer, RunnerParams{});
+  ASSERT_TRUE(runner.ok());
+  const uint32_t min = make_grammar_constraint(*g, *m->tokenizer)->min_tokens();
+  ASSERT_GT(min, 10u);
+  int n_length = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    GenerateRequest r;
+    r.prompt = "Once upon a time";
+    r.sampling.temperature = 1.0f;
+    r.sampling.seed = seed;
+    r.sampling.has_seed = true;
+    r.num_predict = static_cast<int32_t>(min + seed % 3);
+    r.constraint = make_grammar_constraint(*g, *m->tokenizer);
+    std::string text;
+    auto res = (*runner)->generate(std::move(r), [&](const GenerateEvent& ev) {
+      text += ev.text;
+      return true;
+    });
+    ASSERT_TRUE(res.ok()) << res.error().message;
+    ASSERT_TRUE(res->done_reason == "stop" || res->done_reason == "length") << res->done_reason;
+    n_length += res->done_reason == "length" ? 1 : 0;
+    EXPECT_LE(res->eval_count, static_cast<int32_t>(min + seed % 3));
+    const std::string head = "<call>{\"name\": \"w\", \"arguments\": ";
+    ASSERT_EQ(text.substr(0, head.size()), head) << text;
+    ASSERT_EQ(text.substr(text.size() - 8), "}</call>") << text;
+    const OJson args = OJson::parse(text.substr(head.size(), text.size() - head.size() - 8));
+    EXPECT_TRUE(args["city"].is_string());
+    EXPECT_GE(args["days"].get<int>(), 1);
+  }
+  EXPECT_GT(n_length, 0);
+  GenerateRequest r;
+  r.prompt = "Once upon a time";
+  r.num_predict = static_cast<int32_t>(min - 1);
+  r.constraint = make_grammar_constraint(*g, *m->tokenizer);
+  auto refused = (*runner)->generate(std::move(r), nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(fmt::format("takes {} tokens, more than the {} tokens", min, min - 1)),
+            std::string::npos)
+      << refused.error().message;
 }
 
 TEST(ToolConstraint, DeferredConstraintStartsAfterItsTrigger) {
