@@ -64,6 +64,7 @@ std::function<bool()> client_connected(const httplib::Request& req);
 void register_ollama_routes(httplib::Server& svr, ServerState& st);
 void register_model_routes(httplib::Server& svr, ServerState& st);
 void register_openai_routes(httplib::Server& svr, ServerState& st);
+void register_anthropic_routes(httplib::Server& svr, ServerState& st);  // routes_anthropic.cpp
 // routes_jobs.cpp: /api/jobs and the OpenAI files/batches API. Its workers call this server on
 // loopback, so they start once the port is bound.
 struct JobService;
