@@ -38,7 +38,7 @@ curl -sf -X POST --data-binary "@$tmp/qwen3.gguf" "$B/api/blobs/$digest" >/dev/n
 curl -sf -d "{\"model\":\"qwen3-agent\",\"files\":{\"m.gguf\":\"$digest\"},\"stream\":false}" "$B/api/create" \
   | grep -q success || fail "create qwen3-agent"
 
-for t in server_anthropic; do
+for t in server_anthropic server_responses; do
   (cd "$NODE_DIR" && timeout 240 node "$t.mjs" "$B" qwen3-agent) || fail "node $t checks"
 done
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
