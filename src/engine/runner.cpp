@@ -373,6 +373,7 @@ bool Runner::step() {
     s.eval_count++;
     auto piece = s.stop->push(s.decoder->push(tok));
     ev.text = std::move(piece.emit);
+    ev.prompt_tokens = static_cast<int32_t>(s.n_prompt);  // known from the first token on (Anthropic's message_start)
     bool keep = true;
     if (!ev.text.empty() || !ev.logprobs.empty()) keep = s.on_event(ev);
     if (!keep) {

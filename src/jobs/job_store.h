@@ -68,6 +68,12 @@ class JobStore {
   virtual Result<std::vector<Job>> batch_jobs(const std::string& batch_id) = 0;
   // Marks the batch cancelled and cancels its unfinished jobs; returns the ids cancelled.
   virtual Result<std::vector<std::string>> cancel_batch(const std::string& batch_id, int64_t now_ms) = 0;
+
+  // Stored OpenAI Responses (`store: true`): the body is the server's record of one response
+  // (its conversation and output), opaque here. delete_response is false when none was stored.
+  virtual Status put_response(const std::string& id, const std::string& body, int64_t created_ms) = 0;
+  virtual Result<std::optional<std::string>> get_response(const std::string& id) = 0;
+  virtual Result<bool> delete_response(const std::string& id) = 0;
 };
 
 // The store over an open connection (creates the tables when missing).

@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS job_batches (
   created_ms BIGINT NOT NULL,
   cancelled_ms BIGINT NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS job_responses (
+  id TEXT PRIMARY KEY,
+  created_ms BIGINT NOT NULL,
+  body TEXT NOT NULL
+);
 )sql";
 
 constexpr const char* kJobCols =
@@ -398,6 +403,28 @@ class SqlJobStore final : public JobStore {
     const auto& row = r->rows[0];
     if (content != nullptr) *content = text(row, 5);
     return std::optional<FileRecord>(FileRecord{text(row, 0), text(row, 1), text(row, 2), num(row, 3), num(row, 4)});
+  }
+
+  Status put_response(const std::string& id, const std::string& body, int64_t created_ms) override {
+    std::lock_guard lock(mu_);
+    auto r = db_->run("INSERT INTO job_responses (id,created_ms,body) VALUES (?,?,?)", {id, created_ms, body});
+    if (!r) return r.error();
+    return {};
+  }
+
+  Result<std::optional<std::string>> get_response(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto r = db_->run("SELECT body FROM job_responses WHERE id=?", {id});
+    if (!r) return r.error();
+    if (r->rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(text(r->rows[0], 0));
+  }
+
+  Result<bool> delete_response(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto r = db_->run("DELETE FROM job_responses WHERE id=?", {id});
+    if (!r) return r.error();
+    return r->changed > 0;
   }
 
   Result<std::optional<BatchRecord>> get_batch(const std::string& id) override {

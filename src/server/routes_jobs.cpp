@@ -377,6 +377,11 @@ std::shared_ptr<JobService> register_job_routes(httplib::Server& svr, ServerStat
   return svc;
 }
 
+std::shared_ptr<jobs::JobStore> job_store(const JobService& svc, std::string* unavailable) {
+  if (!svc.store && unavailable != nullptr) *unavailable = svc.unavailable;
+  return svc.store;
+}
+
 void start_job_workers(JobService& svc, const std::string& host, int port) {
   if (!svc.store || svc.runner) return;
   std::string h = host;

@@ -11,6 +11,7 @@
 #include "server/chat_output.h"
 #include "server/dispatch.h"
 #include "server/generation.h"
+#include "server/openai_chat.h"
 #include "server/server.h"
 
 namespace corral::server {
@@ -181,8 +182,8 @@ Status openai_logprobs(const Json& j, bool chat, ReplyRequest* r) {
 // render, start). `model` in the result names the model that answers.
 Expected<Started> start(ServerState& st, const std::string& model, const api::Options& req_opts,
                         std::optional<PromptInput> chat, const std::string& raw_prompt, int64_t t0,
-                        const httplib::Request& req, const Json& body, httplib::Response& res,
-                        const ReplyRequest& reply, OutputPlan* plan) {
+                        const httplib::Request& req, const Json& body, std::string_view body_text,
+                        httplib::Response& res, const ReplyRequest& reply, OutputPlan* plan) {
   auto ref = st.host.resolve(model);
   if (!ref.ok()) return ref.error;
   auto policy = request_policy(body, req.get_header_value(kDeadlineHeader), true,
@@ -198,12 +199,12 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
       auto rendered = render_chat_fitting(mref, ex, *chat, n_ctx);
       if (!rendered.ok()) return rendered.error;
       // response_format / grammar / tool_choice, deferred past a thinking part
-      auto p = plan_output(mref, ex, template_text_for(mref, ex), *rendered, reply.think, reply.tools, req.body, false, &er);
+      auto p = plan_output(mref, ex, template_text_for(mref, ex), *rendered, reply.think, reply.tools, body_text, false, &er);
       if (!p.ok()) return p.error;
       *plan = std::move(*p);
       er.prompt = std::move(*rendered);
     } else {
-      auto constraint = constraint_from_request_body(req.body, *ex.tokenizer);  // response_format / grammar
+      auto constraint = constraint_from_request_body(body_text, *ex.tokenizer);  // response_format / grammar
       if (!constraint.ok()) return HttpError{400, constraint.error().message};
       er.constraint = *constraint;
       er.prompt = raw_prompt;
@@ -214,6 +215,100 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
   if (!d.ok()) return d.error;
   return Started{d->gen, d->ref.name, d->tokenizer, d->client_connected};
 }
+
+// The messages, tools, thinking and logprobs of an OpenAI chat body.
+Expected<PromptInput> chat_input(const Json& body, std::string_view body_text, ReplyRequest* reply) {
+  auto msgs = body.find("messages");
+  if (msgs == body.end() || !msgs->is_array() || msgs->empty()) return HttpError{400, "messages must be a non-empty array"};
+  PromptInput in;
+  for (const auto& m : *msgs) {
+    if (!m.is_object()) return HttpError{400, "each message must be an object"};
+    api::Message am;
+    if (auto s = api::get_string(m, "role", &am.role); !s.ok()) return HttpError{400, s.error().message};
+    auto text = content_text(m.value("content", Json()));
+    if (!text) return HttpError{400, text.error().message};
+    am.content = std::move(*text);
+    if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
+      for (const auto& c : *tc) {  // OpenAI arguments are JSON strings; templates want objects
+        Json call = c;
+        if (c.contains("function") && c["function"].contains("arguments") && c["function"]["arguments"].is_string()) {
+          auto args = Json::parse(c["function"]["arguments"].get<std::string>(), nullptr, false);
+          call["function"]["arguments"] = args.is_discarded() ? Json::object() : args;
+        }
+        am.tool_calls.push_back(call);
+      }
+    }
+    (void)api::get_string(m, "tool_call_id", &am.tool_call_id);
+    (void)api::get_string(m, "name", &am.tool_name);
+    (void)api::get_string(m, "reasoning_content", &am.thinking);
+    in.messages.push_back(std::move(am));
+  }
+  auto tools = tool_request_from_body(body_text, true);
+  if (!tools.ok()) return tools.error;
+  reply->tools = std::move(*tools);
+  reply->think = openai_think(body);
+  in.think = reply->think;
+  if (auto s = openai_logprobs(body, true, reply); !s.ok()) return HttpError{400, s.error().message};
+  // tool_choice "none": the tools are not shown to the model at all.
+  if (auto t = body.find("tools"); t != body.end() && t->is_array() && reply->tools.choice != ToolChoice::kNone)
+    in.tools = *t;
+  return in;
+}
+
+}  // namespace
+
+Expected<ChatStarted> start_openai_chat(ServerState& st, const httplib::Request& req, const Json& body,
+                                        std::string_view body_text, httplib::Response& res, int64_t t0) {
+  ChatStarted out;
+  std::string model;
+  if (auto s = api::get_string(body, "model", &model); !s.ok()) return HttpError{400, s.error().message};
+  api::Options opts;
+  if (auto s = openai_options(body, &opts, &out.stream, &out.include_usage); !s.ok()) return HttpError{400, s.error().message};
+  ReplyRequest reply;
+  auto in = chat_input(body, body_text, &reply);
+  if (!in.ok()) return in.error;
+  auto started = start(st, model, opts, std::move(*in), "", t0, req, body, body_text, res, reply, &out.plan);
+  if (!started.ok()) return started.error;
+  out.gen = started->gen;
+  out.model = started->model;
+  out.tokenizer = started->tokenizer;
+  out.client_connected = started->client_connected;
+  out.logprobs = reply.logprobs;
+  if (opts.stop) out.stop = *opts.stop;
+  return out;
+}
+
+Expected<int64_t> count_openai_chat_tokens(ServerState& st, const Json& body) {
+  std::string model;
+  if (auto s = api::get_string(body, "model", &model); !s.ok()) return HttpError{400, s.error().message};
+  ReplyRequest reply;
+  auto in = chat_input(body, body.dump(), &reply);
+  if (!in.ok()) return in.error;
+  auto ref = st.host.resolve(model);
+  if (!ref.ok()) return ref.error;
+  auto lease = st.host.acquire(*ref, ref->params, std::nullopt);
+  if (!lease.ok()) return lease.error;
+  ModelExtras& ex = ModelHost::extras(*lease);
+  auto prompt = render_prompt(*ref, ex, *in);
+  if (!prompt.ok()) return prompt.error;
+  return static_cast<int64_t>(ex.tokenizer->encode(*prompt, true, true).size());
+}
+
+std::string matched_stop(const Tokenizer& tk, const GenerateEvent& last, const std::string& text,
+                         const std::vector<std::string>& stops) {
+  if (stops.empty() || last.done_reason != "stop" || last.prompt_tokens < 0 ||
+      static_cast<size_t>(last.prompt_tokens) > last.context.size())
+    return "";
+  const std::span<const int32_t> gen(last.context.data() + last.prompt_tokens, last.context.size() - static_cast<size_t>(last.prompt_tokens));
+  const std::string all = tk.decode(gen);
+  if (all.size() <= text.size() || all.compare(0, text.size(), text) != 0) return "";
+  const std::string_view rest = std::string_view(all).substr(text.size());
+  for (const auto& s : stops)
+    if (!s.empty() && rest.starts_with(s)) return s;
+  return "";
+}
+
+namespace {
 
 // encoding_format "base64": the float32 values, little-endian, base64-encoded (the OpenAI SDKs
 // ask for this by default).
@@ -264,55 +359,14 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     const int64_t t0 = mono_ns();
     auto body = api::parse_json_body(req.body);
     if (!body) return send_openai_error(res, {400, body.error().message});
-    std::string model;
-    if (auto s = api::get_string(*body, "model", &model); !s.ok()) return send_openai_error(res, {400, s.error().message});
-    api::Options opts;
-    bool stream = false, include_usage = false;
-    if (auto s = openai_options(*body, &opts, &stream, &include_usage); !s.ok())
-      return send_openai_error(res, {400, s.error().message});
-    auto msgs = body->find("messages");
-    if (msgs == body->end() || !msgs->is_array() || msgs->empty())
-      return send_openai_error(res, {400, "messages must be a non-empty array"});
-    PromptInput in;
-    for (const auto& m : *msgs) {
-      if (!m.is_object()) return send_openai_error(res, {400, "each message must be an object"});
-      api::Message am;
-      if (auto s = api::get_string(m, "role", &am.role); !s.ok()) return send_openai_error(res, {400, s.error().message});
-      auto text = content_text(m.value("content", Json()));
-      if (!text) return send_openai_error(res, {400, text.error().message});
-      am.content = std::move(*text);
-      if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
-        for (const auto& c : *tc) {  // OpenAI arguments are JSON strings; templates want objects
-          Json call = c;
-          if (c.contains("function") && c["function"].contains("arguments") && c["function"]["arguments"].is_string()) {
-            auto args = Json::parse(c["function"]["arguments"].get<std::string>(), nullptr, false);
-            call["function"]["arguments"] = args.is_discarded() ? Json::object() : args;
-          }
-          am.tool_calls.push_back(call);
-        }
-      }
-      (void)api::get_string(m, "tool_call_id", &am.tool_call_id);
-      (void)api::get_string(m, "name", &am.tool_name);
-      (void)api::get_string(m, "reasoning_content", &am.thinking);
-      in.messages.push_back(std::move(am));
-    }
-    ReplyRequest reply;
-    auto tools = tool_request_from_body(req.body, true);
-    if (!tools.ok()) return send_openai_error(res, tools.error);
-    reply.tools = std::move(*tools);
-    reply.think = openai_think(*body);
-    in.think = reply.think;
-    if (auto s = openai_logprobs(*body, true, &reply); !s.ok()) return send_openai_error(res, {400, s.error().message});
-    // tool_choice "none": the tools are not shown to the model at all.
-    if (auto t = body->find("tools"); t != body->end() && t->is_array() && reply.tools.choice != ToolChoice::kNone)
-      in.tools = *t;
-    OutputPlan plan;
-    auto started = start(st, model, opts, std::move(in), "", t0, req, *body, res, reply, &plan);
+    auto started = start_openai_chat(st, req, *body, req.body, res, t0);
     if (!started.ok()) return send_openai_error(res, started.error);
+    const bool stream = started->stream, include_usage = started->include_usage;
+    const OutputPlan plan = started->plan;
     auto g = started->gen;
     auto tk = started->tokenizer;
-    const bool want_lp = reply.logprobs;
-    model = started->model;  // a fallback may have answered
+    const bool want_lp = started->logprobs;
+    const std::string model = started->model;  // a fallback may have answered
     const std::string id = new_id("chatcmpl");
     const int64_t created = unix_s();
     auto base = [id, created, model] { return openai_object(id, "chat.completion.chunk", created, model); };
@@ -389,7 +443,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     ReplyRequest reply;
     if (auto s = openai_logprobs(*body, false, &reply); !s.ok()) return send_openai_error(res, {400, s.error().message});
     OutputPlan plan;
-    auto started = start(st, model, opts, std::nullopt, prompt, t0, req, *body, res, reply, &plan);
+    auto started = start(st, model, opts, std::nullopt, prompt, t0, req, *body, req.body, res, reply, &plan);
     if (!started.ok()) return send_openai_error(res, started.error);
     auto g = started->gen;
     auto tk = started->tokenizer;

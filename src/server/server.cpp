@@ -200,6 +200,7 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
       res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
       res.set_header("Access-Control-Allow-Headers",
                      "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, OpenAI-Beta, "
+                     "x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access, "
                      "x-stainless-arch, x-stainless-async, x-stainless-custom-poll-interval, "
                      "x-stainless-helper-method, x-stainless-lang, x-stainless-os, "
                      "x-stainless-package-version, x-stainless-poll-helper, x-stainless-retry-count, "
@@ -260,7 +261,9 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   register_ollama_routes(svr, st);
   register_model_routes(svr, st);
   register_openai_routes(svr, st);
+  register_anthropic_routes(svr, st);
   jobs_ = register_job_routes(svr, st);
+  register_responses_routes(svr, st, job_store(*jobs_, nullptr));
 
   reaper_ = std::thread([this] {
     while (!stopping_.load()) {

@@ -17,6 +17,10 @@ class Request;
 class Response;
 }  // namespace httplib
 
+namespace corral::jobs {
+class JobStore;
+}  // namespace corral::jobs
+
 namespace corral::server {
 
 inline constexpr const char* kVersion = "0.12.11";  // the Ollama API level we speak
@@ -64,11 +68,16 @@ std::function<bool()> client_connected(const httplib::Request& req);
 void register_ollama_routes(httplib::Server& svr, ServerState& st);
 void register_model_routes(httplib::Server& svr, ServerState& st);
 void register_openai_routes(httplib::Server& svr, ServerState& st);
+void register_anthropic_routes(httplib::Server& svr, ServerState& st);  // routes_anthropic.cpp
 // routes_jobs.cpp: /api/jobs and the OpenAI files/batches API. Its workers call this server on
 // loopback, so they start once the port is bound.
 struct JobService;
 std::shared_ptr<JobService> register_job_routes(httplib::Server& svr, ServerState& st);
 void start_job_workers(JobService& jobs, const std::string& host, int port);
+// The service's job database (null when jobs are off; then `unavailable` says why).
+std::shared_ptr<jobs::JobStore> job_store(const JobService& jobs, std::string* unavailable);
+// routes_responses.cpp: /v1/responses, stored in the job database when there is one.
+void register_responses_routes(httplib::Server& svr, ServerState& st, std::shared_ptr<jobs::JobStore> store);
 
 class HttpServer {
  public:

@@ -331,6 +331,26 @@ TEST_F(JobStoreTest, FilesRoundTrip) {
   EXPECT_FALSE(store_->put_file(f, "again").ok());  // ids are unique
 }
 
+TEST_F(JobStoreTest, ResponsesPutGetDelete) {
+  ASSERT_TRUE(store_->put_response("resp_1", R"({"output":[]})", 9).ok());
+  auto g = store_->get_response("resp_1");
+  ASSERT_TRUE(g.ok() && g->has_value());
+  EXPECT_EQ(**g, R"({"output":[]})");
+  EXPECT_FALSE(store_->put_response("resp_1", "again", 10).ok());  // ids are unique
+  auto missing = store_->get_response("resp_2");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  auto d = store_->delete_response("resp_1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(*d);
+  auto again = store_->delete_response("resp_1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto gone = store_->get_response("resp_1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
 TEST_F(JobStoreTest, DataSurvivesReopen) {
   const std::string id = enqueue1(job(), 0);
   store_.reset();
