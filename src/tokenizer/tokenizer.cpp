@@ -2,6 +2,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <queue>
@@ -12,6 +13,11 @@
 namespace corral {
 
 namespace {
+
+// C's isspace in the "C" locale, without the locale: what llama.cpp strips beside a token.
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK
 
@@ -276,6 +282,7 @@ Status Tokenizer::load(const GgufFile& file) {
   std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [&](int32_t a, int32_t b) {
     return tokens_[static_cast<size_t>(a)].size() > tokens_[static_cast<size_t>(b)].size();
   });
+  load_strip_attributes(file);
 
   if (model_ == TokenizerModel::kBpe) {
     bpe_pieces_.resize(n);
@@ -286,6 +293,43 @@ Status Tokenizer::load(const GgufFile& file) {
     }
   }
   return {};
+}
+
+// Which special tokens strip the whitespace beside them. GGUF files record no such attribute, so
+// the rules are llama.cpp's, by model and pre-tokenizer name (it matches the Hugging Face
+// tokenizer those files came from), plus the ids corral's own tokenizer.json import records.
+void Tokenizer::load_strip_attributes(const GgufFile& file) {
+  auto set = [&](int32_t id, uint8_t bit, bool on) {
+    if (!is_valid(id)) return;
+    if (strip_.empty()) strip_.assign(tokens_.size(), 0);
+    uint8_t& s = strip_[static_cast<size_t>(id)];
+    s = on ? static_cast<uint8_t>(s | bit) : static_cast<uint8_t>(s & ~bit);
+  };
+  auto contains_any = [](const std::string& s, std::initializer_list<std::string_view> parts) {
+    for (auto p : parts) {
+      if (s.find(p) != std::string::npos) return true;
+    }
+    return false;
+  };
+  std::string name = file.get_string("general.name").value_or("");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string pre = file.get_string("tokenizer.ggml.pre").value_or("");
+  if (contains_any(pre, {"jina-v2-de", "jina-v2-es", "jina-v2-code"})) {
+    set(lookup("<mask>"), kStripLeft, true);
+  } else if (contains_any(name, {"phi-3", "phi3"})) {
+    // Phi-3's tokenizer.json marks its chat tokens and </s> rstrip, but not <s>, <unk> or
+    // <|endoftext|>.
+    for (int32_t id : special_tokens_) set(id, kStripRight, true);
+    set(lookup("</s>"), kStripRight, true);
+    for (auto t : {"<unk>", "<s>", "<|endoftext|>"}) set(lookup(t), kStripRight, false);
+  }
+  for (auto [key, bit] : {std::pair{kGgufLstripIdsKey, kStripLeft}, std::pair{kGgufRstripIdsKey, kStripRight}}) {
+    const GgufArray* ids = file.get_array(key);
+    if (!ids) continue;
+    for (int64_t id : ids->ints) {
+      if (id >= 0 && id < n_vocab()) set(static_cast<int32_t>(id), bit, true);
+    }
+  }
 }
 
 int32_t Tokenizer::lookup(std::string_view text) const {
@@ -331,6 +375,7 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition_special(std::string_view t
     if (!parse_special && type != TokenType::kUserDefined) continue;
     const std::string& needle = tokens_[static_cast<size_t>(id)];
     if (text.find(needle) == std::string_view::npos) continue;  // cheap pre-check
+    const uint8_t strip = strip_.empty() ? 0 : strip_[static_cast<size_t>(id)];
     next.clear();
     for (const Fragment& f : frags) {
       if (f.token >= 0) {
@@ -340,9 +385,16 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition_special(std::string_view t
       std::string_view rest = f.text;
       size_t pos;
       while ((pos = rest.find(needle)) != std::string_view::npos) {
-        if (pos > 0) next.push_back({rest.substr(0, pos), -1});
+        std::string_view left = rest.substr(0, pos);
+        if (strip & kStripLeft) {
+          while (!left.empty() && is_ascii_space(left.back())) left.remove_suffix(1);
+        }
+        if (!left.empty()) next.push_back({left, -1});
         next.push_back({{}, id});
         rest.remove_prefix(pos + needle.size());
+        if (strip & kStripRight) {
+          while (!rest.empty() && is_ascii_space(rest.front())) rest.remove_prefix(1);
+        }
       }
       if (!rest.empty()) next.push_back({rest, -1});
     }

@@ -17,6 +17,11 @@
 
 namespace corral {
 
+// GGUF keys (corral's own: GGUF has none) that list the ids of added tokens which strip the
+// whitespace on their left / right when matched; written from tokenizer.json's added_tokens.
+inline constexpr const char* kGgufLstripIdsKey = "corral.tokenizer.lstrip_token_ids";
+inline constexpr const char* kGgufRstripIdsKey = "corral.tokenizer.rstrip_token_ids";
+
 // tokenizer.ggml.token_type values (llama.cpp's llama_token_type).
 enum class TokenType : int32_t {
   kUndefined = 0,
@@ -104,6 +109,12 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_index_;
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, result
   std::vector<int32_t> special_tokens_;         // control/user-defined/unknown, longest first
+  // Per token: kStripLeft / kStripRight. A matched special token with kStripLeft eats the
+  // whitespace before it, with kStripRight the whitespace after it (Hugging Face's added-token
+  // lstrip/rstrip). Empty when no token strips.
+  static constexpr uint8_t kStripLeft = 1, kStripRight = 2;
+  std::vector<uint8_t> strip_;
+  void load_strip_attributes(const GgufFile& file);
   std::vector<int32_t> byte_tokens_;            // SPM <0xXX> ids, -1 when absent
   std::vector<int32_t> eog_ids_;
   std::vector<std::string> bpe_pieces_;         // byte-decoded text per id (BPE only)

@@ -95,6 +95,7 @@ Status convert(const json& tj, const json& config, GgufWriter& out,
     by_id[id.get<int64_t>()] = text;
   }
   std::map<int64_t, TokenType> added_types;
+  std::vector<int32_t> lstrip_ids, rstrip_ids;  // added tokens that eat the whitespace beside them
   if (tj.contains("added_tokens") && tj["added_tokens"].is_array()) {
     for (const auto& t : tj["added_tokens"]) {
       if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() ||
@@ -104,6 +105,8 @@ Status convert(const json& tj, const json& config, GgufWriter& out,
       const int64_t id = t["id"].get<int64_t>();
       by_id[id] = t["content"].get<std::string>();
       added_types[id] = t.value("special", false) ? TokenType::kControl : TokenType::kUserDefined;
+      if (t.value("lstrip", false)) lstrip_ids.push_back(static_cast<int32_t>(id));
+      if (t.value("rstrip", false)) rstrip_ids.push_back(static_cast<int32_t>(id));
     }
   }
   if (by_id.empty()) return make_error("tokenizer.json has an empty vocabulary");
@@ -143,6 +146,8 @@ Status convert(const json& tj, const json& config, GgufWriter& out,
   out.set_string_array("tokenizer.ggml.tokens", tokens);
   out.set_i32_array("tokenizer.ggml.token_type", types);
   out.set_string_array("tokenizer.ggml.merges", merges);
+  if (!lstrip_ids.empty()) out.set_i32_array(kGgufLstripIdsKey, lstrip_ids);
+  if (!rstrip_ids.empty()) out.set_i32_array(kGgufRstripIdsKey, rstrip_ids);
 
   std::map<std::string, int64_t> text_to_id;
   for (const auto& [id, text] : by_id) text_to_id[text] = id;

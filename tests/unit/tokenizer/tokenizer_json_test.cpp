@@ -77,6 +77,34 @@ TEST(TokenizerJson, TinyVocabConverts) {
   EXPECT_TRUE(tok.is_eog(7));
 }
 
+// Added tokens with lstrip/rstrip eat the whitespace beside them (Hugging Face's AddedToken),
+// with special-token parsing on and, for user-defined tokens, off.
+TEST(TokenizerJson, AddedTokenStripAttributesApply) {
+  std::string tj = kTinyJson;
+  const std::string plain = R"({"id": 8, "content": "<note>", "special": false})";
+  const size_t at = tj.find(plain);
+  ASSERT_NE(at, std::string::npos);
+  tj.replace(at, plain.size(), R"({"id": 8, "content": "<note>", "special": false, "lstrip": true, "rstrip": true})");
+  auto c = convert(tj, "{}");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const GgufArray* l = c->file->get_array(kGgufLstripIdsKey);
+  const GgufArray* r = c->file->get_array(kGgufRstripIdsKey);
+  ASSERT_TRUE(l && r);
+  EXPECT_EQ(l->ints, (std::vector<int64_t>{8}));
+  EXPECT_EQ(r->ints, (std::vector<int64_t>{8}));
+  // "ab  <note>  ab": without the attributes the spaces would be tokens (3 = "Ġ", 4 = "Ġab").
+  EXPECT_EQ(c->tok->encode("ab  <note>  ab", false, false), (std::vector<int32_t>{2, 8, 2}));
+  EXPECT_EQ(c->tok->encode("ab <note>\n\t ab", false, true), (std::vector<int32_t>{2, 8, 2}));
+  // <|end|> strips nothing: the space after it stays ("Ġab").
+  EXPECT_EQ(c->tok->encode("ab<|end|> ab", false, true), (std::vector<int32_t>{2, 7, 4}));
+
+  // The same vocabulary without the attributes keeps the spaces.
+  auto plain_c = convert(kTinyJson, "{}");
+  ASSERT_TRUE(plain_c.ok());
+  EXPECT_EQ(plain_c->file->get_array(kGgufRstripIdsKey), nullptr);
+  EXPECT_NE(plain_c->tok->encode("ab  <note>  ab", false, false), (std::vector<int32_t>{2, 8, 2}));
+}
+
 TEST(TokenizerJson, BadInputsAreErrors) {
   GgufWriter w;
   EXPECT_FALSE(tokenizer_json_to_gguf_metadata("{not json", "", w).ok());

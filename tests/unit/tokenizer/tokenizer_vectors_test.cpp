@@ -90,5 +90,49 @@ INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVectors,
                            return s;
                          });
 
+// corral's own vectors over the shared vocabularies (testdata/vectors/, ids from llama.cpp; its
+// README names the snapshot): special tokens beside whitespace, which strip it per their
+// lstrip/rstrip attributes. Each case runs with special-token parsing off and on.
+class TokenizerStripVectors : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TokenizerStripVectors, MatchReferenceIds) {
+  const std::string name = GetParam();
+  const std::string own = CORRAL_SOURCE_DIR "/tests/unit/tokenizer/testdata/vectors/" + name;
+  auto file = GgufFile::open(kDir + name + ".gguf");
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  auto tok = Tokenizer::from_gguf(**file);
+  ASSERT_TRUE(tok.ok()) << tok.error().message;
+  auto inp = read_file(own + ".inp");
+  ASSERT_TRUE(inp.ok()) << inp.error().message;
+  const auto cases = split_cases(*inp);
+  ASSERT_GE(cases.size(), 5u);
+  size_t passed = 0;
+  for (const bool parse_special : {false, true}) {
+    auto out = read_file(own + (parse_special ? ".special.out" : ".out"));
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    const auto expected = parse_out(*out);
+    ASSERT_EQ(expected.size(), cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const auto ids = (*tok)->encode(cases[i], /*add_special=*/false, parse_special);
+      if (ids == expected[i]) {
+        ++passed;
+      } else {
+        ADD_FAILURE() << name << " case " << i << (parse_special ? " (special)" : "") << " '" << cases[i]
+                      << "'\n  got     " << ids_string(ids) << "\n  expected" << ids_string(expected[i]);
+      }
+    }
+  }
+  std::printf("[ vectors  ] %-28s %zu/%zu passed (strip cases)\n", name.c_str(), passed, 2 * cases.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerStripVectors, ::testing::Values("ggml-vocab-phi-3", "ggml-vocab-llama-spm"),
+                         [](const auto& param_info) {
+                           std::string s = param_info.param.substr(11);
+                           for (char& c : s) {
+                             if (c == '-') c = '_';
+                           }
+                           return s;
+                         });
+
 }  // namespace
 }  // namespace corral
