@@ -2,9 +2,11 @@
 #include "base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +67,26 @@ Status atomic_write_file(const std::string& path, std::string_view contents) {
     return make_error("{}: rename failed: {}", path, std::strerror(err));
   }
   return fsync_directory(dir.string());
+}
+
+}  // namespace corral
+
+namespace corral {
+
+std::string absolute_as_seen(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  std::error_code ec;
+  fs::path base = fs::current_path(ec);
+  // $PWD is what `pwd` prints; trust it only while it still names this directory (a shell that
+  // exported it and a process that then changed directory would disagree).
+  if (const char* pwd = std::getenv("PWD"); pwd && pwd[0] == '/') {
+    struct stat a {}, b {};
+    if (::stat(pwd, &a) == 0 && ::stat(".", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) base = pwd;
+  }
+  if (base.empty()) return fs::absolute(p, ec).lexically_normal().string();
+  return (base / p).lexically_normal().string();
 }
 
 }  // namespace corral

@@ -17,4 +17,11 @@ Status atomic_write_file(const std::string& path, std::string_view contents);
 // fsyncs a directory so a rename inside it is durable.
 Status fsync_directory(const std::string& dir);
 
+// `path` made absolute the way the user sees it: relative to the shell's working directory
+// ($PWD, which keeps the symbolic links the user went through) when $PWD names the process's
+// working directory, else to getcwd()'s physical path; then lexically normalised. Symbolic
+// links are never resolved, so a model run as ./model.gguf is listed under the path the user
+// could type again (Ollama shows the name the user gave, not a canonical one).
+std::string absolute_as_seen(const std::string& path);
+
 }  // namespace corral

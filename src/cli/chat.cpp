@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "api/http_client.h"
+#include "base/file_util.h"
 #include "cli/client.h"
 #include "cli/spinner.h"
 #include "cli/term/format.h"
@@ -61,7 +62,7 @@ bool is_gguf_path(const std::string& model, std::string* abs) {
   if (!looks_like_path) return false;
   // Store names contain '/' too (hf.co/user/repo): only an existing file counts, or a .gguf name.
   if (!model.ends_with(".gguf") && !std::filesystem::is_regular_file(model, ec)) return false;
-  *abs = std::filesystem::absolute(model, ec).lexically_normal().string();
+  *abs = absolute_as_seen(model);
   return true;
 }
 

@@ -99,13 +99,16 @@ expect_err 2 'the prompt is empty' sh -c "printf '  ' | '$BIN' run stories"
 
 # --- A GGUF path runs in place (relative paths too; --keepalive passes through); Ctrl-C (SIGINT)
 # stops a one-shot answer with exit code 130 (this model has no num_predict: it would run long).
-(cd "$(dirname "$GGUF")" && exec "$BIN" run "./$(basename "$GGUF")" --keepalive 1m --nowordwrap "Once upon a time") >"$T/int" 2>&1 &
+# It runs from a directory reached through a symbolic link: ps lists the path as the user sees
+# it (the shell's $PWD), not the link-resolved one getcwd() gives.
+ln -s "$(dirname "$GGUF")" "$T/linked-models"
+(cd "$T/linked-models" && exec "$BIN" run "./$(basename "$GGUF")" --keepalive 1m --nowordwrap "Once upon a time") >"$T/int" 2>&1 &
 run_pid=$!
 for _ in $(seq 100); do [ -s "$T/int" ] && break; sleep 0.1; done
 kill -INT "$run_pid"
 rc=0; wait "$run_pid" || rc=$?
 [ "$rc" = 130 ] || fail "Ctrl-C exit code $rc, want 130: $(tail -c 300 "$T/int")"
-"$BIN" ps | grep -qF "$GGUF" || fail "ps does not list the GGUF path model: $("$BIN" ps)"
+"$BIN" ps | grep -qF "$T/linked-models/$(basename "$GGUF")" || fail "ps does not list the GGUF path as run: $("$BIN" ps)"
 
 # --- ps and stop.
 "$BIN" ps >"$T/ps"
