@@ -1,6 +1,8 @@
 // Model loading: hyper-parameters, tensor binding, and clear errors for every kind of bad file.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <functional>
 #include <random>
 
@@ -77,9 +79,18 @@ std::string build(const Spec& spec) {
   return path;
 }
 
-std::string load_error(const Spec& spec) {
+// Loads the file build() wrote and removes it: the mapping keeps the bytes, /tmp keeps nothing.
+Result<std::shared_ptr<Model>> load_built(const Spec& spec, std::string* path_out = nullptr) {
   const std::string path = build(spec);
   auto m = Model::load(path);
+  std::remove(path.c_str());
+  if (path_out) *path_out = path;
+  return m;
+}
+
+std::string load_error(const Spec& spec) {
+  std::string path;
+  auto m = load_built(spec, &path);
   EXPECT_FALSE(m.ok());
   if (m.ok()) return "";
   EXPECT_NE(m.error().message.find(path), std::string::npos) << "error must name the file: " << m.error().message;
@@ -87,7 +98,7 @@ std::string load_error(const Spec& spec) {
 }
 
 TEST(ModelLoader, ValidModelLoadsAndRuns) {
-  auto m = Model::load(build(Spec{}));
+  auto m = load_built(Spec{});
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ((*m)->hp.n_vocab, kVocab);
   EXPECT_EQ((*m)->hp.head_dim, kEmbd / kHead);
@@ -105,7 +116,7 @@ TEST(ModelLoader, ValidModelLoadsAndRuns) {
 TEST(ModelLoader, MissingOutputMeansTiedEmbeddings) {
   Spec s;
   s.skip = [](const std::string& n) { return n == "output.weight"; };
-  auto m = Model::load(build(s));
+  auto m = load_built(s);
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_TRUE((*m)->tied_embeddings);
 }
@@ -142,7 +153,7 @@ TEST(ModelLoader, UnsupportedTypeIsNamed) {
 }
 
 TEST(ModelLoader, ForwardRejectsOutOfRangeTokensAndPositions) {
-  auto m = Model::load(build(Spec{}));
+  auto m = load_built(Spec{});
   ASSERT_TRUE(m.ok());
   ContextParams cp;
   cp.n_ctx = 4;
