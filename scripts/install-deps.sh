@@ -12,6 +12,7 @@ pkgs=(
   docker-registry python3 python3-requests curl
   python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
   tmux                                     # corral run interactive mode (tests/integration/cli_run.sh)
+  faketime tzdata util-linux locales       # the suite again under a shifted clock, zone, locale and host (scripts/test-shifted-clock.sh)
   chromium                                 # probe report rendered headless (tests/integration/probe_fake.sh)
 )
 missing=()
@@ -23,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# A locale whose decimal separator is a comma, for the shifted-clock run.
+if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen
+  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  $SUDO locale-gen >/dev/null
 fi
 # The base image ships Node.js (with npm) from its own source; Debian's npm would conflict with it.
 if ! command -v npm >/dev/null 2>&1; then
