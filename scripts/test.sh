@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
-# One cache for every build directory (hash_dir off), so the three builds share objects.
+# One cache for every build directory (hash_dir off), so the three builds share objects, and
+# for every clone (paths relative to the folder that holds it), so a fresh clone reuses them.
 export CCACHE_NOHASHDIR=1
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd .. && pwd)}"
 
 bash scripts/check-layers.sh
 
