@@ -1,6 +1,7 @@
 // Upper bounds on the tokens from each grammar position to the end of its rule (CompletionCosts).
 #include <algorithm>
 
+#include "base/utf8.h"
 #include "sampling/grammar/matcher.h"
 
 namespace corral::grammar {
@@ -17,24 +18,6 @@ uint32_t smallest_char(const CharSet& cs) {
     if (hi > 0xDFFF) return 0xE000;
   }
   return UINT32_MAX;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 uint32_t add(uint32_t a, uint32_t b) { return std::min(a + b, CompletionCosts::kInf); }  // both <= kInf
