@@ -8,22 +8,12 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import Ajv2020 from 'ajv/dist/2020.js';
+import { check, checks } from './check.mjs';
 
 const [base, qwen] = process.argv.slice(2);
 const client = new Anthropic({ baseURL: base, apiKey: 'unused-key', maxRetries: 0 });
 const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
 const ajv = new Ajv2020({ allErrors: true, strict: false });
-let passed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    process.exitCode = 1;
-  }
-}
 
 const weatherSchema = {
   type: 'object',
@@ -257,4 +247,4 @@ await check('errors: unknown model 404, missing max_tokens 400, unknown tool_use
   assert.equal(body.error.type, 'invalid_request_error');
 });
 
-console.log(`${passed} anthropic checks passed`);
+console.log(`${checks.passed} anthropic checks passed`);

@@ -7,22 +7,12 @@ import assert from 'node:assert/strict';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import Ajv2020 from 'ajv/dist/2020.js';
+import { check, checks } from './check.mjs';
 
 const [base, qwen, llama] = process.argv.slice(2);
 const ollama = new Ollama({ host: base });
 const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
 const ajv = new Ajv2020({ allErrors: true, strict: false });
-let passed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    process.exitCode = 1;
-  }
-}
 
 const weatherSchema = {
   type: 'object',
@@ -243,4 +233,4 @@ await check('openai logprobs and top_logprobs (chat and completions)', async () 
   await assert.rejects(openai.chat.completions.create({ model: qwen, messages: user, max_tokens: 2, top_logprobs: 30, logprobs: true }), (e) => e.status === 400);
 });
 
-console.log(`server_tools: ${passed} checks passed`);
+console.log(`server_tools: ${checks.passed} checks passed`);
