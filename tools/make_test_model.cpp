@@ -1,6 +1,9 @@
 // make_test_model: writes a GGUF with seeded random weights at any shape, for llama (optionally
-// Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases) and qwen3 (q/k norms, key_length),
-// with tensor names and metadata keys as llama.cpp's converter writes them. Streams tensors to
+// Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases), qwen3 (q/k norms, key_length),
+// smollm3, gemma2 (post norms, soft-capping, sliding window) and gemma3 (q/k and post norms,
+// sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
+// LongRoPE factors), with tensor names and metadata keys as llama.cpp's
+// converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
 #include <CLI/CLI.hpp>
 
@@ -40,6 +43,13 @@ struct Spec {
   int tied = -1;            // -1: the architecture's usual choice
   bool llama3_rope = false;
   double rope_scale_factor = 32.0;  // Llama 3.2; Llama 3.1 uses 8
+  double rope_scale_linear = 0;     // > 0: rope.scaling.type linear with this factor
+  int64_t window = 0;               // gemma: attention.sliding_window (0: the family's default)
+  double attn_softcap = 50.0;       // gemma2: attn_logit_softcapping
+  double final_softcap = 30.0;      // gemma2: final_logit_softcapping
+  int64_t n_rot = 0;                // rope.dimension_count (0: the head size)
+  int64_t rope_orig_ctx = 4096;     // phi3: rope.scaling.original_context_length
+  bool factors_of_rot = false;      // phi3: LongRoPE factors of n_rot/2 (Phi-4-mini) not head_dim/2
   uint64_t seed = 1;
   std::string name;
   std::string vocab_path;
@@ -79,6 +89,8 @@ enum class Init {
   kNorm,       // 1 +- 0.1
   kBias,       // +- 0.1
   kRopeFreqs,  // Llama 3 frequency factors, not random
+  kLongFactors,   // LongRoPE long factors: 1..16
+  kShortFactors,  // LongRoPE short factors: 1..1.5
 };
 
 struct PlannedTensor {
@@ -94,7 +106,11 @@ int64_t head_dim_of(const Spec& s) {
   return s.n_embd / s.n_head;
 }
 
-bool is_tied(const Spec& s) { return s.tied >= 0 ? s.tied == 1 : s.arch != "llama"; }
+bool is_tied(const Spec& s) { return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3"; }
+bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3"; }
+bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "gemma3"; }
+bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
+int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
 // more bits where quantization hurts most.
@@ -137,26 +153,41 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   auto mat = [&](const std::string& role, int64_t il) { return matrix_type(wt, role, il, s.n_layer); };
   add("token_embd.weight", mat(is_tied(s) ? "output" : "token_embd", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
   if (s.llama3_rope) add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kRopeFreqs);
+  if (is_phi3(s)) {
+    const int64_t n = (s.factors_of_rot ? n_rot_of(s) : hd) / 2;
+    add("rope_factors_long.weight", GgmlType::kF32, {n}, Init::kLongFactors);
+    add("rope_factors_short.weight", GgmlType::kF32, {n}, Init::kShortFactors);
+  }
   for (int64_t il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     add(p + "attn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    add(p + "attn_q.weight", mat("attn_q", il), {s.n_embd, q_dim}, Init::kMatrix);
-    add(p + "attn_k.weight", mat("attn_k", il), {s.n_embd, kv_dim}, Init::kMatrix);
-    add(p + "attn_v.weight", mat("attn_v", il), {s.n_embd, kv_dim}, Init::kMatrix);
+    if (is_phi3(s)) {
+      add(p + "attn_qkv.weight", mat("attn_qkv", il), {s.n_embd, q_dim + 2 * kv_dim}, Init::kMatrix);
+    } else {
+      add(p + "attn_q.weight", mat("attn_q", il), {s.n_embd, q_dim}, Init::kMatrix);
+      add(p + "attn_k.weight", mat("attn_k", il), {s.n_embd, kv_dim}, Init::kMatrix);
+      add(p + "attn_v.weight", mat("attn_v", il), {s.n_embd, kv_dim}, Init::kMatrix);
+    }
     if (s.arch == "qwen2") {
       add(p + "attn_q.bias", GgmlType::kF32, {q_dim}, Init::kBias);
       add(p + "attn_k.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
       add(p + "attn_v.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
     }
-    if (s.arch == "qwen3") {
+    if (has_qk_norms(s)) {
       add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
       add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
     }
     add(p + "attn_output.weight", mat("attn_output", il), {q_dim, s.n_embd}, Init::kMatrix);
+    if (is_gemma(s)) add(p + "post_attention_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
     add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    add(p + "ffn_gate.weight", mat("ffn_gate", il), {s.n_embd, s.n_ff}, Init::kMatrix);
-    add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, s.n_ff}, Init::kMatrix);
+    if (is_phi3(s)) {
+      add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, 2 * s.n_ff}, Init::kMatrix);
+    } else {
+      add(p + "ffn_gate.weight", mat("ffn_gate", il), {s.n_embd, s.n_ff}, Init::kMatrix);
+      add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, s.n_ff}, Init::kMatrix);
+    }
     add(p + "ffn_down.weight", mat("ffn_down", il), {s.n_ff, s.n_embd}, Init::kMatrix);
+    if (is_gemma(s)) add(p + "post_ffw_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
   }
   add("output_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
   if (!is_tied(s)) add("output.weight", mat("output", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
@@ -200,6 +231,8 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
       case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
       case Init::kBias: dst[i] = 0.1f * u; break;
       case Init::kRopeFreqs: break;
+      case Init::kLongFactors: dst[i] = 1.0f + 7.5f * (u + 1.0f); break;
+      case Init::kShortFactors: dst[i] = 1.0f + 0.25f * (u + 1.0f); break;
     }
   }
   if (t.init == Init::kRopeFreqs) {
@@ -359,8 +392,13 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 }
 
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
-  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
-    return make_error("unknown architecture '{}' (llama, qwen2, qwen3)", s.arch);
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "smollm3" && !is_gemma(s) &&
+      !is_phi3(s))
+    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, smollm3, gemma2, gemma3, phi3)", s.arch);
+  if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s)))
+    return make_error("--window is for gemma2, gemma3 and phi3");
+  if (n_rot_of(s) <= 0 || n_rot_of(s) > head_dim_of(s) || n_rot_of(s) % 2 != 0)
+    return make_error("--n-rot {} must be even and at most the head size {}", n_rot_of(s), head_dim_of(s));
   if (s.llama3_rope && s.arch != "llama") return make_error("--llama3-rope is for --arch llama");
   for (int64_t v : {s.n_embd, s.n_ff, s.n_layer, s.n_head, s.n_head_kv, s.n_vocab, s.n_ctx})
     if (v <= 0 || v > (int64_t{1} << 31)) return make_error("every size must be between 1 and 2^31");
@@ -381,7 +419,12 @@ Status run(Spec s) {
   auto wt = parse_type(s.type_name);
   if (!wt) return wt.error();
   const GgmlType wtype = wt->base;
-  if (s.rope_theta == 0) s.rope_theta = s.arch == "llama" ? (s.llama3_rope ? 500000.0 : 10000.0) : 1000000.0;
+  if (s.rope_theta == 0) {
+    if (s.arch == "llama") s.rope_theta = s.llama3_rope ? 500000.0 : 10000.0;
+    else if (s.arch == "gemma2" || s.arch == "phi3") s.rope_theta = 10000.0;
+    else if (s.arch == "smollm3") s.rope_theta = 5000000.0;
+    else s.rope_theta = 1000000.0;
+  }
   if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" ? 1e-5 : 1e-6;
   if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
 
@@ -406,10 +449,27 @@ Status run(Spec s) {
   w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
   w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
   w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
-  w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(hd));
+  w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(n_rot_of(s)));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(s.rms_eps));
   w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_theta));
   w.set_u32(a + "vocab_size", static_cast<uint32_t>(s.n_vocab));
+  if (s.rope_scale_linear > 0) {
+    w.set_string(a + "rope.scaling.type", "linear");
+    w.set_f32(a + "rope.scaling.factor", static_cast<float>(s.rope_scale_linear));
+  }
+  if (is_gemma(s)) w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(s.window > 0 ? s.window : 4096));
+  if (is_phi3(s)) {
+    // The converter's LongRoPE attention factor: sqrt(1 + ln(context / original) / ln(original)).
+    const double scale = static_cast<double>(s.n_ctx) / static_cast<double>(s.rope_orig_ctx);
+    const double attn_factor = scale <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(scale) / std::log(static_cast<double>(s.rope_orig_ctx)));
+    w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(s.rope_orig_ctx));
+    w.set_f32(a + "rope.scaling.attn_factor", static_cast<float>(attn_factor));
+    w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(s.window > 0 ? s.window : s.n_ctx));
+  }
+  if (s.arch == "gemma2") {
+    w.set_f32(a + "attn_logit_softcapping", static_cast<float>(s.attn_softcap));
+    w.set_f32(a + "final_logit_softcapping", static_cast<float>(s.final_softcap));
+  }
   if (s.arch == "qwen3" || s.head_dim > 0) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
@@ -459,7 +519,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2 or qwen3")->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, smollm3, gemma2, gemma3 or phi3")
+      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3"}));
+  app.add_option("--window", s.window, "gemma2/gemma3/phi3: sliding window (gemma default 4096; phi3: the context)");
+  app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
+  app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");
+  app.add_flag("--factors-of-rot", s.factors_of_rot, "phi3: LongRoPE factors of n_rot/2 values (Phi-4-mini's layout)");
+  app.add_option("--attn-softcap", s.attn_softcap, "gemma2: attention score soft-capping (default 50)");
+  app.add_option("--final-softcap", s.final_softcap, "gemma2: output logit soft-capping (default 30)");
+  app.add_option("--rope-scale-linear", s.rope_scale_linear, "Linear RoPE scaling factor (rope.scaling.type linear)");
   app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ..., or a mix: q3_K_M, q4_K_M, q5_K_M");
   app.add_option("--n-embd", s.n_embd);
   app.add_option("--n-ff", s.n_ff);

@@ -145,8 +145,10 @@ int cmd_bench(int argc, char** argv) {
 
   ContextParams cp;
   cp.n_ctx = std::max(1, n_prompt + n_gen);
-  const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer) * static_cast<double>(cp.n_ctx) *
-                          static_cast<double>(hp.kv_dim()) * (cp.kv_type == KvType::kF16 ? 2.0 : 4.0);
+  // What a context of this size holds (sliding-window layers hold only their window).
+  double kv_bytes = 0;
+  if (auto probe_ctx = Context::create(model, cp))
+    kv_bytes = static_cast<double>((*probe_ctx)->kv_elements()) * (cp.kv_type == KvType::kF16 ? 2.0 : 4.0);
   const double file_bytes = static_cast<double>(model->file->file_size());
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));

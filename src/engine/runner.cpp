@@ -140,6 +140,8 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   size_t common = 0;
   while (common < s.cached.size() && common < s.tokens.size() && s.cached[common] == s.tokens[common]) ++common;
   if (common >= s.tokens.size()) common = s.tokens.size() - 1;
+  // A sliding-window layer may have dropped what a shorter prefix needs; then start over.
+  common = static_cast<size_t>(ctx_->reusable_prefix(s.index, static_cast<int64_t>(common)));
   s.cached.resize(common);
   s.n_evaluated = common;
   s.prompt_eval_count = 0;

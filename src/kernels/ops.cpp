@@ -29,11 +29,11 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-void rope_angles(int64_t n_rot, int64_t pos, double freq_base, const float* freq_factors, float* cos_sin) {
+void rope_angles(int64_t n_rot, double pos, double freq_base, const float* freq_factors, float* cos_sin) {
   for (int64_t i = 0; i < n_rot / 2; ++i) {
     double freq = std::pow(freq_base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
     if (freq_factors != nullptr) freq /= freq_factors[i];
-    const double theta = static_cast<double>(pos) * freq;
+    const double theta = pos * freq;
     cos_sin[2 * i] = static_cast<float>(std::cos(theta));
     cos_sin[2 * i + 1] = static_cast<float>(std::sin(theta));
   }
@@ -72,6 +72,19 @@ void swiglu(float* gate, const float* up, int64_t n) {
   }
 }
 
+void geglu(float* gate, const float* up, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
+  }
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inv);
+}
+
 void axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
@@ -80,7 +93,7 @@ namespace {
 
 template <class E, class ToFloat>
 void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int64_t n_pos,
-                   int64_t hd, float scale, float* out, ToFloat to_float) {
+                   int64_t hd, float scale, float cap, float* out, ToFloat to_float) {
   thread_local std::vector<float> scores, row;
   scores.resize(static_cast<size_t>(n_pos));
   row.resize(static_cast<size_t>(hd));
@@ -89,6 +102,7 @@ void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int
     for (int64_t i = 0; i < hd; ++i) row[static_cast<size_t>(i)] = to_float(kr[i]);
     scores[static_cast<size_t>(p)] = dot_f32(q, row.data(), hd) * scale;
   }
+  if (cap > 0.0f) softcap(scores.data(), n_pos, cap);
   softmax(scores.data(), n_pos);
   for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (int64_t p = 0; p < n_pos; ++p) {
@@ -102,12 +116,22 @@ void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int
 
 void attention_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
                        int64_t n_pos, int64_t head_dim, float scale, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, out, [](uint16_t h) { return fp16_to_f32(h); });
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](uint16_t h) { return fp16_to_f32(h); });
 }
 
 void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
                        int64_t n_pos, int64_t head_dim, float scale, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, out, [](float f) { return f; });
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](float f) { return f; });
+}
+
+void attention_capped_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                          int64_t n_pos, int64_t head_dim, float scale, float cap, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](uint16_t h) { return fp16_to_f32(h); });
+}
+
+void attention_capped_f32(const float* q, const float* k, const float* v, size_t kv_stride,
+                          int64_t n_pos, int64_t head_dim, float scale, float cap, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](float f) { return f; });
 }
 
 void attention_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,

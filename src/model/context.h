@@ -60,23 +60,49 @@ class Context {
   // Copies cached positions [0, n) of sequence `src` to `dst` (prompt prefix sharing).
   void copy_sequence(int32_t src, int32_t dst, int64_t n);
 
+  // How many of the first `n` cached positions of `seq` a continuation can build on: `n`, or 0
+  // when a sliding-window layer has already dropped positions the token at `n` would attend to
+  // (the cache then has to be filled again from the start).
+  int64_t reusable_prefix(int32_t seq, int64_t n) const;
+
+  // KV cache elements (K and V together) the context holds; sliding-window layers hold only
+  // their window plus one micro-batch, whatever n_ctx is.
+  size_t kv_elements() const { return 2 * kv_total_; }
+
  private:
+  friend class LayerPass;
   Context() = default;
   // The pass itself, for a validated batch; in embedding mode it returns rows of xn_.
   std::span<const float> forward_validated(const Batch& batch);
   bool positions_rise_per_sequence(const Batch& batch);
   void attention(const Batch& batch, int64_t il);
   void store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, const float* v);
-  void load_k(int64_t il, int32_t seq, int64_t pos, float* out) const;
-  size_t kv_offset(int64_t il, int32_t seq, int64_t pos) const;
+  // Element offset of `slot` of sequence `seq` in layer `il`'s cache.
+  size_t kv_offset(int64_t il, int32_t seq, int64_t slot) const;
+  // The slot of position `pos`: pos itself, or for a sliding-window layer pos minus the first
+  // position its buffer holds.
+  int64_t kv_slot(int64_t il, int32_t seq, int64_t pos) const;
+  // Makes room in the sliding-window buffers for this batch: slides each window so that it
+  // starts where the batch's earliest token of a sequence needs it. Fails when the batch needs
+  // positions a window has dropped, or spans more than a buffer holds.
+  Status prepare_windows(const Batch& batch);
+  // Finishes output rows: final soft-capping where the family has it.
+  void finish_logits(float* logits, size_t n) const;
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
   std::vector<uint16_t> k_f16_, v_f16_;
   std::vector<float> k_f32_, v_f32_;
+  size_t kv_total_ = 0;                 // elements of K (= of V) over all layers
+  std::vector<size_t> layer_offset_;    // [n_layer]: where a layer's cache starts
+  std::vector<int64_t> layer_slots_;    // [n_layer]: positions a sequence holds in that layer
+  std::vector<int64_t> window_first_;   // [n_layer * n_seq]: first position in a window buffer
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
-  std::vector<float> rope_cs_;  // [n_tokens][n_rot]: each token's cos/sin pairs, shared by all layers
+  // [rope set][n_tokens][n_rot]: each token's cos/sin pairs, computed once per pass for all the
+  // layers that share a set of frequencies
+  std::vector<float> rope_cs_;
+  std::vector<float> freq_factors_;  // RoPE frequency factors in use (Llama 3's, or a LongRoPE set)
   Batch slice_;                   // one micro-batch of a long batch
   std::vector<float> hidden_;     // [n_out][n_embd]: final-norm rows gathered over the micro-batches
   std::vector<int32_t> last_pos_;  // [n_seq]: for positions_rise_per_sequence

@@ -1,32 +1,33 @@
-// Hyper-parameter reading: architecture-prefixed keys as written by llama.cpp's converters.
+// Hyper-parameter reading: the keys every family shares (architecture-prefixed, as llama.cpp's
+// converters write them); the family's own keys and fixed rules follow in families/*.cpp.
 #include "model/hparams.h"
+
+#include <cmath>
+
+#include "model/family.h"
 
 namespace corral {
 
-const char* arch_name(Arch a) {
-  switch (a) {
-    case Arch::kLlama: return "llama";
-    case Arch::kQwen2: return "qwen2";
-    case Arch::kQwen3: return "qwen3";
-  }
-  return "?";
+float HParams::query_scale() const {
+  return attn_scale > 0.0f ? attn_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
+
+bool HParams::has_windows() const {
+  for (const LayerShape& l : layers)
+    if (l.window > 0) return true;
+  return false;
 }
 
 Result<HParams> read_hparams(const GgufFile& f) {
   HParams hp;
   auto arch = f.get_string("general.architecture");
   if (!arch) return make_error("{}: missing general.architecture", f.path());
-  if (*arch == "llama") {
-    hp.arch = Arch::kLlama;
-  } else if (*arch == "qwen2") {
-    hp.arch = Arch::kQwen2;
-    hp.rope_neox = true;
-  } else if (*arch == "qwen3") {
-    hp.arch = Arch::kQwen3;
-    hp.rope_neox = true;
-  } else {
-    return make_error("{}: unsupported architecture '{}' (supported: llama, qwen2, qwen3)", f.path(), *arch);
-  }
+  const Family* family = find_family(*arch);
+  if (family == nullptr)
+    return make_error("{}: unsupported architecture '{}' (supported: {})", f.path(), *arch,
+                      supported_architectures());
+  hp.arch = family->id;
+  hp.rope_neox = family->rope_neox;
   const std::string p = *arch + ".";
   auto need = [&](const std::string& key, int64_t& out) -> Status {
     auto v = f.get_int(p + key);
@@ -40,6 +41,7 @@ Result<HParams> read_hparams(const GgufFile& f) {
   CORRAL_TRY(need("block_count", hp.n_layer));
   CORRAL_TRY(need("feed_forward_length", hp.n_ff));
   CORRAL_TRY(need("attention.head_count", hp.n_head));
+  if (hp.n_layer > 4096) return make_error("{}: {} layers is out of range", f.path(), hp.n_layer);
   hp.n_head_kv = f.get_int(p + "attention.head_count_kv").value_or(hp.n_head);
   hp.n_ctx_train = f.get_int(p + "context_length").value_or(2048);
   if (hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0)
@@ -55,10 +57,23 @@ Result<HParams> read_hparams(const GgufFile& f) {
     return make_error("{}: bad rope dimension count {}", f.path(), hp.n_rot);
   hp.rms_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   hp.rope_freq_base = f.get_float(p + "rope.freq_base").value_or(10000.0);
+  // Linear RoPE scaling divides every frequency's position by the factor. Other scaling types
+  // (yarn, longrope) belong to the families that implement them.
+  const std::string scaling = f.get_string(p + "rope.scaling.type").value_or("");
+  if (scaling == "linear") {
+    const double factor = f.get_float(p + "rope.scaling.factor").value_or(1.0);
+    if (!(factor >= 1.0 && factor <= 1024.0))
+      return make_error("{}: bad rope scaling factor {}", f.path(), factor);
+    hp.rope_freq_scale = 1.0 / factor;
+  }
+  if (!(hp.rope_freq_base > 0.0)) return make_error("{}: bad rope frequency base {}", f.path(), hp.rope_freq_base);
+  hp.rope_sets = {RopeSet{hp.rope_freq_base, hp.rope_freq_scale}};
   if (const GgufArray* tokens = f.get_array("tokenizer.ggml.tokens")) {
     hp.n_vocab = static_cast<int64_t>(tokens->size());
   }
   if (auto nv = f.get_int(p + "vocab_size")) hp.n_vocab = *nv;
+  hp.layers.assign(static_cast<size_t>(hp.n_layer), LayerShape{});
+  CORRAL_TRY(family->read_hparams(f, hp));
   return hp;
 }
 

@@ -1,17 +1,33 @@
-// Model hyper-parameters read from GGUF metadata, with llama.cpp's defaults where keys are absent.
+// Model hyper-parameters read from GGUF metadata, with llama.cpp's defaults where keys are absent,
+// and the per-layer shape a family gives each layer (families/*.cpp).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "gguf/gguf_file.h"
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3 };
+enum class Arch { kLlama, kQwen2, kQwen3, kGemma2, kGemma3, kSmolLM3, kPhi3 };
 
 const char* arch_name(Arch a);
+
+// One set of RoPE frequencies: theta_i = position * freq_scale * base^(-2i/n_rot) (freq_scale
+// is linear scaling's 1/factor).
+struct RopeSet {
+  double base = 10000.0;
+  double freq_scale = 1.0;
+};
+
+// What differs between the layers of one model.
+struct LayerShape {
+  bool rope = true;     // false: no positional rotation (SmolLM3's NoPE layers)
+  int rope_set = 0;     // index into HParams::rope_sets
+  int64_t window = 0;   // > 0: attends only to the last `window` positions (itself included)
+};
 
 struct HParams {
   Arch arch = Arch::kLlama;
@@ -26,10 +42,26 @@ struct HParams {
   int64_t n_rot = 0;      // rope dimension count; head_dim unless given
   float rms_eps = 1e-5f;
   double rope_freq_base = 10000.0;
-  bool rope_neox = false;  // qwen2/qwen3 rotate (i, i + d/2) pairs; llama (2i, 2i+1)
+  double rope_freq_scale = 1.0;  // linear RoPE scaling: 1 / rope.scaling.factor
+  bool rope_neox = false;  // qwen2/qwen3/gemma rotate (i, i + d/2) pairs; llama (2i, 2i+1)
+
+  float embd_scale = 1.0f;     // token embeddings are multiplied by it (Gemma: sqrt(n_embd))
+  float attn_scale = 0.0f;     // query scale; 0: 1/sqrt(head_dim)
+  float attn_softcap = 0.0f;   // > 0: scores become cap * tanh(score / cap) (Gemma 2)
+  float final_softcap = 0.0f;  // > 0: the same on the output logits
+  int64_t n_swa = 0;           // sliding-window size of the windowed layers (0: none)
+  // LongRoPE (Phi-3/Phi-4): the context length the short factors are for; a context longer
+  // than it uses the long factors. 0: no LongRoPE.
+  int64_t rope_orig_ctx = 0;
+  float rope_attn_factor = 1.0f;  // multiplies RoPE's cos and sin (LongRoPE's attention scaling)
+
+  std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
+  std::vector<LayerShape> layers;   // n_layer entries
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }
+  float query_scale() const;
+  bool has_windows() const;
 };
 
 // Reads and validates hyper-parameters; errors name the file and the missing/bad key.

@@ -16,12 +16,16 @@ namespace corral {
 
 struct LayerWeights {
   TensorView attn_norm;            // [n_embd]
-  TensorView wq, wk, wv, wo;       // [n_embd -> q_dim], [n_embd -> kv_dim] x2, [q_dim -> n_embd]
+  // [n_embd -> q_dim], [n_embd -> kv_dim] x2, [q_dim -> n_embd]. A fused attn_qkv tensor is
+  // bound as three views of its row ranges, as a fused ffn_up (gate rows, then up rows) is.
+  TensorView wq, wk, wv, wo;
   TensorView bq, bk, bv;           // qwen2 biases (data == nullptr when absent)
-  TensorView q_norm, k_norm;       // qwen3 per-head norms [head_dim] (data == nullptr when absent)
+  TensorView q_norm, k_norm;       // qwen3/gemma3 per-head norms [head_dim] (data == nullptr when absent)
+  TensorView attn_post_norm;       // Gemma: norm of the attention output [n_embd] (else absent)
   TensorView ffn_norm;             // [n_embd]
   TensorView ffn_gate, ffn_up;     // [n_embd -> n_ff]
   TensorView ffn_down;             // [n_ff -> n_embd]
+  TensorView ffn_post_norm;        // Gemma: norm of the feed-forward output [n_embd] (else absent)
 };
 
 struct Model {
@@ -32,6 +36,8 @@ struct Model {
   TensorView output;               // [n_embd] x n_vocab rows (token_embd when tied)
   bool tied_embeddings = false;
   std::vector<float> rope_freqs;   // Llama 3 frequency factors (empty when absent)
+  // LongRoPE frequency factors (n_rot/2 each; empty when absent): a context chooses one set.
+  std::vector<float> rope_factors_long, rope_factors_short;
   std::vector<LayerWeights> layers;
   // The one arena of weights repacked for the kernels in use (repack_weights.cpp); the views
   // point into it and the file pages they came from are released. The small tensors every pass

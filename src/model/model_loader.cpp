@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "gguf/ggml_type.h"
+#include "model/family.h"
 #include "model/model.h"
 
 namespace corral {
@@ -35,6 +36,27 @@ struct Binder {
     for (size_t i = 0; i < 4; ++i) v.ne[i] = i < t->ne.size() ? t->ne[i] : 1;
     v.row_bytes = ggml_row_bytes(t->type, v.ne[0]);
     v.name = name;
+    return v;
+  }
+
+  // Rows [row0, row0 + n) of a matrix: how the parts of a fused tensor are bound.
+  static TensorView rows(const TensorView& t, int64_t row0, int64_t n) {
+    TensorView v = t;
+    v.data = t.row(row0);
+    v.ne[1] = n;
+    v.ne[2] = v.ne[3] = 1;
+    return v;
+  }
+
+  // A 1-D F32 tensor copied out (frequency factors); `min_len` of its values are used.
+  Result<std::vector<float>> factors(const std::string& name, int64_t min_len) {
+    const GgufTensor* t = f.find_tensor(name);
+    if (t == nullptr) return std::vector<float>{};
+    if (t->type != GgmlType::kF32 || t->ne.empty() || t->ne[0] < min_len || t->n_elements() != t->ne[0])
+      return make_error("{}: tensor '{}' must be f32 with at least {} values, not {} {}", f.path(), name,
+                        min_len, ggml_type_name(t->type), t->shape_string());
+    std::vector<float> v(static_cast<size_t>(min_len));
+    std::memcpy(v.data(), t->data, v.size() * sizeof(float));
     return v;
   }
 
@@ -94,26 +116,59 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     std::memcpy(m->rope_freqs.data(), freqs.data, m->rope_freqs.size() * sizeof(float));
   }
 
-  const bool biases = h.arch == Arch::kQwen2;
-  const bool qk_norm = h.arch == Arch::kQwen3;
+  // LongRoPE factors: n_rot/2 values are used; files of the reference converter carry head_dim/2.
+  {
+    auto longf = b.factors("rope_factors_long.weight", h.n_rot / 2);
+    if (!longf) return longf.error();
+    auto shortf = b.factors("rope_factors_short.weight", h.n_rot / 2);
+    if (!shortf) return shortf.error();
+    if (longf->empty() != shortf->empty())
+      return make_error("{}: LongRoPE needs both rope_factors_long and rope_factors_short", file->path());
+    if (!longf->empty() && h.rope_orig_ctx <= 0)
+      return make_error("{}: LongRoPE factors without rope.scaling.original_context_length", file->path());
+    m->rope_factors_long = std::move(*longf);
+    m->rope_factors_short = std::move(*shortf);
+  }
+
+  const Family& family = family_of(h.arch);
+  const bool biases = family.qkv_biases;
+  const bool qk_norm = family.qk_norms;
+  const bool post_norms = family.post_norms;
   m->layers.resize(static_cast<size_t>(h.n_layer));
   for (int64_t il = 0; il < h.n_layer; ++il) {
     LayerWeights& L = m->layers[static_cast<size_t>(il)];
     const std::string p = "blk." + std::to_string(il) + ".";
     BIND(L.attn_norm, b.bind_f32(p + "attn_norm.weight", {h.n_embd}));
-    BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, h.q_dim()}));
-    BIND(L.wk, b.bind(p + "attn_k.weight", {h.n_embd, h.kv_dim()}));
-    BIND(L.wv, b.bind(p + "attn_v.weight", {h.n_embd, h.kv_dim()}));
+    if (file->find_tensor(p + "attn_qkv.weight") != nullptr) {
+      TensorView qkv;
+      BIND(qkv, b.bind(p + "attn_qkv.weight", {h.n_embd, h.q_dim() + 2 * h.kv_dim()}));
+      L.wq = Binder::rows(qkv, 0, h.q_dim());
+      L.wk = Binder::rows(qkv, h.q_dim(), h.kv_dim());
+      L.wv = Binder::rows(qkv, h.q_dim() + h.kv_dim(), h.kv_dim());
+    } else {
+      BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, h.q_dim()}));
+      BIND(L.wk, b.bind(p + "attn_k.weight", {h.n_embd, h.kv_dim()}));
+      BIND(L.wv, b.bind(p + "attn_v.weight", {h.n_embd, h.kv_dim()}));
+    }
     BIND(L.wo, b.bind(p + "attn_output.weight", {h.q_dim(), h.n_embd}));
     BIND(L.bq, b.bind_f32(p + "attn_q.bias", {h.q_dim()}, !biases));
     BIND(L.bk, b.bind_f32(p + "attn_k.bias", {h.kv_dim()}, !biases));
     BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}, !biases));
     BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {h.head_dim}, !qk_norm));
     BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
+    BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
     BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));
-    BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff}));
-    BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff}));
+    if (file->find_tensor(p + "ffn_gate.weight") == nullptr) {  // Phi-3: gate and up in one tensor
+      TensorView gate_up;
+      BIND(gate_up, b.bind(p + "ffn_up.weight", {h.n_embd, 2 * h.n_ff}));
+      L.ffn_gate = Binder::rows(gate_up, 0, h.n_ff);
+      L.ffn_up = Binder::rows(gate_up, h.n_ff, h.n_ff);
+    } else {
+      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff}));
+      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff}));
+    }
     BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff, h.n_embd}));
+    BIND(L.ffn_post_norm, b.bind_f32(p + "post_ffw_norm.weight", {h.n_embd}, !post_norms));
   }
   // Any tensor the file has but no architecture uses with an unsupported type is refused too:
   // users should learn at load time, not mid-generation, that the file cannot run.

@@ -77,7 +77,9 @@ void Model::repack_for_kernels() {
   };
   keep_small(output_norm);
   for (LayerWeights& l : layers)
-    for (TensorView* t : {&l.attn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.ffn_norm}) keep_small(*t);
+    for (TensorView* t : {&l.attn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm, &l.ffn_norm,
+                          &l.ffn_post_norm})
+      keep_small(*t);
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
   // huge pages (fewer page faults while packing, fewer TLB misses while streaming the weights)

@@ -55,7 +55,7 @@ TEST(Rope, MatchesAFloat64RotationForBothPairingsAndPartialRotation) {
         auto x = head(head_dim);
         const auto want = rotated(x, n_rot, pos, 500000.0, neox, f);
         std::vector<float> cs(static_cast<size_t>(n_rot));
-        rope_angles(n_rot, pos, 500000.0, f, cs.data());
+        rope_angles(n_rot, static_cast<double>(pos), 500000.0, f, cs.data());
         rope_rotate(x.data(), n_rot, neox, cs.data());
         for (int64_t i = 0; i < head_dim; ++i)
           EXPECT_NEAR(x[static_cast<size_t>(i)], want[static_cast<size_t>(i)], 4e-6)

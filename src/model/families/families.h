@@ -1,0 +1,19 @@
+// The families' entry points, for the table in family.cpp (one file per family).
+#pragma once
+
+#include "model/family.h"
+
+namespace corral::families {
+
+Status read_llama(const GgufFile& f, HParams& hp);
+void llama_layer(LayerPass& p, const LayerWeights& L, int64_t il);
+
+Status read_gemma2(const GgufFile& f, HParams& hp);
+Status read_gemma3(const GgufFile& f, HParams& hp);
+void gemma_layer(LayerPass& p, const LayerWeights& L, int64_t il);
+
+Status read_smollm3(const GgufFile& f, HParams& hp);
+
+Status read_phi3(const GgufFile& f, HParams& hp);
+
+}  // namespace corral::families

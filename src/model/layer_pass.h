@@ -1,0 +1,37 @@
+// The blocks a family's layer recipe is written in (families/*.cpp), over one micro-batch of a
+// Context's forward pass. Two streams per token: the residual stream, and the branch that a norm
+// starts, a block transforms and add_to_residual ends.
+#pragma once
+
+#include <cstdint>
+
+#include "model/context.h"
+#include "model/model.h"
+
+namespace corral {
+
+enum class Activation { kSilu, kGeluTanh };
+
+class LayerPass {
+ public:
+  LayerPass(Context& ctx, const Batch& batch) : c_(ctx), batch_(batch) {}
+
+  // branch = rmsnorm(residual) * w
+  void norm(const TensorView& w);
+  // branch = rmsnorm(branch) * w (Gemma's post-attention and post-feed-forward norms)
+  void norm_branch(const TensorView& w);
+  // branch = self-attention of the branch: q/k/v projections (with biases and per-head q/k
+  // norms when the layer has them), RoPE as the layer's shape says, the KV cache (windowed or
+  // full), the family's query scale and score soft-capping, the output projection.
+  void attention(const LayerWeights& w, int64_t il);
+  // branch = down(act(gate · branch) * (up · branch))
+  void feed_forward(const LayerWeights& w, Activation act);
+  // residual += branch
+  void add_to_residual();
+
+ private:
+  Context& c_;
+  const Batch& batch_;
+};
+
+}  // namespace corral
