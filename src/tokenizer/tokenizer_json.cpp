@@ -69,7 +69,7 @@ struct SpmStyle {
 void scan_spm_normalizer(const json& n, SpmStyle& spm) {
   if (n.is_null()) return;
   if (!n.is_object()) {
-    spm.problem = "a normalizer that is not an object";
+    spm.problem = "normalizer that is not an object";
     return;
   }
   const std::string type = n.value("type", "");
@@ -88,14 +88,15 @@ void scan_spm_normalizer(const json& n, SpmStyle& spm) {
 void scan_spm_pre_tokenizer(const json& pt, SpmStyle& spm) {
   if (pt.is_null()) return;
   if (!pt.is_object()) {
-    spm.problem = "a pre-tokenizer that is not an object";
+    spm.problem = "pre-tokenizer that is not an object";
     return;
   }
   const std::string type = pt.value("type", "");
   if (type == "Sequence" && pt.contains("pretokenizers") && pt["pretokenizers"].is_array()) {
     for (const auto& step : pt["pretokenizers"]) scan_spm_pre_tokenizer(step, spm);
-  } else if (type == "Metaspace" && pt.value("replacement", "") == kSpmSpace &&
-             !pt.value("split", true)) {
+  } else if (type == "Metaspace" && pt.value("split", true)) {
+    spm.problem = "Metaspace pre-tokenizer that splits the text at spaces";
+  } else if (type == "Metaspace" && pt.value("replacement", "") == kSpmSpace) {
     spm.escapes_spaces = true;
     // Newer files say prepend_scheme ("always", "first", "never"), older ones add_prefix_space.
     const std::string scheme = pt.value("prepend_scheme", "");
@@ -286,13 +287,14 @@ Status convert(const json& tj, const json& config, GgufWriter& out,
   if (!byte_level) {
     if (tj.contains("normalizer")) scan_spm_normalizer(tj["normalizer"], spm);
     if (tj.contains("pre_tokenizer")) scan_spm_pre_tokenizer(tj["pre_tokenizer"], spm);
+    if (!spm.problem.empty()) {
+      return make_error("tokenizer.json has no ByteLevel pre-tokenizer, and its {} is not "
+                        "supported for SentencePiece-style BPE",
+                        spm.problem);
+    }
     if (!spm.escapes_spaces) {
       return make_error("tokenizer.json has neither a ByteLevel pre-tokenizer nor a "
                         "SentencePiece-style normalizer that turns spaces into U+2581");
-    }
-    if (!spm.problem.empty()) {
-      return make_error("SentencePiece-style tokenizer.json with a {}, which is not supported",
-                        spm.problem);
     }
     if (!options.pre.empty()) {
       return make_error("a pre-tokenizer name applies only to byte-level BPE vocabularies");
