@@ -145,6 +145,13 @@ Result<JsonVocab> read_vocab(const json& tj, const json& model) {
     return make_error("token ids out of range ({}..{})", v.by_id.begin()->first,
                       v.by_id.rbegin()->first);
   }
+  // Every missing id becomes a "[PADn]" token, so a handful of tokens with an id in the
+  // millions would make a vocabulary of millions; real files leave few holes, if any.
+  const auto n_ids = static_cast<size_t>(v.by_id.rbegin()->first + 1);
+  if (n_ids > 65536 && n_ids > 2 * v.by_id.size()) {
+    return make_error("token ids are sparse: {} tokens spread over ids 0..{}", v.by_id.size(),
+                      n_ids - 1);
+  }
   for (const auto& [id, text] : v.by_id) v.text_to_id[text] = id;  // duplicates: the last id
   return v;
 }

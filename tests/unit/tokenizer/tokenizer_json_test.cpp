@@ -245,6 +245,8 @@ TEST(TokenizerJson, SentencePieceStyleBadInputsAreErrors) {
   EXPECT_TRUE(fails(kTinySpmJson, pre));
   EXPECT_TRUE(fails(tiny_spm_with({{R"(["▁", "b"])", R"("▁b")"}})));  // a merge with no space
   EXPECT_TRUE(fails(tiny_spm_with({{R"("merges": [)", R"("merges": [3, )"}})));
+  // A few tokens with ids in the millions would make millions of "[PADn]" holes.
+  EXPECT_TRUE(fails(tiny_spm_with({{R"("<unused0>": 16})", R"("<unused0>": 9999919)"}})));
 }
 
 TEST(TokenizerJson, BadInputsAreErrors) {
