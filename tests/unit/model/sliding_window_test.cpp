@@ -165,7 +165,7 @@ TEST(SlidingWindow, ContinuationsThatTheWindowDroppedAreRefused) {
   auto fresh = context(m, 512);
   const std::vector<float> all = run(*fresh, span(0, kTokens));
   int n_reusable = 0, n_refused = 0;
-  for (const int32_t n : {0, 1, 20, 100, 140, 150, 200, 250, 280, 290, 299}) {
+  for (const int32_t n : {0, 20, 140, 150, 250, 290, 299}) {
     auto c = context(m, 512);
     for (int32_t p = 0; p < kTokens; ++p) run(*c, span(p, p + 1));  // one token at a time
     const int64_t reusable = c->reusable_prefix(0, n);
