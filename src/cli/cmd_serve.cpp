@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -28,7 +29,17 @@ void signal_loop(server::HttpServer* srv, server::ServerState* state, const sigs
       srv->reload();
     } else if (++n_term == 1) {
       const int64_t timeout_ms = server::drain_timeout_ms_from_env();
-      *drainer = std::thread([srv, timeout_ms] { srv->drain(timeout_ms); });
+      *drainer = std::thread([srv, timeout_ms, done] {
+        srv->drain(timeout_ms);
+        // Nothing is in flight any more, but idle keep-alive connections would hold the HTTP
+        // threads (and the exit) for up to their 5 s timeout: leave without waiting for them.
+        for (int i = 0; i < 50 && !done->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!done->load()) {
+          CORRAL_LOG_INFO("exiting with idle connections open");
+          std::fflush(nullptr);
+          std::_Exit(0);
+        }
+      });
     } else {
       CORRAL_LOG_WARN("second stop signal: ending every generation now");
       state->lifecycle.shutdown_generations();

@@ -104,7 +104,7 @@ void JobRunner::run_one(const Job& job) {
   HttpPost post;
   post.url = cfg_.base_url + std::string(job_type_path(job.type).value_or("/api/generate"));
   post.body = job.request;
-  post.headers = {"X-Corral-Job-Id: " + job.id};
+  post.headers = {"X-Corral-Job-Id: " + job.id, "X-Request-Id: " + job.id};
   post.headers.insert(post.headers.end(), cfg_.extra_headers.begin(), cfg_.extra_headers.end());
   if (job.deadline_at_ms > 0) {
     // The server enforces the rest of the job's deadline itself (X-Request-Timeout, seconds):

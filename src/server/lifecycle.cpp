@@ -44,9 +44,11 @@ void Lifecycle::request_started(const void* req) {
   requests_.insert(req);
 }
 
-void Lifecycle::request_finished(const void* req) {
+bool Lifecycle::request_finished(const void* req) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (requests_.erase(req) > 0 && requests_.empty()) idle_cv_.notify_all();
+  const bool counted = requests_.erase(req) > 0;
+  if (counted && requests_.empty()) idle_cv_.notify_all();
+  return counted;
 }
 
 int64_t Lifecycle::in_flight() const {

@@ -31,7 +31,8 @@ class Lifecycle {
   // Requests in flight (every route but /health, /ready and /metrics). The key is the request's
   // address, so a request is counted at most once and only if it was counted in.
   void request_started(const void* req);
-  void request_finished(const void* req);
+  // True when `req` had been counted in.
+  bool request_finished(const void* req);
   int64_t in_flight() const;
   // Waits until no request is in flight or `deadline_ns` (mono_ns clock) passes; true if idle.
   bool wait_idle(int64_t deadline_ns);

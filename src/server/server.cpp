@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,15 @@ std::string lower(std::string_view s) {
 
 bool is_loopback_host(const std::string& h) {
   return h == "127.0.0.1" || h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+}
+
+// The client's X-Request-Id for the access log: up to 64 of [A-Za-z0-9._-], else "-".
+std::string request_id(const httplib::Request& req) {
+  std::string id = req.get_header_value("X-Request-Id");
+  if (id.empty() || id.size() > 64) return "-";
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return "-";
+  return id;
 }
 
 // The route label for metrics: ids and digests collapsed.
@@ -90,6 +100,12 @@ ServerConfig server_config_from_env() {
       if (comma == std::string_view::npos) break;
       s.remove_prefix(comma + 1);
     }
+  }
+  if (const char* a = std::getenv("CORRAL_ACCESS_LOG")) c.access_log = std::string_view(a) == "1";
+  if (const char* t = std::getenv("CORRAL_HTTP_THREADS"); t != nullptr && *t != '\0') {
+    const int n = std::atoi(t);
+    if (n >= 8 && n <= 4096) c.http_threads = n;
+    else CORRAL_LOG_WARN("ignoring CORRAL_HTTP_THREADS={} (want 8 to 4096)", t);
   }
   if (const char* b = std::getenv("CORRAL_MAX_BODY_BYTES")) {
     char* end = nullptr;
@@ -192,6 +208,10 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   ServerState& st = *state_;
   const int threads = st.config.http_threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = static_cast<int>(sock);
+  });
   svr.set_payload_max_length(size_t{1} << 40);  // blobs stream to disk; JSON bodies are checked below
   svr.set_read_timeout(600, 0);
   svr.set_write_timeout(600, 0);
@@ -244,7 +264,10 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
       res.set_content(error_body_for(flavor, 503, "server is shutting down"), "application/json; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (!probe_route) st.lifecycle.request_started(&req);
+    if (!probe_route) {
+      st.lifecycle.request_started(&req);
+      if (st.config.access_log) CORRAL_LOG_INFO("access begin {} {} {}", request_id(req), req.method, route_label(req.path));
+    }
     if (req.path.rfind("/api/blobs/", 0) != 0 && req.has_header("Content-Length")) {
       const std::string len = req.get_header_value("Content-Length");
       const unsigned long long n = std::strtoull(len.c_str(), nullptr, 10);
@@ -261,7 +284,8 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
     if (st.lifecycle.draining()) res.set_header("Connection", "close");
   });
   svr.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
-    st.lifecycle.request_finished(&req);
+    if (st.lifecycle.request_finished(&req) && st.config.access_log)
+      CORRAL_LOG_INFO("access end {} {}", request_id(req), res.status);
     st.metrics.count_request(route_label(req.path), res.status);
     CORRAL_LOG_DEBUG("{} {} -> {}", req.method, req.path, res.status);
   });
@@ -412,6 +436,9 @@ int HttpServer::bind() {
   const int port = st.config.port == 0 ? svr_->bind_to_any_port(st.config.host.c_str())
                    : svr_->bind_to_port(st.config.host.c_str(), st.config.port) ? st.config.port
                                                                                 : -1;
+  // httplib listens with a backlog of 5: a burst of connections (a balancer after a restart)
+  // would be refused. Listening again on the bound socket raises it.
+  if (port > 0 && listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   if (port > 0) start_job_workers(*jobs_, st.config.host, port, st.access.internal_authorization());
   return port;
 }

@@ -34,9 +34,11 @@ struct ServerConfig {
   std::vector<std::string> extra_origins;  // OLLAMA_ORIGINS
   size_t max_json_body_bytes = size_t{32} << 20;
   int http_threads = 192;  // every streaming client holds one
+  bool access_log = false;  // CORRAL_ACCESS_LOG=1: a line when each request begins and ends
 };
 
-// CORRAL_HOST, else OLLAMA_HOST ("[scheme://]host[:port]"), OLLAMA_ORIGINS, CORRAL_MAX_BODY_BYTES.
+// CORRAL_HOST, else OLLAMA_HOST ("[scheme://]host[:port]"), OLLAMA_ORIGINS, CORRAL_MAX_BODY_BYTES,
+// CORRAL_ACCESS_LOG, CORRAL_HTTP_THREADS.
 ServerConfig server_config_from_env();
 // Parses "[scheme://]host[:port][/path]" (Ollama's rules: http -> 80, https -> 443, else 11434).
 bool parse_host_port(std::string_view s, std::string* host, int* port);
@@ -118,6 +120,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> svr_;
   std::thread reaper_;
   std::thread preloader_;
+  int listen_fd_ = -1;  // the listening socket, to raise httplib's backlog of 5
   std::atomic<bool> stopping_{false};
   std::shared_ptr<JobService> jobs_;  // last: stopped before the rest goes
 };
