@@ -87,6 +87,7 @@ int cmd_serve(int argc, char** argv) {
   auto opened = Store::open_default();
   if (opened) store = std::make_unique<Store>(std::move(*opened));
   else CORRAL_LOG_WARN("no model store: {}", opened.error().message);
+  server::apply_log_level_file("start");
   auto cfg = server::server_config_from_env();
   auto state = std::make_shared<server::ServerState>(std::move(store), scheduler_config_from_env(), cfg);
   if (const char* keys = std::getenv("CORRAL_API_KEYS_FILE"); keys != nullptr && *keys != '\0') {

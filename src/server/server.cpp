@@ -414,6 +414,10 @@ size_t HttpServer::drain(int64_t timeout_ms) {
 void HttpServer::reload() {
   if (auto s = state_->access.reload(); !s) CORRAL_LOG_ERROR("SIGHUP: keeping the API keys in force: {}", s.error().message);
   else CORRAL_LOG_INFO("SIGHUP: API keys reloaded ({} keys)", state_->access.n_keys());
+  apply_log_level_file("SIGHUP");
+}
+
+void apply_log_level_file(const char* when) {
   if (const char* f = std::getenv("CORRAL_LOG_LEVEL_FILE"); f != nullptr && *f != '\0') {
     std::ifstream in(f);
     std::string word;
@@ -426,8 +430,8 @@ void HttpServer::reload() {
         set_log_level(level);
         known = true;
       }
-    if (known) CORRAL_LOG_WARN("SIGHUP: log level {}", word);
-    else CORRAL_LOG_ERROR("SIGHUP: {} does not name a log level (debug, info, warn, error)", f);
+    if (known) CORRAL_LOG_WARN("{}: log level {}", when, word);
+    else CORRAL_LOG_ERROR("{}: {} does not name a log level (debug, info, warn, error)", when, f);
   }
 }
 

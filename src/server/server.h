@@ -95,6 +95,10 @@ std::shared_ptr<jobs::JobStore> job_store(const JobService& jobs, std::string* u
 // routes_responses.cpp: /v1/responses, stored in the job database when there is one.
 void register_responses_routes(httplib::Server& svr, ServerState& st, std::shared_ptr<jobs::JobStore> store);
 
+// Sets the log level from the file CORRAL_LOG_LEVEL_FILE names, when set (at start and on SIGHUP;
+// `when` prefixes the log line).
+void apply_log_level_file(const char* when);
+
 class HttpServer {
  public:
   explicit HttpServer(std::shared_ptr<ServerState> state);

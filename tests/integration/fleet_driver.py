@@ -14,7 +14,8 @@ servers, each request with an X-Request-Id; a submitter thread queues jobs besid
      down within 2 s, and every request started after the kill must succeed.
 Then every job must have finished exactly once, and the job runs lost at the kill must be
 exactly the job calls in flight on the killed server. Around the kill (and between phases) clients
-hold back new requests briefly, so that the in-flight set is not blurred by requests in transit.
+hold back new requests until every request under way has reached its server, so that the
+in-flight set is not blurred by requests in transit.
 """
 import argparse, collections, http.client, json, os, re, signal, socket, subprocess, sys, threading, time
 
@@ -98,14 +99,18 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
-    def access_in_flight(self):
-        """Request ids begun and not ended in this run's access log."""
+    def access_log(self):
+        """Request ids begun, and ended, in this run's access log."""
         with open(self.log, "rb") as f:
             f.seek(self.log_offset)
             text = f.read().decode(errors="replace")
         begun, ended = set(), set()
         for m in re.finditer(r"access (begin|end) (\S+) ", text):
             (begun if m.group(1) == "begin" else ended).add(m.group(2))
+        return begun, ended
+
+    def access_in_flight(self):
+        begun, ended = self.access_log()
         return begun - ended
 
 
@@ -166,12 +171,11 @@ print(f"models by hash: {placement}; using {MODELS[0]} ({placement[MODELS[0]]}) 
 cv = threading.Condition()
 gate_open, busy, stop, phase = True, 0, False, "warmup"
 results = []  # dicts, appended under cv
+active = {}  # request id -> model (or "submit") of the requests under way, under cv
 jobs_by_phase = collections.defaultdict(list)
 
 
-def one_request(cid, n, ph):
-    rid = f"{ph}-{cid}-{n}"
-    model = MODELS[(cid + n) % 2]
+def one_request(cid, n, ph, rid, model):
     route = ROUTES[(cid // 2 + n) % 2]
     stream = (cid + n // 2) % 2 == 0
     rec = {"id": rid, "phase": ph, "model": model, "route": route, "stream": stream, "ok": False, "served": None,
@@ -236,11 +240,14 @@ def client(cid):
                 return
             busy += 1
             ph = phase
+            rid, model = f"{ph}-{cid}-{n}", MODELS[(cid + n) % 2]
+            active[rid] = model
         try:
-            rec = one_request(cid, n, ph)
+            rec = one_request(cid, n, ph, rid, model)
         finally:
             with cv:
                 results.append(rec)
+                del active[rid]
                 busy -= 1
                 cv.notify_all()
         n += 1
@@ -257,11 +264,13 @@ def submitter():
                 return
             busy += 1
             ph = phase
+            rid = f"submit-{n}"
+            active[rid] = "submit"
         try:
             body = {"type": "generate", "request": {"model": MODELS[n % 2], "prompt": f"Job {n}:",
                                                     "options": {"num_predict": 24, "temperature": 0}}}
             c = http.client.HTTPConnection(HA_HOST, HA_PORT, timeout=30)
-            c.request("POST", "/api/jobs", json.dumps(body), {"Content-Type": "application/json"})
+            c.request("POST", "/api/jobs", json.dumps(body), {"Content-Type": "application/json", "X-Request-Id": rid})
             r = c.getresponse()
             data = r.read()
             c.close()
@@ -275,6 +284,7 @@ def submitter():
                 jobs_by_phase["failed_submit"].append(repr(e))
         finally:
             with cv:
+                del active[rid]
                 busy -= 1
                 cv.notify_all()
         n += 1
@@ -382,13 +392,24 @@ print(f"phase B (rolling restart of 3): {len(rb)} requests, {len(bad)} failed, {
 victim_name = next(r["served"] for r in reversed(phase_results("B")) if r["model"] == MODELS[0] and r["served"])
 victim = servers[victim_name]
 release("C")
-# Wait until the victim is busy, then hold new requests back for a moment so none is in transit.
+# Wait until the victim is busy, then hold new requests back until none is in transit.
 end = time.time() + 10
 while time.time() < end and json.loads(http_get(victim.port, "/ready")[1])["in_flight"] < 5:
     time.sleep(0.05)
 with cv:
     gate_open = False
-time.sleep(0.3)
+# No request may be in transit: every request under way for its model has reached it (its access
+# log says begun), and job submissions (balanced round robin) are done.
+end = time.time() + 10
+while time.time() < end:
+    with cv:
+        pending = {rid for rid, m in active.items() if m == MODELS[0]}
+        submitting = any(m == "submit" for m in active.values())
+    if not submitting and pending <= victim.access_log()[0]:
+        break
+    time.sleep(0.02)
+else:
+    die("requests still in transit to the server to kill")
 victim.proc.kill()
 t_kill = time.time()
 victim.proc.wait()
