@@ -66,6 +66,8 @@ int cmd_serve(int argc, char** argv) {
       "  CORRAL_PRELOAD                 models to load at start; /ready answers 503 until they are\n"
       "  CORRAL_DRAIN_TIMEOUT           on SIGTERM, how long in-flight requests may finish (default 30s)\n"
       "  CORRAL_LOG_LEVEL_FILE          log level (debug|info|warn|error) read again on SIGHUP\n"
+      "  CORRAL_ACCESS_LOG=1            log each request's begin and end (with its X-Request-Id)\n"
+      "  CORRAL_HTTP_THREADS            HTTP threads (default 192; each streaming client holds one)\n"
       "\nExamples:\n"
       "  corral serve\n"
       "  CORRAL_HOST=0.0.0.0:8080 corral serve\n"
