@@ -65,6 +65,9 @@ bool Lifecycle::wait_idle(int64_t deadline_ns) {
 void Lifecycle::add(Generation* g) {
   std::lock_guard<std::mutex> lock(mu_);
   generations_.insert(g);
+  // Past the drain deadline, one that only now got its slot (it waited behind the ended ones)
+  // ends at once too.
+  if (ending_) g->shutdown();
 }
 
 void Lifecycle::remove(Generation* g) {
@@ -75,6 +78,7 @@ void Lifecycle::remove(Generation* g) {
 size_t Lifecycle::shutdown_generations() {
   // Under the lock: a Generation removes itself (under the same lock) before it is destroyed.
   std::lock_guard<std::mutex> lock(mu_);
+  ending_ = true;
   for (Generation* g : generations_) g->shutdown();
   return generations_.size();
 }

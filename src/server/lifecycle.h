@@ -40,7 +40,8 @@ class Lifecycle {
   // Running generations, so the drain deadline can end them.
   void add(Generation* g);
   void remove(Generation* g);
-  // Ends every running generation: its final event says done_reason "shutdown". Returns how many.
+  // Ends every running generation: its final event says done_reason "shutdown"; generations
+  // that start later end at once too. Returns how many were running.
   size_t shutdown_generations();
 
  private:
@@ -49,6 +50,7 @@ class Lifecycle {
   std::condition_variable idle_cv_;
   std::set<const void*> requests_;
   std::set<Generation*> generations_;
+  bool ending_ = false;  // shutdown_generations() was called
   std::vector<std::string> preload_;
   std::vector<int> preload_state_;  // 0 loading, 1 loaded, -1 failed
 };

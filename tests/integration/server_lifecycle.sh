@@ -26,7 +26,7 @@ $KEY_STORIES models=stories name=app
 $KEY_SLOW rate=3/h name=slow
 KEYS
 export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
-export CORRAL_MODEL_PATHS="stories=$GGUF,other=$GGUF" OLLAMA_NUM_PARALLEL=8
+export CORRAL_MODEL_PATHS="stories=$GGUF,other=$GGUF" OLLAMA_NUM_PARALLEL=12
 export CORRAL_API_KEYS_FILE=$tmp/keys CORRAL_PRELOAD=stories CORRAL_LOG_LEVEL_FILE=$tmp/loglevel
 # Every decode step stalls 15 ms (test fault hook), so streams are in flight when SIGTERM comes.
 export CORRAL_ENABLE_TEST_HOOKS=1 CORRAL_TEST_FAULTS="stories:stall_ms=15;other:stall_ms=15"
