@@ -9,6 +9,8 @@ pkgs=(
   nlohmann-json3-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libssl-dev libcurl4-openssl-dev libutf8proc-dev libsqlite3-dev
   libpq-dev postgresql                     # jobs: PostgreSQL queue (tests/integration/jobs_postgres.sh)
+  haproxy                                  # the fleet behind a balancer (tests/integration/fleet.sh)
+  python3-yaml                             # deploy/ manifests parsed (tests/integration/deploy_manifests.sh)
   docker-registry python3 python3-requests curl
   python3-jinja2                           # chat-template cross-check (tests/node/jinja_render_py.py)
   tmux                                     # corral run interactive mode (tests/integration/cli_run.sh)

@@ -32,6 +32,8 @@ void JobRunner::start() {
                   cfg_.lease_ms);
 }
 
+void JobRunner::pause() { paused_.store(true); }
+
 void JobRunner::stop() {
   if (stopping_.exchange(true)) return;
   {
@@ -71,6 +73,10 @@ void JobRunner::notify_finished(const Job& job) {
 
 void JobRunner::worker_loop() {
   while (!stopping_.load()) {
+    if (paused_.load()) {
+      idle_wait(cfg_.poll_ms);
+      continue;
+    }
     auto claimed = store_->claim(cfg_.server_id, unix_now_ms(), cfg_.lease_ms);
     if (!claimed) {
       CORRAL_LOG_WARN("jobs: claim failed: {}", claimed.error().message);
@@ -98,7 +104,8 @@ void JobRunner::run_one(const Job& job) {
   HttpPost post;
   post.url = cfg_.base_url + std::string(job_type_path(job.type).value_or("/api/generate"));
   post.body = job.request;
-  post.headers = {"X-Corral-Job-Id: " + job.id};
+  post.headers = {"X-Corral-Job-Id: " + job.id, "X-Request-Id: " + job.id};
+  post.headers.insert(post.headers.end(), cfg_.extra_headers.begin(), cfg_.extra_headers.end());
   if (job.deadline_at_ms > 0) {
     // The server enforces the rest of the job's deadline itself (X-Request-Timeout, seconds):
     // a generation cut short answers with what it has and done_reason "deadline". The runner

@@ -29,6 +29,7 @@ struct RunnerConfig {
   int64_t poll_ms = 250;           // idle workers look for jobs this often (and when woken)
   int64_t webhook_backoff_ms = 500;  // first retry delay; doubles each time
   int64_t webhook_max_attempts = 6;
+  std::vector<std::string> extra_headers;  // "Name: value" on every job call (the server's token)
 };
 
 class JobRunner {
@@ -39,6 +40,8 @@ class JobRunner {
   JobRunner& operator=(const JobRunner&) = delete;
 
   void start();
+  // Stops claiming new jobs; running ones go on, their leases renewed (a server draining).
+  void pause();
   // Stops the threads; jobs still running here are released back to the queue unspent.
   void stop();
   // A job was queued: wake an idle worker now.
@@ -76,6 +79,7 @@ class JobRunner {
   std::shared_ptr<JobStore> store_;
   RunnerConfig cfg_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> paused_{false};
   std::mutex mu_;  // guards in_flight_, webhooks_, wake_seq_
   std::condition_variable cv_, webhook_cv_;
   uint64_t wake_seq_ = 0;

@@ -19,6 +19,7 @@ std::string anthropic_stop_reason(const GenerateEvent& last, bool has_calls, con
   if (has_calls) return "tool_use";
   if (last.done_reason == "length") return "max_tokens";
   if (last.done_reason == "deadline") return "deadline";
+  if (last.done_reason == "shutdown") return "shutdown";
   if (!stop_sequence.empty()) return "stop_sequence";
   return "end_turn";
 }

@@ -80,9 +80,13 @@ Expected<Dispatched> dispatch(ServerState& st, DispatchInput in, const BuildRequ
                               httplib::Response& res) {
   Resilience& rs = st.host.resilience();
   const int64_t deadline = in.policy.deadline_ms > 0 ? in.start_ns + in.policy.deadline_ms * 1000000 : 0;
+  if (in.model_allowed && !in.model_allowed(in.primary.name))
+    return HttpError{403, fmt::format("this API key may not use model {}", in.primary.name)};
   std::vector<std::string> names;  // fallbacks after the primary, without repeats
   for (const auto& n : in.policy.fallback ? *in.policy.fallback : in.primary.fallbacks)
-    if (n != in.primary.name && std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    if (n != in.primary.name && std::find(names.begin(), names.end(), n) == names.end() &&
+        (!in.model_allowed || in.model_allowed(n)))
+      names.push_back(n);
   const size_t n_candidates = 1 + names.size();
 
   HttpError last{500, "no model could answer"};
@@ -167,7 +171,7 @@ Expected<Dispatched> dispatch(ServerState& st, DispatchInput in, const BuildRequ
       return er.error;
     }
     er->deadline_ns = deadline;
-    auto gen = start_generation(std::move(*lease), std::move(*er.value), in.start_ns, &st.metrics, &rs);
+    auto gen = start_generation(std::move(*lease), std::move(*er.value), in.start_ns, &st.metrics, &rs, &st.lifecycle);
     if (!gen.ok()) {
       rs.breakers.record_neutral(ref.name);
       return gen.error;

@@ -51,6 +51,9 @@ struct DispatchInput {
   int64_t start_ns = 0;                   // when the request arrived (queue time counts)
   // False once the client has hung up: stops waiting for a model or its first token (499).
   std::function<bool()> client_connected;
+  // Models the request's API key may use (null: any). A forbidden primary is a 403; forbidden
+  // fallbacks are skipped.
+  std::function<bool(const std::string&)> model_allowed;
 };
 
 struct Dispatched {

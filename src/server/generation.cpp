@@ -37,7 +37,7 @@ GenerateRequest engine_request(const api::Options& o) {
 
 Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, GenerateRequest req,
                                                        int64_t start_ns, Metrics* metrics,
-                                                       Resilience* resilience) {
+                                                       Resilience* resilience, Lifecycle* lifecycle) {
   std::shared_ptr<Generation> g(new Generation());
   g->resilience_ = resilience;
   g->start_ns_ = start_ns;
@@ -48,8 +48,10 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
   // The callback holds a raw pointer: the Generation's destructor waits for the final event,
   // so the callback never outlives what it touches.
   Generation* raw = g.get();
-  auto id = runner->submit(std::move(req), [raw](const GenerateEvent& ev) {
+  auto id = runner->submit(std::move(req), [raw](const GenerateEvent& event) {
     std::lock_guard<std::mutex> lock(raw->mu_);
+    GenerateEvent ev = event;
+    if (ev.done && ev.done_reason == "cancel" && raw->shutdown_.load()) ev.done_reason = "shutdown";
     if (!ev.text.empty() && !raw->first_text_) {
       raw->first_text_ = true;
       if (raw->metrics_ != nullptr)
@@ -61,7 +63,7 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
       if (raw->resilience_ != nullptr && ev.done_reason == "deadline" && raw->first_text_)
         raw->resilience_->count_deadline("generating");
     }
-    raw->events_.push_back(ev);
+    raw->events_.push_back(std::move(ev));
     raw->cv_.notify_all();
     return !raw->cancelled_.load();
   });
@@ -71,6 +73,10 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
     return HttpError{400, id.error().message};
   }
   g->id_ = *id;
+  if (lifecycle != nullptr) {
+    g->lifecycle_ = lifecycle;
+    lifecycle->add(raw);
+  }
   return g;
 }
 
@@ -151,7 +157,13 @@ void Generation::cancel() {
   if (Runner* r = lease_ ? lease_.runner() : nullptr) r->cancel(id_);
 }
 
+void Generation::shutdown() {
+  shutdown_.store(true);
+  cancel();
+}
+
 Generation::~Generation() {
+  if (lifecycle_ != nullptr) lifecycle_->remove(this);
   std::unique_lock<std::mutex> lock(mu_);
   if (!runner_done_) {
     lock.unlock();

@@ -14,6 +14,7 @@
 #include "api/types.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
+#include "server/lifecycle.h"
 #include "server/metrics.h"
 #include "server/model_host.h"
 
@@ -29,6 +30,8 @@ class Generation {
   bool next(GenerateEvent* ev, const std::function<bool()>& client_connected);
   // Stops the generation (client disconnected) within one decode step.
   void cancel();
+  // Stops it because the server is shutting down: the final event says done_reason "shutdown".
+  void shutdown();
   // Waits for the first event (a token, or the end) without taking it, until `deadline_ns`
   // (mono_ns clock; 0: no limit). False on timeout; else *first is a copy of that event. When
   // `client_connected` turns false meanwhile, cancels: the first event is then the cancel.
@@ -41,13 +44,15 @@ class Generation {
  private:
   friend Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease,
                                                                 GenerateRequest req, int64_t start_ns,
-                                                                Metrics* metrics, Resilience* resilience);
+                                                                Metrics* metrics, Resilience* resilience,
+                                                                Lifecycle* lifecycle);
   Generation() = default;
 
   Scheduler::Lease lease_;
   uint64_t id_ = 0;
   Metrics* metrics_ = nullptr;
   Resilience* resilience_ = nullptr;
+  Lifecycle* lifecycle_ = nullptr;
   int64_t start_ns_ = 0, load_ns_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -56,6 +61,7 @@ class Generation {
   bool reader_done_ = false;   // next() returned the final event
   bool first_text_ = false;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> shutdown_{false};
   std::chrono::steady_clock::time_point next_client_check_{};  // next(ev, client_connected)
 };
 
@@ -69,10 +75,12 @@ struct CollectedGeneration {
 CollectedGeneration collect_generation(Generation& gen, const std::function<bool()>& client_connected);
 
 // Submits `req` to the leased runner. 400 for requests the runner refuses (prompt too long).
-// `resilience` (optional) counts generations stopped by their deadline.
+// `resilience` (optional) counts generations stopped by their deadline; `lifecycle` (optional)
+// registers it so a drain deadline can end it.
 Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, GenerateRequest req,
                                                        int64_t start_ns, Metrics* metrics,
-                                                       Resilience* resilience = nullptr);
+                                                       Resilience* resilience = nullptr,
+                                                       Lifecycle* lifecycle = nullptr);
 
 // The engine request for merged options (model params, then request options).
 GenerateRequest engine_request(const api::Options& o);

@@ -49,7 +49,7 @@ OJson responses_output(const ChatOutputParser::Out& out) {
 }
 
 std::string response_status(const GenerateEvent& last) {
-  return last.done_reason == "length" || last.done_reason == "deadline" ? "incomplete" : "completed";
+  return last.done_reason == "length" || last.done_reason == "deadline" || last.done_reason == "shutdown" ? "incomplete" : "completed";
 }
 
 OJson response_object(const ResponseMeta& meta, const std::string& status, OJson output, const GenerateEvent* last) {

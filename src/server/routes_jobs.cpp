@@ -304,12 +304,13 @@ void register_batch_routes(httplib::Server& svr, const std::shared_ptr<JobServic
 std::shared_ptr<JobService> register_job_routes(httplib::Server& svr, ServerState& st) {
   auto svc = make_service(st);
 
-  svr.Post("/api/jobs", [svc](const httplib::Request& req, httplib::Response& res) {
+  svr.Post("/api/jobs", [svc, &st](const httplib::Request& req, httplib::Response& res) {
     if (!available(*svc, res, false)) return;
     auto body = api::parse_json_body(req.body);
     if (!body) return send_error(res, {400, body.error().message});
     auto job = jobs::parse_job_submission(*body);
     if (!job) return send_error(res, {400, job.error().message});
+    if (auto no = model_forbidden(st, req, job->model)) return send_error(res, *no);
     auto ids = svc->store->enqueue({*job}, jobs::unix_now_ms());
     if (!ids) return send_error(res, {500, ids.error().message});
     if (svc->runner) svc->runner->wake();
@@ -382,8 +383,17 @@ std::shared_ptr<jobs::JobStore> job_store(const JobService& svc, std::string* un
   return svc.store;
 }
 
-void start_job_workers(JobService& svc, const std::string& host, int port) {
+void pause_job_workers(JobService& svc) {
+  if (svc.runner) svc.runner->pause();
+}
+
+void stop_job_workers(JobService& svc) {
+  if (svc.runner) svc.runner->stop();
+}
+
+void start_job_workers(JobService& svc, const std::string& host, int port, const std::string& authorization) {
   if (!svc.store || svc.runner) return;
+  svc.config.extra_headers = {"Authorization: " + authorization};
   std::string h = host;
   if (h.empty() || h == "0.0.0.0") h = "127.0.0.1";
   else if (h == "::") h = "[::1]";

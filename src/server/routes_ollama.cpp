@@ -31,7 +31,7 @@ void add_metrics(OJson& j, const GenerateEvent& ev, int64_t start_ns, int64_t lo
 }
 
 std::string done_reason(const GenerateEvent& ev) {
-  if (ev.done_reason == "length" || ev.done_reason == "deadline") return ev.done_reason;
+  if (ev.done_reason == "length" || ev.done_reason == "deadline" || ev.done_reason == "shutdown") return ev.done_reason;
   return "stop";
 }
 
@@ -180,7 +180,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       }
       return er;
     };
-    auto started = dispatch(st, DispatchInput{std::move(*ref.value), gr->options, gr->keep_alive, *policy, t0, client_connected(req)}, build, res);
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), gr->options, gr->keep_alive, *policy, t0, client_connected(req), model_filter(st, req)}, build, res);
     if (!started.ok()) return send_error(res, started.error);
     auto g = started->gen;
     auto tk = started->tokenizer;
@@ -244,7 +244,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       er.top_logprobs = cr->top_logprobs;
       return er;
     };
-    auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0, client_connected(req)}, build, res);
+    auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0, client_connected(req), model_filter(st, req)}, build, res);
     if (!started.ok()) return send_error(res, started.error);
     auto g = started->gen;
     auto tk = started->tokenizer;
@@ -283,6 +283,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     api::Options opts;
     auto ref = resolve_with_opts(st, er->model, er->options, &opts);
     if (!ref.ok()) return send_error(res, ref.error);
+    if (auto no = model_forbidden(st, req, ref->name)) return send_error(res, *no);
     auto lease = st.host.acquire(*ref, opts, er->keep_alive);
     if (!lease.ok()) return send_error(res, lease.error);
     ModelExtras& ex = ModelHost::extras(*lease);

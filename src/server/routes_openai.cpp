@@ -126,9 +126,10 @@ Result<std::string> content_text(const Json& c) {
   return out;
 }
 
-// "deadline": the request's deadline stopped the generation (partial output), a corral value.
+// "deadline": the request's deadline stopped the generation (partial output), a corral value;
+// "shutdown": the server's drain deadline did (also corral's).
 std::string finish_reason(const GenerateEvent& ev) {
-  if (ev.done_reason == "length" || ev.done_reason == "deadline") return ev.done_reason;
+  if (ev.done_reason == "length" || ev.done_reason == "deadline" || ev.done_reason == "shutdown") return ev.done_reason;
   return "stop";
 }
 
@@ -211,7 +212,7 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
     }
     return er;
   };
-  auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0, client_connected(req)}, build, res);
+  auto d = dispatch(st, DispatchInput{std::move(*ref.value), req_opts, std::nullopt, *policy, t0, client_connected(req), model_filter(st, req)}, build, res);
   if (!d.ok()) return d.error;
   return Started{d->gen, d->ref.name, d->tokenizer, d->client_connected};
 }
@@ -512,6 +513,7 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     if (auto s = api::get_int(*body, "dimensions", &dims); !s.ok()) return send_openai_error(res, {400, s.error().message});
     auto ref = st.host.resolve(model);
     if (!ref.ok()) return send_openai_error(res, ref.error);
+    if (auto no = model_forbidden(st, req, ref->name)) return send_openai_error(res, *no);
     auto lease = st.host.acquire(*ref, ref->params, std::nullopt);
     if (!lease.ok()) return send_openai_error(res, lease.error);
     ModelExtras& ex = ModelHost::extras(*lease);

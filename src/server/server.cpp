@@ -1,15 +1,18 @@
-// The HTTP server: configuration from the environment, Host-header and CORS checks, body
-// limits, liveness/health/metrics routes, and the keep_alive reaper.
+// The HTTP server: configuration from the environment, Host-header and CORS checks, API keys,
+// body limits, liveness/readiness/metrics routes, the drain, and the keep_alive reaper.
 #include "server/server.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "base/log.h"
 #include "server/connection_probe.h"
+#include "server/generation.h"
 
 namespace corral::server {
 
@@ -23,6 +26,15 @@ std::string lower(std::string_view s) {
 
 bool is_loopback_host(const std::string& h) {
   return h == "127.0.0.1" || h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+}
+
+// The client's X-Request-Id for the access log: up to 64 of [A-Za-z0-9._-], else "-".
+std::string request_id(const httplib::Request& req) {
+  std::string id = req.get_header_value("X-Request-Id");
+  if (id.empty() || id.size() > 64) return "-";
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return "-";
+  return id;
 }
 
 // The route label for metrics: ids and digests collapsed.
@@ -88,6 +100,12 @@ ServerConfig server_config_from_env() {
       if (comma == std::string_view::npos) break;
       s.remove_prefix(comma + 1);
     }
+  }
+  if (const char* a = std::getenv("CORRAL_ACCESS_LOG")) c.access_log = std::string_view(a) == "1";
+  if (const char* t = std::getenv("CORRAL_HTTP_THREADS"); t != nullptr && *t != '\0') {
+    const int n = std::atoi(t);
+    if (n >= 8 && n <= 4096) c.http_threads = n;
+    else CORRAL_LOG_WARN("ignoring CORRAL_HTTP_THREADS={} (want 8 to 4096)", t);
   }
   if (const char* b = std::getenv("CORRAL_MAX_BODY_BYTES")) {
     char* end = nullptr;
@@ -163,6 +181,18 @@ void send_openai_error(httplib::Response& res, const HttpError& e) {
   res.set_content(api::openai_error_body(e.message, type), "application/json; charset=utf-8");
 }
 
+std::function<bool(const std::string&)> model_filter(ServerState& st, const httplib::Request& req) {
+  if (!st.access.enabled()) return nullptr;
+  return [&st, auth = req.get_header_value("Authorization"), xkey = req.get_header_value("x-api-key")](
+             const std::string& model) { return st.access.model_allowed(auth, xkey, model); };
+}
+
+std::optional<HttpError> model_forbidden(ServerState& st, const httplib::Request& req, const std::string& model) {
+  if (st.access.model_allowed(req.get_header_value("Authorization"), req.get_header_value("x-api-key"), model))
+    return std::nullopt;
+  return HttpError{403, fmt::format("this API key may not use model {}", model)};
+}
+
 std::function<bool()> client_connected(const httplib::Request& req) {
   auto probe = std::make_shared<ConnectionProbe>(req.remote_addr, req.remote_port, req.local_port);
   return [probe] { return probe->connected(); };
@@ -178,6 +208,10 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   ServerState& st = *state_;
   const int threads = st.config.http_threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = static_cast<int>(sock);
+  });
   svr.set_payload_max_length(size_t{1} << 40);  // blobs stream to disk; JSON bodies are checked below
   svr.set_read_timeout(600, 0);
   svr.set_write_timeout(600, 0);
@@ -210,6 +244,30 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
       res.status = 204;
       return httplib::Server::HandlerResponse::Handled;
     }
+    const ApiFlavor flavor = api_flavor(req.path);
+    const AccessVerdict verdict = st.access.check(req.path, req.get_header_value("Authorization"),
+                                                  req.get_header_value("x-api-key"), mono_ns());
+    if (verdict.status != 0) {
+      res.status = verdict.status;
+      if (verdict.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      if (verdict.retry_after_s > 0) res.set_header("Retry-After", std::to_string(verdict.retry_after_s));
+      res.set_content(error_body_for(flavor, verdict.status, verdict.message, verdict.code),
+                      "application/json; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const bool probe_route = req.path == "/health" || req.path == "/ready" || req.path == "/metrics";
+    if (st.lifecycle.draining() && !probe_route && !verdict.internal) {
+      // New work goes elsewhere: a balancer retries a 503 on another server.
+      res.status = 503;
+      res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");
+      res.set_content(error_body_for(flavor, 503, "server is shutting down"), "application/json; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!probe_route) {
+      st.lifecycle.request_started(&req);
+      if (st.config.access_log) CORRAL_LOG_INFO("access begin {} {} {}", request_id(req), req.method, route_label(req.path));
+    }
     if (req.path.rfind("/api/blobs/", 0) != 0 && req.has_header("Content-Length")) {
       const std::string len = req.get_header_value("Content-Length");
       const unsigned long long n = std::strtoull(len.c_str(), nullptr, 10);
@@ -222,7 +280,12 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  svr.set_post_routing_handler([&st](const httplib::Request&, httplib::Response& res) {
+    if (st.lifecycle.draining()) res.set_header("Connection", "close");
+  });
   svr.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
+    if (st.lifecycle.request_finished(&req) && st.config.access_log)
+      CORRAL_LOG_INFO("access end {} {}", request_id(req), res.status);
     st.metrics.count_request(route_label(req.path), res.status);
     CORRAL_LOG_DEBUG("{} {} -> {}", req.method, req.path, res.status);
   });
@@ -255,8 +318,25 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
     j["queue_depth"] = st.host.scheduler().queue_depth();
     send_json(res, j);
   });
+  // Readiness for a balancer or Kubernetes: 503 while CORRAL_PRELOAD models load and once
+  // draining. /health stays liveness (the process answers).
+  svr.Get("/ready", [&st](const httplib::Request&, httplib::Response& res) {
+    const std::string why = st.lifecycle.not_ready_reason();
+    api::OJson j;
+    j["status"] = why.empty() ? "ready" : "not ready";
+    if (!why.empty()) j["reason"] = why;
+    j["in_flight"] = st.lifecycle.in_flight();
+    send_json(res, j, why.empty() ? 200 : 503);
+  });
   svr.Get("/metrics", [&st](const httplib::Request&, httplib::Response& res) {
-    res.set_content(st.metrics.render(st.host.scheduler()) + st.host.resilience().render(), "text/plain; version=0.0.4");
+    std::string text = st.metrics.render(st.host.scheduler()) + st.host.resilience().render() + st.access.render_metrics();
+    text += fmt::format(
+        "# HELP corral_requests_in_flight Requests being served (all routes but /health, /ready, /metrics).\n"
+        "# TYPE corral_requests_in_flight gauge\ncorral_requests_in_flight {}\n"
+        "# HELP corral_draining 1 once the server is draining (SIGTERM).\n"
+        "# TYPE corral_draining gauge\ncorral_draining {}\n",
+        st.lifecycle.in_flight(), st.lifecycle.draining() ? 1 : 0);
+    res.set_content(text, "text/plain; version=0.0.4");
   });
   register_ollama_routes(svr, st);
   register_model_routes(svr, st);
@@ -277,6 +357,82 @@ HttpServer::~HttpServer() {
   stop();
   stopping_ = true;
   if (reaper_.joinable()) reaper_.join();
+  if (preloader_.joinable()) preloader_.join();
+}
+
+void HttpServer::start_preload() {
+  auto names = preload_from_env();
+  state_->lifecycle.set_preload(names);
+  if (names.empty()) return;
+  preloader_ = std::thread([this, names] {
+    for (const auto& name : names) {
+      if (stopping_.load()) return;
+      auto ref = state_->host.resolve(name);
+      if (!ref.ok()) {
+        CORRAL_LOG_ERROR("CORRAL_PRELOAD: {}", ref.error.message);
+        state_->lifecycle.mark_preloaded(name, false);
+        continue;
+      }
+      // Kept loaded for good: a preloaded model is what this server is ready for.
+      auto lease = state_->host.acquire(*ref, ref->params, std::optional<std::string>("-1"));
+      if (!lease.ok()) {
+        CORRAL_LOG_ERROR("CORRAL_PRELOAD: cannot load {}: {}", name, lease.error.message);
+        state_->lifecycle.mark_preloaded(name, false);
+        continue;
+      }
+      lease->release();
+      CORRAL_LOG_INFO("preloaded {}", name);
+      state_->lifecycle.mark_preloaded(name, true);
+    }
+  });
+}
+
+size_t HttpServer::drain(int64_t timeout_ms) {
+  ServerState& st = *state_;
+  st.lifecycle.begin_drain();
+  if (jobs_) pause_job_workers(*jobs_);
+  CORRAL_LOG_INFO("draining: {} requests in flight, up to {} ms", st.lifecycle.in_flight(), timeout_ms);
+  const int64_t deadline = mono_ns() + std::min<int64_t>(timeout_ms, int64_t{1} << 40) * 1000000;
+  size_t ended = 0;
+  if (!st.lifecycle.wait_idle(deadline)) {
+    // Jobs first: their calls are aborted and their leases given back unspent, so another
+    // server runs them whole rather than this one recording a cut-short answer.
+    if (jobs_) stop_job_workers(*jobs_);
+    ended = st.lifecycle.shutdown_generations();
+    CORRAL_LOG_WARN("drain deadline: ended {} generations (done_reason \"shutdown\"), {} requests still in flight",
+                    ended, st.lifecycle.in_flight());
+    // The ended generations send their last event within a decode step; give them time to.
+    if (!st.lifecycle.wait_idle(mono_ns() + int64_t{5} * 1000000000))
+      CORRAL_LOG_WARN("drain: {} requests still in flight, stopping anyway", st.lifecycle.in_flight());
+  }
+  if (jobs_) stop_job_workers(*jobs_);  // gives back the leases of jobs still running here
+  CORRAL_LOG_INFO("drained");
+  stop();
+  return ended;
+}
+
+void HttpServer::reload() {
+  if (auto s = state_->access.reload(); !s) CORRAL_LOG_ERROR("SIGHUP: keeping the API keys in force: {}", s.error().message);
+  else CORRAL_LOG_INFO("SIGHUP: API keys reloaded ({} keys)", state_->access.n_keys());
+  apply_log_level_file("SIGHUP");
+}
+
+void apply_log_level_file(const char* when) {
+  if (const char* f = std::getenv("CORRAL_LOG_LEVEL_FILE"); f != nullptr && *f != '\0') {
+    std::ifstream in(f);
+    std::string word;
+    in >> word;
+    static const std::pair<const char*, LogLevel> kLevels[] = {
+        {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo}, {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}};
+    bool known = false;
+    for (const auto& [name, level] : kLevels)
+      if (word == name) {
+        set_log_level(level);
+        known = true;
+      }
+    if (known) CORRAL_LOG_WARN("{}: log level {}", when, word);
+    else CORRAL_LOG_ERROR("{}: {} does not name a log level (debug, info, warn, error)", when, f);
+  }
 }
 
 int HttpServer::bind() {
@@ -284,7 +440,10 @@ int HttpServer::bind() {
   const int port = st.config.port == 0 ? svr_->bind_to_any_port(st.config.host.c_str())
                    : svr_->bind_to_port(st.config.host.c_str(), st.config.port) ? st.config.port
                                                                                 : -1;
-  if (port > 0) start_job_workers(*jobs_, st.config.host, port);
+  // httplib listens with a backlog of 5: a burst of connections (a balancer after a restart)
+  // would be refused. Listening again on the bound socket raises it.
+  if (port > 0 && listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
+  if (port > 0) start_job_workers(*jobs_, st.config.host, port, st.access.internal_authorization());
   return port;
 }
 
