@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "f64_reference.h"
 #include "model/context.h"
 #include "model/model.h"
@@ -106,7 +108,70 @@ TEST_P(IqConformance, MatchesFloat64BatchedAndOneToken) {
   }
 }
 
+// The float64 reference itself against a second one: a reference engine's logits on the same
+// files (tests/testdata/iq/<engine>-llama-tok512-*.json: log-sum-exp and top 10 per position,
+// batched and one token at a time). The engines quantize activations to 8 bits, so log-probs
+// differ by their rounding (measured: mean 0.045..0.07, largest 0.47 with IQ4_XS's 256-wide
+// activation blocks); the top token must agree wherever the float64 margin is clear.
+// ik_llama.cpp 8337e4c's IQ4_XS logits are off on this file (mean 0.20, largest 2.3, top tokens
+// changed; on an AVX2 Zen 3) while mainline's agree, so IQ4_XS is checked against mainline only;
+// the ik file is kept as the record of that fault.
+struct EngineFile {
+  std::string engine;  // "ik" or "mainline"
+  std::string type;
+};
+
+class IqSecondReference : public testing::TestWithParam<EngineFile> {};
+
+TEST_P(IqSecondReference, Float64ReferenceAgreesWithEngine) {
+  const std::string dir = CORRAL_SOURCE_DIR "/tests/testdata/iq/";
+  auto model = Model::load(dir + "llama-tok512-" + GetParam().type + ".gguf");
+  ASSERT_TRUE(model.ok());
+  std::ifstream in(dir + GetParam().engine + "-llama-tok512-" + GetParam().type + ".json");
+  const nlohmann::json cases = nlohmann::json::parse(in);
+  ASSERT_EQ(cases.size(), 3u);
+  double worst = 0, sum_diff = 0;
+  size_t n_diff = 0;
+  for (const auto& c : cases) {
+    const auto prompt = c["prompt"].get<std::vector<int32_t>>();
+    const auto ref = f64ref::forward(**model, prompt);
+    for (const char* path : {"batched", "one_token"}) {
+      ASSERT_EQ(c[path].size(), prompt.size());
+      for (size_t i = 0; i < prompt.size(); ++i) {
+        const std::vector<double>& r = ref[i];
+        double mx = -INFINITY, sum = 0;
+        for (double v : r) mx = std::max(mx, v);
+        for (double v : r) sum += std::exp(v - mx);
+        const double lse = mx + std::log(sum);
+        const auto& pos = c[path][i];
+        const double ik_lse = pos["lse"].get<double>();
+        for (const auto& e : pos["top"]) {
+          const auto id = e[0].get<size_t>();
+          const double diff = std::fabs((e[1].get<double>() - ik_lse) - (r[id] - lse));
+          worst = std::max(worst, diff);
+          sum_diff += diff;
+          ++n_diff;
+          EXPECT_LE(diff, 0.5) << path << " position " << i << " token " << id;
+        }
+        std::vector<double> sorted = r;
+        std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+        if (sorted[0] - sorted[1] >= 0.25) {
+          EXPECT_EQ(pos["top"][0][0].get<int64_t>(), std::max_element(r.begin(), r.end()) - r.begin()) << path << " position " << i;
+        }
+      }
+    }
+  }
+  std::printf("  %s: |log-prob difference| float64 vs %s over its top 10: largest %.4f, mean %.4f\n",
+              GetParam().type.c_str(), GetParam().engine.c_str(), worst, sum_diff / static_cast<double>(n_diff));
+  EXPECT_LE(sum_diff / static_cast<double>(n_diff), 0.1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, IqConformance, testing::Values("IQ4_NL", "IQ4_XS", "MXFP4"));
+
+INSTANTIATE_TEST_SUITE_P(Engines, IqSecondReference,
+                         testing::Values(EngineFile{"mainline", "IQ4_NL"}, EngineFile{"ik", "IQ4_NL"},
+                                         EngineFile{"mainline", "IQ4_XS"}, EngineFile{"ik", "MXFP4"}),
+                         [](const auto& p) { return p.param.engine + "_" + p.param.type; });
 
 }  // namespace
 }  // namespace corral
