@@ -1,6 +1,7 @@
 // The IQ4_NL, IQ4_XS and MXFP4 kernels of every table this CPU runs on blocks made by the
 // reference engines' own quantizers (tests/testdata/iq): within the error bound of the scalar
-// reference, and the same bits for a token alone or in a batch.
+// reference (file layout and, where the table has a kernel for it, the 8-row interleaved one),
+// and the same bits for a token alone or in a batch.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,6 +68,19 @@ TEST_P(ReferenceBlocks, EveryTableWithinBoundAndBatchInvariant) {
       for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], y[static_cast<size_t>(t * rows + r)]) << path;
     }
     std::printf("  %s %s: worst |kernel - reference| = %.3f of the bound\n", path.c_str(), GetParam().name, worst);
+    // The interleaved layout the model repacks to, where the table has a kernel for it.
+    if (table.matmul_rows8[static_cast<uint32_t>(GetParam().type)].rows == nullptr) continue;
+    ASSERT_TRUE(can_interleave_rows8(GetParam().type, rows, n));
+    const std::vector<uint8_t> packed = interleave(w);
+    std::vector<float> z(y_ref.size());
+    matmul_with(table, interleaved_view(w, packed), x.data(), n, nt, z.data(), rows);
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        const size_t i = static_cast<size_t>(t * rows + r);
+        ASSERT_LE(std::fabs(static_cast<double>(z[i]) - y_ref[i]),
+                  error_bound(&w.deq[static_cast<size_t>(r * n)], &x[static_cast<size_t>(t * n)], n, ablk))
+            << path << " interleaved row " << r << " token " << t;
+      }
   }
 }
 
