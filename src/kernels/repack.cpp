@@ -40,6 +40,17 @@ void move_mxfp4(BlockMXFP4* rows[R], BlockMXFP4x8& g) {
 }
 
 template <bool kPack>
+void move_iq4_xs(BlockIQ4_XS* rows[R], BlockIQ4_XSx8& g) {
+  for (int r = 0; r < R; ++r) {
+    BlockIQ4_XS& b = *rows[r];
+    move_bytes<kPack>(&b.d, &g.d[r], 2);
+    move_bytes<kPack>(&b.scales_h, &g.scales_h[r], 2);
+    move_bytes<kPack>(b.scales_l, &g.scales_l[r], 4);
+    for (int j = 0; j < 32; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
+  }
+}
+
+template <bool kPack>
 void move_q4_k(BlockQ4_K* rows[R], BlockQ4_Kx8& g) {
   for (int r = 0; r < R; ++r) {
     BlockQ4_K& b = *rows[r];
@@ -133,7 +144,7 @@ bool can_interleave_rows8(GgmlType type, int64_t rows, int64_t n) {
   if (rows <= 0 || rows % R != 0 || n <= 0) return false;
   if (type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kMXFP4)
     return n % 32 == 0;
-  return (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K) && n % 256 == 0;
+  return (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K || type == GgmlType::kIQ4_XS) && n % 256 == 0;
 }
 
 void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
@@ -144,6 +155,7 @@ void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* ds
   else if (type == GgmlType::kQ6_K) move_group<true, BlockQ6_K, BlockQ6_Kx8>(file, row_bytes, dst, move_q6_k<true>);
   else if (type == GgmlType::kIQ4_NL) move_group<true, BlockIQ4_NL, BlockIQ4_NLx8>(file, row_bytes, dst, move_legacy<true, BlockIQ4_NL, BlockIQ4_NLx8>);
   else if (type == GgmlType::kMXFP4) move_group<true, BlockMXFP4, BlockMXFP4x8>(file, row_bytes, dst, move_mxfp4<true>);
+  else if (type == GgmlType::kIQ4_XS) move_group<true, BlockIQ4_XS, BlockIQ4_XSx8>(file, row_bytes, dst, move_iq4_xs<true>);
 }
 
 void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
@@ -154,6 +166,7 @@ void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* 
   else if (type == GgmlType::kQ6_K) move_group<false, BlockQ6_K, BlockQ6_Kx8>(dst, row_bytes, packed, move_q6_k<false>);
   else if (type == GgmlType::kIQ4_NL) move_group<false, BlockIQ4_NL, BlockIQ4_NLx8>(dst, row_bytes, packed, move_legacy<false, BlockIQ4_NL, BlockIQ4_NLx8>);
   else if (type == GgmlType::kMXFP4) move_group<false, BlockMXFP4, BlockMXFP4x8>(dst, row_bytes, packed, move_mxfp4<false>);
+  else if (type == GgmlType::kIQ4_XS) move_group<false, BlockIQ4_XS, BlockIQ4_XSx8>(dst, row_bytes, packed, move_iq4_xs<false>);
 }
 
 }  // namespace corral

@@ -22,7 +22,7 @@ namespace corral {
 namespace {
 
 const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
-                                 GgmlType::kIQ4_NL, GgmlType::kMXFP4};
+                                 GgmlType::kIQ4_NL, GgmlType::kMXFP4, GgmlType::kIQ4_XS};
 
 TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_K, 16, 512));
@@ -128,6 +128,10 @@ TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
         std::memset(p + off + 2, r % 2 ? 0x00 : 0xFF, 16);
       } else if (type == GgmlType::kMXFP4) {  // code 15: -12 (E2M1 -6), exponent 2^-6
         p[off] = 122;
+      } else if (type == GgmlType::kIQ4_XS) {  // scales 63 - 32 = 31 (0xFF) or -32 (0x00)
+        std::memcpy(p + off, &d, 2);
+        if (r % 2) std::memset(p + off + 2, 0x00, 6);
+        std::memset(p + off + 8, r % 4 < 2 ? 0x00 : 0xFF, 128);
       }
     }
   }
