@@ -299,7 +299,7 @@ Result<WeightTypes> parse_type(const std::string& name) {
   std::string known;
   for (uint32_t id = 0; id < 64; ++id) {
     const GgmlTypeInfo* info = ggml_type_info(id);
-    if (info == nullptr || quant_traits(info->type) == nullptr) continue;
+    if (info == nullptr || quant_traits(info->type) == nullptr || quant_traits(info->type)->quantize == nullptr) continue;
     std::string n(info->name);
     known += (known.empty() ? "" : ", ") + n;
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -25,10 +25,10 @@ constexpr GgmlTypeInfo kTypes[] = {
     {GgmlType::kIQ2_XS, "iq2_xs", 256, 74, false},
     {GgmlType::kIQ3_XXS, "iq3_xxs", 256, 98, false},
     {GgmlType::kIQ1_S, "iq1_s", 256, 50, false},
-    {GgmlType::kIQ4_NL, "iq4_nl", 32, 18, false},
+    {GgmlType::kIQ4_NL, "iq4_nl", 32, 18, true},
     {GgmlType::kIQ3_S, "iq3_s", 256, 110, false},
     {GgmlType::kIQ2_S, "iq2_s", 256, 82, false},
-    {GgmlType::kIQ4_XS, "iq4_xs", 256, 136, false},
+    {GgmlType::kIQ4_XS, "iq4_xs", 256, 136, true},
     {GgmlType::kI8, "i8", 1, 1, false},
     {GgmlType::kI16, "i16", 1, 2, false},
     {GgmlType::kI32, "i32", 1, 4, false},
@@ -38,7 +38,7 @@ constexpr GgmlTypeInfo kTypes[] = {
     {GgmlType::kBF16, "bf16", 1, 2, true},
     {GgmlType::kTQ1_0, "tq1_0", 256, 54, false},
     {GgmlType::kTQ2_0, "tq2_0", 256, 66, false},
-    {GgmlType::kMXFP4, "mxfp4", 32, 17, false},
+    {GgmlType::kMXFP4, "mxfp4", 32, 17, true},
 };
 
 constexpr uint32_t kMaxId = 40;

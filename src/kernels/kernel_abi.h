@@ -43,6 +43,23 @@ struct BlockQ4_0x8 {
 };
 static_assert(sizeof(BlockQ4_0x8) == 8 * 18);
 
+// IQ4_NL blocks have Q4_0's bytes (fp16 scale, 16 bytes of nibbles): the same group layout.
+using BlockIQ4_NLx8 = BlockQ4_0x8;
+
+struct BlockMXFP4x8 {
+  uint8_t e[8];       // row r's E8M0 exponent
+  uint32_t qs[4][8];  // qs[j][r]: bytes 4j..4j+3 of row r's nibbles
+};
+static_assert(sizeof(BlockMXFP4x8) == 8 * 17);
+
+struct BlockIQ4_XSx8 {
+  uint16_t d[8];
+  uint16_t scales_h[8];   // row r's high scale bits (2 per sub-block)
+  uint32_t scales_l[8];   // row r's 4 bytes of low scale nibbles: sub-block s at bits 4s..4s+3
+  uint32_t qs[32][8];     // qs[j][r]: bytes 4j..4j+3 of row r's nibbles
+};
+static_assert(sizeof(BlockIQ4_XSx8) == 8 * 136);
+
 struct BlockQ8_0x8 {
   uint16_t d[8];
   uint32_t qs[8][8];  // qs[j][r]: bytes 4j..4j+3 of row r's codes

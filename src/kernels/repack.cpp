@@ -18,7 +18,7 @@ void move_bytes(void* file, void* packed, size_t n) {
 }
 
 // Moves one block of each of 8 rows between the two layouts; kPack picks the direction.
-// Q4_0 and Q8_0: the scale, then the codes 4 bytes at a time.
+// Q4_0, Q8_0 and IQ4_NL: the scale, then the codes 4 bytes at a time.
 template <bool kPack, class Block, class Group>
 void move_legacy(Block* rows[R], Group& g) {
   constexpr int kGroups = sizeof(Block::qs) / 4;
@@ -27,6 +27,26 @@ void move_legacy(Block* rows[R], Group& g) {
     Block& b = *rows[r];
     move_bytes<kPack>(&b.d, &g.d[r], 2);
     for (int j = 0; j < kGroups; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
+  }
+}
+
+template <bool kPack>
+void move_mxfp4(BlockMXFP4* rows[R], BlockMXFP4x8& g) {
+  for (int r = 0; r < R; ++r) {
+    BlockMXFP4& b = *rows[r];
+    move_bytes<kPack>(&b.e, &g.e[r], 1);
+    for (int j = 0; j < 4; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
+  }
+}
+
+template <bool kPack>
+void move_iq4_xs(BlockIQ4_XS* rows[R], BlockIQ4_XSx8& g) {
+  for (int r = 0; r < R; ++r) {
+    BlockIQ4_XS& b = *rows[r];
+    move_bytes<kPack>(&b.d, &g.d[r], 2);
+    move_bytes<kPack>(&b.scales_h, &g.scales_h[r], 2);
+    move_bytes<kPack>(b.scales_l, &g.scales_l[r], 4);
+    for (int j = 0; j < 32; ++j) move_bytes<kPack>(b.qs + 4 * j, &g.qs[j][r], 4);
   }
 }
 
@@ -122,8 +142,9 @@ void move_group(uint8_t* file, size_t row_bytes, uint8_t* packed, Move move) {
 
 bool can_interleave_rows8(GgmlType type, int64_t rows, int64_t n) {
   if (rows <= 0 || rows % R != 0 || n <= 0) return false;
-  if (type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0) return n % 32 == 0;
-  return (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K) && n % 256 == 0;
+  if (type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kMXFP4)
+    return n % 32 == 0;
+  return (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K || type == GgmlType::kIQ4_XS) && n % 256 == 0;
 }
 
 void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
@@ -132,6 +153,9 @@ void pack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* ds
   else if (type == GgmlType::kQ8_0) move_group<true, BlockQ8_0, BlockQ8_0x8>(file, row_bytes, dst, move_legacy<true, BlockQ8_0, BlockQ8_0x8>);
   else if (type == GgmlType::kQ4_K) move_group<true, BlockQ4_K, BlockQ4_Kx8>(file, row_bytes, dst, move_q4_k<true>);
   else if (type == GgmlType::kQ6_K) move_group<true, BlockQ6_K, BlockQ6_Kx8>(file, row_bytes, dst, move_q6_k<true>);
+  else if (type == GgmlType::kIQ4_NL) move_group<true, BlockIQ4_NL, BlockIQ4_NLx8>(file, row_bytes, dst, move_legacy<true, BlockIQ4_NL, BlockIQ4_NLx8>);
+  else if (type == GgmlType::kMXFP4) move_group<true, BlockMXFP4, BlockMXFP4x8>(file, row_bytes, dst, move_mxfp4<true>);
+  else if (type == GgmlType::kIQ4_XS) move_group<true, BlockIQ4_XS, BlockIQ4_XSx8>(file, row_bytes, dst, move_iq4_xs<true>);
 }
 
 void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* dst) {
@@ -140,6 +164,9 @@ void unpack_rows8(GgmlType type, const uint8_t* src, size_t row_bytes, uint8_t* 
   else if (type == GgmlType::kQ8_0) move_group<false, BlockQ8_0, BlockQ8_0x8>(dst, row_bytes, packed, move_legacy<false, BlockQ8_0, BlockQ8_0x8>);
   else if (type == GgmlType::kQ4_K) move_group<false, BlockQ4_K, BlockQ4_Kx8>(dst, row_bytes, packed, move_q4_k<false>);
   else if (type == GgmlType::kQ6_K) move_group<false, BlockQ6_K, BlockQ6_Kx8>(dst, row_bytes, packed, move_q6_k<false>);
+  else if (type == GgmlType::kIQ4_NL) move_group<false, BlockIQ4_NL, BlockIQ4_NLx8>(dst, row_bytes, packed, move_legacy<false, BlockIQ4_NL, BlockIQ4_NLx8>);
+  else if (type == GgmlType::kMXFP4) move_group<false, BlockMXFP4, BlockMXFP4x8>(dst, row_bytes, packed, move_mxfp4<false>);
+  else if (type == GgmlType::kIQ4_XS) move_group<false, BlockIQ4_XS, BlockIQ4_XSx8>(dst, row_bytes, packed, move_iq4_xs<false>);
 }
 
 }  // namespace corral

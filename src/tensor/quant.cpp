@@ -27,6 +27,9 @@ constexpr QuantTraits kQuantTable[] = {
     {GgmlType::kQ4_K, kQK_K, sizeof(BlockQ4_K), dequantize_row_q4_K, quantize_row_q4_K},
     {GgmlType::kQ5_K, kQK_K, sizeof(BlockQ5_K), dequantize_row_q5_K, quantize_row_q5_K},
     {GgmlType::kQ6_K, kQK_K, sizeof(BlockQ6_K), dequantize_row_q6_K, quantize_row_q6_K},
+    {GgmlType::kIQ4_NL, kQK4_NL, sizeof(BlockIQ4_NL), dequantize_row_iq4_nl, nullptr},
+    {GgmlType::kIQ4_XS, kQK_K, sizeof(BlockIQ4_XS), dequantize_row_iq4_xs, nullptr},
+    {GgmlType::kMXFP4, kQK_MXFP4, sizeof(BlockMXFP4), dequantize_row_mxfp4, nullptr},
 };
 
 constexpr size_t kMaxTypeId = 64;
@@ -67,7 +70,9 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
 }
 
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
-  checked_traits(type, n).quantize(src, dst, n);
+  const QuantTraits& t = checked_traits(type, n);
+  if (t.quantize == nullptr) die("no reference quantizer for this tensor type", type, n);
+  t.quantize(src, dst, n);
 }
 
 }  // namespace corral

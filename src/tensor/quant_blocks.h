@@ -15,6 +15,8 @@ inline constexpr int kQK4_1 = 32;
 inline constexpr int kQK5_0 = 32;
 inline constexpr int kQK5_1 = 32;
 inline constexpr int kQK8_0 = 32;
+inline constexpr int kQK4_NL = 32;
+inline constexpr int kQK_MXFP4 = 32;
 inline constexpr int kQK_K = 256;
 inline constexpr int kKScaleBytes = 12;  // packed 6-bit scales and mins of Q4_K / Q5_K
 
@@ -109,6 +111,53 @@ struct BlockQ6_K {
   Half d;
 };
 static_assert(sizeof(BlockQ6_K) == 210);
+
+// ---- non-linear 4-bit types: a 4-bit code indexes a table of 16 values -----------------------
+
+// The 16 values of IQ4_NL and IQ4_XS codes (int8, as the GGUF format defines them): a
+// non-uniform grid, densest near zero, fitted to bell-shaped weights. Format data, checked by
+// tests/unit/tensor/quant_iq_test.cpp (increasing, gaps shrinking towards zero, endpoints).
+inline constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                          1,    13,   25,  38,  53,  69,  89,  113};
+
+// MXFP4 codes are OCP Microscaling E2M1 numbers (sign, 2 exponent bits, 1 mantissa bit:
+// ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}), stored here doubled so that they are integers; the block
+// scale is halved to match: 2^(e - 128). Checked against the E2M1 bit definition in tests.
+inline constexpr int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// x = d * kIQ4Values[q]; nibble order as Q4_0 (qs[j]: element j low, j + 16 high).
+struct BlockIQ4_NL {
+  Half d;
+  uint8_t qs[kQK4_NL / 2];
+};
+static_assert(sizeof(BlockIQ4_NL) == 18);
+
+// 8 sub-blocks of 32: x = d * (ls - 32) * kIQ4Values[q], ls 6 bits: low 4 in scales_l[s / 2]
+// (nibble s % 2), high 2 in scales_h bits 2s..2s+1 (LE u16). Sub-block s's codes are
+// qs[16s .. 16s+15], nibble order as IQ4_NL.
+struct BlockIQ4_XS {
+  Half d;
+  uint16_t scales_h;
+  uint8_t scales_l[kQK_K / 64];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockIQ4_XS) == 136);
+
+// x = 2^(e - 127) * E2M1(q) = 2^(e - 128) * kMXFP4Values[q]; e is an E8M0 exponent byte
+// (ggml uses all 256 values, 255 included, as powers of two). Nibble order as Q4_0.
+struct BlockMXFP4 {
+  uint8_t e;
+  uint8_t qs[kQK_MXFP4 / 2];
+};
+static_assert(sizeof(BlockMXFP4) == 17);
+
+// IQ4_XS: the 6-bit scale of sub-block s (0..7), minus its offset 32.
+// (Not for the ISA units: they must not instantiate shared inline code, see kernels/x86/README.md.)
+inline int iq4_xs_scale(const BlockIQ4_XS& b, int s) {
+  const int lo = (b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF;
+  const int hi = (b.scales_h >> (2 * s)) & 3;
+  return (lo | (hi << 4)) - 32;
+}
 
 // Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes.
 inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {

@@ -38,4 +38,10 @@ void quantize_row_q4_K(const float* src, void* dst, int64_t n);
 void quantize_row_q5_K(const float* src, void* dst, int64_t n);
 void quantize_row_q6_K(const float* src, void* dst, int64_t n);
 
+// quant_iq.cpp (dequantizers only: no reference quantizer; test data comes from ggml)
+void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
+void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_mxfp4(const void* src, float* dst, int64_t n);
+float mxfp4_half_scale(uint8_t e);  // 2^(e - 128), exact for every byte
+
 }  // namespace corral::quant

@@ -18,6 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/repack.h"
 #include "tensor/quant.h"
+#include "unit/kernels/random_weights.h"
 
 namespace corral {
 namespace {
@@ -25,7 +26,7 @@ namespace {
 const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0,
                            GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                            GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
-                           GgmlType::kQ6_K};
+                           GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4};
 
 struct Pair {
   const KernelTable* avx2;
@@ -66,7 +67,7 @@ TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
     const size_t row_bytes = ggml_row_bytes(type, n);
     std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r)
-      quantize_row(type, &wf[static_cast<size_t>(r * n)], &wq[static_cast<size_t>(r) * row_bytes], n);
+      quantize_row_for_tests(type, &wf[static_cast<size_t>(r * n)], &wq[static_cast<size_t>(r) * row_bytes], n);
     TensorView w;
     w.data = wq.data();
     w.type = type;

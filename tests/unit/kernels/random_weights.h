@@ -9,10 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/fp16.h"
 #include "gguf/ggml_type.h"
 #include "kernels/dispatch.h"
 #include "kernels/repack.h"
 #include "tensor/quant.h"
+#include "tensor/quant_blocks.h"
 #include "tensor/tensor_view.h"
 
 namespace corral {
@@ -40,6 +42,72 @@ inline Weights weights_from_bytes(GgmlType type, int64_t rows, int64_t n, std::v
   return w;
 }
 
+// The code of `values` nearest to v (first on ties).
+inline uint8_t nearest_code(const int8_t* values, float v) {
+  int best = 0;
+  for (int i = 1; i < 16; ++i)
+    if (std::fabs(v - values[i]) < std::fabs(v - values[best])) best = i;
+  return static_cast<uint8_t>(best);
+}
+
+// 32 floats -> 16 bytes of codes (element j low nibble, j + 16 high) for x ≈ scale * values[q].
+inline void table_codes32(const float* x, float scale, const int8_t* values, uint8_t* qs) {
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+  for (int j = 0; j < 16; ++j)
+    qs[j] = static_cast<uint8_t>(nearest_code(values, x[j] * inv) | (nearest_code(values, x[j + 16] * inv) << 4));
+}
+
+// The element of largest magnitude.
+inline float signed_absmax(const float* x, int n) {
+  float m = 0.0f;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > std::fabs(m)) m = x[i];
+  return m;
+}
+
+// Rows of the types that have no reference quantizer (IQ4_NL, IQ4_XS, MXFP4), by a plain
+// nearest-value rounding written for the tests (not ggml's quantizer: the kernels only need
+// valid blocks that span the codes and scales); every other type through quantize_row.
+inline void quantize_row_for_tests(GgmlType type, const float* x, uint8_t* dst, int64_t n) {
+  if (type == GgmlType::kIQ4_NL) {
+    auto* b = reinterpret_cast<BlockIQ4_NL*>(dst);
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+      const float d = signed_absmax(x, 32) / kIQ4Values[0];
+      b[i].d = f32_to_fp16(d);
+      table_codes32(x, fp16_to_f32(b[i].d), kIQ4Values, b[i].qs);
+    }
+  } else if (type == GgmlType::kIQ4_XS) {
+    auto* b = reinterpret_cast<BlockIQ4_XS*>(dst);
+    for (int64_t i = 0; i < n / 256; ++i, x += 256) {
+      float sub[8], dmax = 0.0f;
+      for (int s = 0; s < 8; ++s) {
+        sub[s] = signed_absmax(x + 32 * s, 32) / kIQ4Values[0];
+        dmax = std::max(dmax, std::fabs(sub[s]));
+      }
+      b[i] = BlockIQ4_XS{};
+      b[i].d = f32_to_fp16(dmax / 31.0f);
+      const float d = fp16_to_f32(b[i].d);
+      for (int s = 0; s < 8; ++s) {
+        const int ls = d > 0.0f ? std::clamp(static_cast<int>(std::lround(sub[s] / d)), -32, 31) + 32 : 32;
+        b[i].scales_l[s / 2] = static_cast<uint8_t>(b[i].scales_l[s / 2] | ((ls & 15) << (4 * (s % 2))));
+        b[i].scales_h = static_cast<uint16_t>(b[i].scales_h | ((ls >> 4) << (2 * s)));
+        table_codes32(x + 32 * s, d * static_cast<float>(ls - 32), kIQ4Values, b[i].qs + 16 * s);
+      }
+    }
+  } else if (type == GgmlType::kMXFP4) {
+    auto* b = reinterpret_cast<BlockMXFP4*>(dst);
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+      const float amax = std::fabs(signed_absmax(x, 32));
+      // the smallest power of two 2^(e - 128) with amax / 2^(e - 128) <= 12
+      const int e = amax > 0.0f ? std::clamp(static_cast<int>(std::ceil(std::log2(amax / 12.0f))) + 128, 0, 254) : 0;
+      b[i].e = static_cast<uint8_t>(e);
+      table_codes32(x, std::ldexp(1.0f, e - 128), kMXFP4Values, b[i].qs);
+    }
+  } else {
+    quantize_row(type, x, dst, n);
+  }
+}
+
 inline Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937& rng) {
   const size_t row_bytes = ggml_row_bytes(type, n);
   std::vector<uint8_t> bytes(row_bytes * static_cast<size_t>(rows), 0);
@@ -48,7 +116,7 @@ inline Weights make_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937
   for (int64_t r = 0; r < rows; ++r) {
     for (auto& v : row) v = nd(rng);
     row[static_cast<size_t>(r % n)] *= 8.0f;  // an outlier per row
-    quantize_row(type, row.data(), &bytes[static_cast<size_t>(r) * row_bytes], n);
+    quantize_row_for_tests(type, row.data(), &bytes[static_cast<size_t>(r) * row_bytes], n);
   }
   return weights_from_bytes(type, rows, n, std::move(bytes));
 }

@@ -21,7 +21,8 @@
 namespace corral {
 namespace {
 
-const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K};
+const GgmlType kInterleaved[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+                                 GgmlType::kIQ4_NL, GgmlType::kMXFP4, GgmlType::kIQ4_XS};
 
 TEST(Rows8, OnlyWholeGroupsOfWholeBlocks) {
   EXPECT_TRUE(can_interleave_rows8(GgmlType::kQ4_K, 16, 512));
@@ -104,7 +105,7 @@ TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
     }
   };
   // Every code at its largest magnitude (nibbles 15, 6-bit codes 63 with scale 127, Q8_0 -128
-  // and +127), scales and mins at 63, d = 1/64.
+  // and +127, IQ4_NL's -127 and 113), scales and mins at 63, d = 1/64.
   const size_t row_bytes = ggml_row_bytes(type, n);
   std::vector<uint8_t> bytes(row_bytes * rows, 0xFF);
   const uint16_t d = f32_to_fp16(1.0f / 64.0f);
@@ -122,6 +123,15 @@ TEST_P(Rows8Matmul, ExtremeValuesDoNotOverflowTheSixteenBitSums) {
       } else if (type == GgmlType::kQ6_K) {
         std::memset(p + off + 192, 0x7F, 16);
         std::memcpy(p + off + 208, &d, 2);
+      } else if (type == GgmlType::kIQ4_NL) {  // code 0: -127, the largest magnitude
+        std::memcpy(p + off, &d, 2);
+        std::memset(p + off + 2, r % 2 ? 0x00 : 0xFF, 16);
+      } else if (type == GgmlType::kMXFP4) {  // code 15: -12 (E2M1 -6), exponent 2^-6
+        p[off] = 122;
+      } else if (type == GgmlType::kIQ4_XS) {  // scales 63 - 32 = 31 (0xFF) or -32 (0x00)
+        std::memcpy(p + off, &d, 2);
+        if (r % 2) std::memset(p + off + 2, 0x00, 6);
+        std::memset(p + off + 8, r % 4 < 2 ? 0x00 : 0xFF, 128);
       }
     }
   }

@@ -11,6 +11,7 @@
 #include "kernels/ref/vec_dot_ref.h"
 #include "tensor/quant.h"
 #include "tensor/quant_blocks.h"
+#include "unit/kernels/random_weights.h"
 
 namespace corral {
 namespace {
@@ -52,7 +53,7 @@ TEST_P(VecDotRefTypes, MatchesDequantizedSumAndFloatDot) {
   for (auto& v : w) v = dist(rng);
   for (auto& v : x) v = dist(rng);
   std::vector<uint8_t> q(ggml_row_bytes(type, n));
-  quantize_row(type, w.data(), q.data(), n);
+  quantize_row_for_tests(type, w.data(), q.data(), n);
 
   std::vector<float> wd(static_cast<size_t>(n));
   dequantize_row(type, q.data(), wd.data(), n);
@@ -79,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{GgmlType::kQ4_0, 0.1}, Case{GgmlType::kQ4_1, 0.1},
                       Case{GgmlType::kQ6_K, 0.025}, Case{GgmlType::kQ5_K, 0.05},
                       Case{GgmlType::kQ4_K, 0.09}, Case{GgmlType::kQ3_K, 0.2},
-                      Case{GgmlType::kQ2_K, 0.35}),
+                      Case{GgmlType::kQ2_K, 0.35}, Case{GgmlType::kIQ4_NL, 0.1},
+                      Case{GgmlType::kIQ4_XS, 0.1}, Case{GgmlType::kMXFP4, 0.15}),
     [](const auto& p) { return std::string(ggml_type_name(p.param.type)); });
 
 }  // namespace

@@ -31,7 +31,7 @@ struct Spec {
   std::function<bool(const std::string&)> skip = [](const std::string&) { return false; };
   std::function<std::vector<int64_t>(const std::string&, std::vector<int64_t>)> shape =
       [](const std::string&, std::vector<int64_t> s) { return s; };
-  std::string iq_tensor;  // written with an unsupported type
+  std::string iq_tensor;  // written with an unsupported type (q8_1)
 };
 
 std::string build(const Spec& spec) {
@@ -52,7 +52,7 @@ std::string build(const Spec& spec) {
     int64_t n = 1;
     for (int64_t d : ne) n *= d;
     if (name == spec.iq_tensor) {
-      ASSERT_TRUE(w.add_tensor(name, GgmlType::kIQ4_NL, ne, std::vector<uint8_t>(static_cast<size_t>(n / 32 * 18))).ok());
+      ASSERT_TRUE(w.add_tensor(name, GgmlType::kQ8_1, ne, std::vector<uint8_t>(static_cast<size_t>(n / 32 * 36))).ok());
       return;
     }
     ASSERT_TRUE(w.add_tensor(name, GgmlType::kF32, ne, random_f32(n, seed++)).ok());
@@ -149,7 +149,7 @@ TEST(ModelLoader, UnsupportedTypeIsNamed) {
   Spec s;
   s.iq_tensor = "blk.0.ffn_gate.weight";
   const std::string e = load_error(s);
-  EXPECT_NE(e.find("'blk.0.ffn_gate.weight' has type iq4_nl"), std::string::npos) << e;
+  EXPECT_NE(e.find("'blk.0.ffn_gate.weight' has type q8_1"), std::string::npos) << e;
 }
 
 TEST(ModelLoader, ForwardRejectsOutOfRangeTokensAndPositions) {
