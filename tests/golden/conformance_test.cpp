@@ -8,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "compare.h"
 #include "model/context.h"
 #include "model/model.h"
 
 namespace corral {
 namespace {
+
+using golden::argmax;
+using golden::kl_divergence;
 
 struct RefCase {
   std::vector<int32_t> prompt;
@@ -34,34 +38,6 @@ std::vector<RefCase> load_ref(const std::string& path) {
   return cases;
 }
 
-// KL(ref || ours) over the full vocabulary, in nats.
-double kl_divergence(const std::vector<double>& ref, const float* ours, size_t n) {
-  double mr = -INFINITY, mo = -INFINITY;
-  for (size_t i = 0; i < n; ++i) {
-    mr = std::max(mr, ref[i]);
-    mo = std::max(mo, static_cast<double>(ours[i]));
-  }
-  double sr = 0, so = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sr += std::exp(ref[i] - mr);
-    so += std::exp(static_cast<double>(ours[i]) - mo);
-  }
-  const double lr = mr + std::log(sr), lo = mo + std::log(so);
-  double kl = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double lp = ref[i] - lr;
-    const double lq = static_cast<double>(ours[i]) - lo;
-    kl += std::exp(lp) * (lp - lq);
-  }
-  return kl;
-}
-
-size_t argmax(const float* x, size_t n) {
-  size_t best = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (x[i] > x[best]) best = i;
-  return best;
-}
 
 struct Bounds {
   double max_kl;

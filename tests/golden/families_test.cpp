@@ -17,11 +17,16 @@
 
 #include "base/sha256.h"
 #include "f64_reference.h"
+#include "compare.h"
 #include "model/context.h"
 #include "model/model.h"
 
 namespace corral {
 namespace {
+
+using golden::argmax;
+using golden::kl_divergence;
+using golden::log_sum_exp;
 
 struct EnginePos {
   double lse = 0;
@@ -45,21 +50,6 @@ std::vector<EnginePos> parse_positions(const nlohmann::json& j) {
   return out;
 }
 
-double log_sum_exp(const std::vector<double>& x) {
-  const double mx = *std::max_element(x.begin(), x.end());
-  double s = 0;
-  for (double v : x) s += std::exp(v - mx);
-  return mx + std::log(s);
-}
-
-// KL(ref || ours) over the full vocabulary, in nats.
-double kl_divergence(const std::vector<double>& ref, const float* ours, size_t n) {
-  std::vector<double> o(ours, ours + n);
-  const double lr = log_sum_exp(ref), lo = log_sum_exp(o);
-  double kl = 0;
-  for (size_t i = 0; i < n; ++i) kl += std::exp(ref[i] - lr) * ((ref[i] - lr) - (o[i] - lo));
-  return kl;
-}
 
 std::string kl_text(double v) {
   char buf[32];
@@ -67,7 +57,6 @@ std::string kl_text(double v) {
   return buf;
 }
 
-size_t argmax(const float* x, size_t n) { return static_cast<size_t>(std::max_element(x, x + n) - x); }
 
 struct Bounds {
   double max_kl;      // mean KL per case against the float64 pass

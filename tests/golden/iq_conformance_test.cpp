@@ -16,11 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "f64_reference.h"
+#include "compare.h"
 #include "model/context.h"
 #include "model/model.h"
 
 namespace corral {
 namespace {
+
+using golden::kl_divergence;
 
 std::vector<std::vector<int32_t>> load_prompts() {
   std::ifstream in(CORRAL_SHARED_DIR "/conformance/prompts-tok512.txt");
@@ -36,23 +39,6 @@ std::vector<std::vector<int32_t>> load_prompts() {
   return out;
 }
 
-// KL(ref || ours) in nats over the full vocabulary.
-double kl(const std::vector<double>& ref, const float* ours, size_t n) {
-  const double mr = *std::max_element(ref.begin(), ref.end());
-  const double mo = static_cast<double>(*std::max_element(ours, ours + n));
-  double sr = 0, so = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sr += std::exp(ref[i] - mr);
-    so += std::exp(static_cast<double>(ours[i]) - mo);
-  }
-  const double lr = mr + std::log(sr), lo = mo + std::log(so);
-  double k = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double lp = ref[i] - lr;
-    k += std::exp(lp) * (lp - (static_cast<double>(ours[i]) - lo));
-  }
-  return k;
-}
 
 class IqConformance : public testing::TestWithParam<std::string> {};
 
@@ -90,7 +76,7 @@ TEST_P(IqConformance, MatchesFloat64BatchedAndOneToken) {
       double kl_sum = 0;
       for (size_t i = 0; i < prompt.size(); ++i) {
         const float* row = logits->data() + i * n_vocab;
-        kl_sum += kl(ref[i], row, n_vocab);
+        kl_sum += kl_divergence(ref[i], row, n_vocab);
         std::vector<double> sorted = ref[i];
         std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
         if (sorted[0] - sorted[1] >= 0.25) {
