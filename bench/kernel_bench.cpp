@@ -125,9 +125,11 @@ void register_attention(const std::string& path, const KernelTable* table) {
 
 void register_limits(const std::string& path, const KernelTable* table) {
   benchmark::RegisterBenchmark(("Read/" + path).c_str(), [table](benchmark::State& st) {
-    double bw = 0;
-    for (auto _ : st) bw = measure_read_bandwidth(*table, size_t{256} << 20, 3);
-    st.counters["GB/s"] = bw / 1e9;
+    RateSpread bw;
+    for (auto _ : st) bw = measure_read_bandwidth(*table, size_t{256} << 20, 5);
+    st.counters["GB/s"] = bw.median / 1e9;
+    st.counters["GB/s low"] = bw.low / 1e9;
+    st.counters["GB/s high"] = bw.high / 1e9;
   })->Iterations(1)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("Int8Peak/" + path).c_str(), [table](benchmark::State& st) {
     double ops = 0;

@@ -289,6 +289,7 @@ Result<GenerateRequest> parse_generate_request(const Json& j) {
   }
   CORRAL_TRY(get_bool(j, "raw", &r.raw));
   CORRAL_TRY(get_bool(j, "truncate", &r.truncate));
+  CORRAL_TRY(get_bool(j, "shift", &r.shift));
   if (const Json* c = field(j, "context")) {
     if (!c->is_array()) return field_type_error("context", "[]int", *c);
     for (const auto& t : *c) {
@@ -328,6 +329,7 @@ Result<ChatRequest> parse_chat_request(const Json& j) {
     r.tools = *t;
   }
   CORRAL_TRY(get_bool(j, "truncate", &r.truncate));
+  CORRAL_TRY(get_bool(j, "shift", &r.shift));
   CORRAL_TRY(check_format(j, &r.format));
   CORRAL_TRY(check_think(j, &r.think));
   CORRAL_TRY(parse_logprobs(j, &r.logprobs, &r.top_logprobs));

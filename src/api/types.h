@@ -59,7 +59,8 @@ struct GenerateRequest {
   Json think;                            // null, bool or level string
   bool logprobs = false;
   int32_t top_logprobs = 0;
-  bool truncate = true;
+  bool truncate = true;  // cut a prompt longer than num_ctx (false: a 400 naming the sizes)
+  bool shift = true;     // at the context limit, drop older tokens and go on (false: stop)
   bool has_images = false;
 };
 
@@ -74,7 +75,8 @@ struct ChatRequest {
   Json think;
   bool logprobs = false;
   int32_t top_logprobs = 0;
-  bool truncate = true;
+  bool truncate = true;  // drop old messages, then tokens, to fit num_ctx (false: a 400)
+  bool shift = true;     // at the context limit, drop older tokens and go on (false: stop)
 };
 
 struct EmbedRequest {

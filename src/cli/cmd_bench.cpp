@@ -96,13 +96,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
   std::string model_path;
-  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3;
+  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0;
   bool json = false, no_limits = false;
   app.add_option("-m,--model", model_path, "GGUF file")->required();
   app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
   app.add_option("-n,--n-gen", n_gen, "Generated tokens per tg run (0: skip)")->check(CLI::Range(0, 1 << 20));
   app.add_option("-t,--threads", threads, "Threads (default: CORRAL_NUM_THREADS or all)")->check(CLI::Range(0, 1024));
   app.add_option("-r,--repetitions", reps, "Runs per test")->check(CLI::Range(1, 1000));
+  app.add_option("-d,--depth", depth, "Context depth: tokens already in the KV cache before each test (as llama-bench -d)")
+      ->check(CLI::Range(0, 1 << 22));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
   try {
@@ -131,6 +133,8 @@ int cmd_bench(int argc, char** argv) {
   const ModelCost cost = model_cost(*model);
 
   double read_bw = 0.0, int8_peak = 0.0;
+  std::vector<double> read_bw_samples;
+  RateSpread read_spread;
   // The machine's limits: probe with the best table this CPU runs, whatever path is forced (the
   // scalar probe loops are not a hardware limit), before and after the tests, keeping the best
   // of each: on a shared machine a single probe can land in a slow moment and flatter the
@@ -138,13 +142,16 @@ int cmd_bench(int argc, char** argv) {
   auto probe_limits = [&] {
     if (no_limits) return;
     const KernelTable& probe = *kernel_table_by_name(runnable_kernel_paths().back());
-    read_bw = std::max(read_bw, measure_read_bandwidth(probe, size_t{512} << 20, 5));
+    const RateSpread bw = measure_read_bandwidth(probe, size_t{512} << 20, 5);
+    read_bw_samples.insert(read_bw_samples.end(), bw.samples.begin(), bw.samples.end());
+    read_spread = spread_of(read_bw_samples);
+    read_bw = read_spread.median;
     int8_peak = std::max(int8_peak, measure_int8_peak(probe, 0.5));
   };
   probe_limits();
 
   ContextParams cp;
-  cp.n_ctx = std::max(1, n_prompt + n_gen);
+  cp.n_ctx = std::max(1, depth + n_prompt + n_gen);  // as llama-bench sizes its context
   // What a context of this size holds (sliding-window layers hold only their window).
   double kv_bytes = 0;
   if (auto probe_ctx = Context::create(model, cp))
@@ -170,6 +177,25 @@ int cmd_bench(int argc, char** argv) {
     return true;
   };
 
+  // A context whose positions [0, depth) hold random tokens (untimed); tests then run from
+  // position `depth`. A context is reused across repetitions while the cache still holds that
+  // prefix (positions past it are simply overwritten).
+  std::unique_ptr<Context> deep;
+  auto context_at_depth = [&]() -> Context* {
+    if (deep && deep->reusable_prefix(0, depth) == depth) return deep.get();
+    auto ctx = Context::create(model, cp);
+    if (!ctx) {
+      std::fprintf(stderr, "Error: %s\n", ctx.error().message.c_str());
+      return nullptr;
+    }
+    deep = std::move(*ctx);
+    Batch b;
+    for (int i = 0; i < depth; ++i) b.add(tok(rng), i, 0, i + 1 == depth);
+    if (depth > 0 && !run_forward(*deep, b)) return nullptr;
+    return deep.get();
+  };
+  const std::string at_depth = depth > 0 ? fmt::format(" @ d{}", depth) : "";
+
   double first_forward_s = 0.0;
   const int n_warm = std::max(1, std::min(n_prompt, 32));
   {  // warm-up: page in the weights and size every buffer once
@@ -187,30 +213,30 @@ int cmd_bench(int argc, char** argv) {
 
   Rss rss_run = read_rss();  // updated with the last context alive: weights paged in, KV allocated
   if (n_prompt > 0) {
-    TestResult r{"pp" + std::to_string(n_prompt), {}, 0.0, "int8 peak"};
+    TestResult r{"pp" + std::to_string(n_prompt) + at_depth, {}, 0.0, "int8 peak"};
     for (int rep = 0; rep < reps; ++rep) {
-      auto ctx = Context::create(model, cp);
-      if (!ctx) return 1;
+      Context* ctx = context_at_depth();
+      if (ctx == nullptr) return 1;
       Batch b;
-      for (int i = 0; i < n_prompt; ++i) b.add(tok(rng), i, 0, i + 1 == n_prompt);
+      for (int i = 0; i < n_prompt; ++i) b.add(tok(rng), depth + i, 0, i + 1 == n_prompt);
       const auto t0 = std::chrono::steady_clock::now();
-      if (!run_forward(**ctx, b)) return 1;
+      if (!run_forward(*ctx, b)) return 1;
       r.tps.push_back(n_prompt / seconds_since(t0));
       rss_run = read_rss();
     }
     results.push_back(r);
   }
   if (n_gen > 0) {
-    TestResult r{"tg" + std::to_string(n_gen), {}, 0.0, "read bandwidth"};
+    TestResult r{"tg" + std::to_string(n_gen) + at_depth, {}, 0.0, "read bandwidth"};
     for (int rep = 0; rep < reps; ++rep) {
-      auto ctx = Context::create(model, cp);
-      if (!ctx) return 1;
+      Context* ctx = context_at_depth();
+      if (ctx == nullptr) return 1;
       Batch b;
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < n_gen; ++i) {
         b.clear();
-        b.add(tok(rng), i, 0, true);
-        if (!run_forward(**ctx, b)) return 1;
+        b.add(tok(rng), depth + i, 0, true);
+        if (!run_forward(*ctx, b)) return 1;
       }
       r.tps.push_back(n_gen / seconds_since(t0));
       rss_run = read_rss();
@@ -234,7 +260,12 @@ int cmd_bench(int argc, char** argv) {
     j["int8_ops_per_token"] = cost.ops_per_token;
     j["kernels"] = table.name;
     j["threads"] = n_threads;
-    j["limits"] = {{"read_bytes_per_s", read_bw}, {"int8_ops_per_s", int8_peak}};
+    j["depth"] = depth;
+    j["limits"] = {{"read_bytes_per_s", read_bw},
+                   {"read_bytes_per_s_low", read_spread.low},
+                   {"read_bytes_per_s_high", read_spread.high},
+                   {"read_samples", read_spread.samples.size()},
+                   {"int8_ops_per_s", int8_peak}};
     j["load_s"] = load_s;
     j["repacked_bytes"] = model->repacked_bytes;
     j["load_includes_tokenizer"] = has_tokenizer;
@@ -268,8 +299,11 @@ int cmd_bench(int argc, char** argv) {
                 of_limit.c_str());
   }
   if (!no_limits)
-    std::printf("\nLimits measured in this run: read bandwidth %.1f GB/s, int8 peak %.0f GOP/s (%d threads; best of a probe before and after the tests).\n",
-                read_bw / 1e9, int8_peak / 1e9, n_threads);
+    std::printf("\nLimits measured in this run (%d threads, probed before and after the tests): read bandwidth "
+                "%.1f GB/s (median of %zu reads of 512 MiB; %.1f to %.1f), int8 peak %.0f GOP/s (best of 2, the widest "
+                "multiply-add the CPU runs).\n",
+                n_threads, read_bw / 1e9, read_spread.samples.size(), read_spread.low / 1e9, read_spread.high / 1e9,
+                int8_peak / 1e9);
   std::printf("\nLoad: %.0f ms (weights mapped%s); first forward of %d token%s %.0f ms (repacks %.1f MiB for the %s kernels, pages the rest in).\n",
               load_s * 1e3, has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", n_warm,
               n_warm == 1 ? "" : "s", first_forward_s * 1e3, static_cast<double>(model->repacked_bytes) / (1 << 20),

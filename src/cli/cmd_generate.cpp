@@ -31,13 +31,20 @@ int cmd_generate(int argc, char** argv) {
   app.add_option("--seed", seed, "Random seed (same seed, same output)");
   app.add_option("--num-ctx", num_ctx, "Context length in tokens");
   app.add_option("--stop", req.stop, "Stop string (repeatable)");
-  app.add_option("-n,--num-predict", req.num_predict, "Maximum tokens to generate (-1 = no limit)");
+  app.add_option("-n,--num-predict", req.num_predict,
+                 "Maximum tokens to generate (-1 = until the end of text, at most 10 x num-ctx)");
+  bool no_shift = false;
+  req.truncate = false;  // a file run by hand: say the prompt is too long rather than cut it
+  app.add_flag("--truncate", req.truncate, "Cut a prompt longer than the context (keep its start and end)");
+  app.add_flag("--no-context-shift", no_shift, "Stop at the context limit instead of dropping old tokens");
+  app.add_option("--keep", req.num_keep, "Tokens kept at the start when the context shifts or a prompt is cut");
   app.add_flag("--verbose", verbose, "Print timings to stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  req.shift = !no_shift;
   if (seed >= 0) {
     sp.seed = static_cast<uint64_t>(seed);
     sp.has_seed = true;

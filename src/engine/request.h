@@ -35,7 +35,16 @@ struct GenerateRequest {
   bool add_special = true;             // BOS/EOS as the model's metadata says
   bool parse_special = true;           // "<|im_start|>" etc. in the text are control tokens
   SamplingParams sampling;
-  int32_t num_predict = -1;            // -1: until end of generation or the context is full
+  // -1: until the end of generation; with `shift`, at most 10 × num_ctx tokens (as Ollama caps it)
+  int32_t num_predict = -1;
+  // A prompt of num_ctx tokens or more: `truncate` keeps its first `num_keep` tokens and as many
+  // of its newest as fit (one position stays free for the answer); otherwise it is refused with
+  // the sizes named. Reaching num_ctx while generating: `shift` drops half of the tokens after
+  // the first `num_keep` and goes on (the rest are evaluated again at their new positions, so
+  // the result equals a fresh pass over the kept tokens); otherwise it ends with "length".
+  bool truncate = true;
+  bool shift = true;
+  int32_t num_keep = 4;  // at most half of what is kept, so the newest tokens always dominate
   std::vector<std::string> stop;       // stop strings; never emitted
   int32_t top_logprobs = 0;            // alternatives per token when logprobs is set
   bool logprobs = false;

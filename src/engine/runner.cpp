@@ -31,6 +31,7 @@ struct Runner::Slot {
   std::vector<int32_t> tokens;   // prompt + generated so far
   size_t n_prompt = 0;
   size_t n_evaluated = 0;        // tokens of `tokens` already in the cache
+  int32_t n_shifts = 0;          // context shifts so far (tokens evaluated again are not prompt)
   int32_t prompt_eval_count = 0;
   int32_t eval_count = 0;
   int64_t t_start = 0, t_prompt_done = 0;
@@ -89,9 +90,22 @@ Result<uint64_t> Runner::submit(GenerateRequest request, EventFn on_event) {
   for (int32_t t : tokens)
     if (t < 0 || t >= model_->hp.n_vocab)
       return make_error("token id {} is outside the vocabulary (0..{})", t, model_->hp.n_vocab - 1);
-  if (static_cast<int64_t>(tokens.size()) >= params_.n_ctx)
-    return make_error("the prompt is {} tokens, longer than the context of {} tokens (num_ctx)",
-                      tokens.size(), params_.n_ctx);
+  if (static_cast<int64_t>(tokens.size()) >= params_.n_ctx) {
+    if (!request.truncate)
+      return make_error("the prompt is {} tokens, longer than the context of {} tokens (num_ctx); "
+                        "shorten it, raise num_ctx, or allow truncation (\"truncate\": true)",
+                        tokens.size(), params_.n_ctx);
+    // Keep the first num_keep tokens (BOS, the start of a system prompt) and the newest ones,
+    // leaving one position for the answer.
+    const size_t fit = static_cast<size_t>(params_.n_ctx - 1);
+    const size_t keep = static_cast<size_t>(std::clamp<int64_t>(request.num_keep, 0, static_cast<int64_t>(fit / 2)));
+    CORRAL_LOG_WARN("prompt of {} tokens exceeds num_ctx {}: keeping its first {} and last {} tokens", tokens.size(),
+                    params_.n_ctx, keep, fit - keep);
+    tokens.erase(tokens.begin() + static_cast<std::ptrdiff_t>(keep),
+                 tokens.end() - static_cast<std::ptrdiff_t>(fit - keep));
+  }
+  if (request.num_predict < 0 && request.shift)
+    request.num_predict = static_cast<int32_t>(std::min<int64_t>(10 * params_.n_ctx, INT32_MAX));
   if (request.constraint) {
     // A constrained answer that cannot be complete within the budget is refused up front.
     const int64_t ctx_left = params_.n_ctx - static_cast<int64_t>(tokens.size());
@@ -146,6 +160,7 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   s.n_evaluated = common;
   s.prompt_eval_count = 0;
   s.eval_count = 0;
+  s.n_shifts = 0;
   s.t_start = now_ns();
   s.t_prompt_done = 0;
   s.sampler = std::make_unique<Sampler>(s.request.sampling, static_cast<int32_t>(model_->hp.n_vocab));
@@ -153,6 +168,23 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   s.stop = std::make_unique<StopMatcher>(s.request.stop);
   s.decoder = std::make_unique<StreamDecoder>(*tokenizer_);
   n_active_++;
+}
+
+void Runner::shift_context(Slot& s) {
+  // As llama.cpp's context shift with --keep: the first num_keep tokens stay, half of the rest
+  // (the oldest) go. Instead of rotating the cached keys to their new positions, the tokens
+  // after num_keep are evaluated again (one prompt-like chunk): slower by one pass over half a
+  // context, but the result is exactly that of a fresh context holding the kept tokens, and
+  // windowed layers need no special case.
+  const size_t n = s.tokens.size();
+  const size_t keep = static_cast<size_t>(std::clamp<int64_t>(s.request.num_keep, 0, static_cast<int64_t>(n / 2)));
+  const size_t discard = (n - keep) / 2;
+  s.tokens.erase(s.tokens.begin() + static_cast<std::ptrdiff_t>(keep),
+                 s.tokens.begin() + static_cast<std::ptrdiff_t>(keep + discard));
+  s.n_evaluated = static_cast<size_t>(ctx_->reusable_prefix(s.index, static_cast<int64_t>(keep)));
+  s.n_shifts++;
+  CORRAL_LOG_INFO("request {} reached the context limit of {} tokens: kept the first {}, dropped the next {}",
+                  s.id, params_.n_ctx, keep, discard);
 }
 
 void Runner::loop() {
@@ -294,7 +326,7 @@ bool Runner::step() {
     for (auto& sp : slots_) {
       Slot& s = *sp;
       if (!s.active || budget == 0) continue;
-      const bool in_prompt = s.n_evaluated < s.n_prompt;
+      const bool in_prompt = s.n_shifts == 0 && s.n_evaluated < s.n_prompt;
       if ((pass == 0) == in_prompt) continue;
       const size_t remaining = s.tokens.size() - s.n_evaluated;
       const size_t take = std::min(remaining, budget);
@@ -318,7 +350,7 @@ bool Runner::step() {
   // Advance evaluation counters.
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& s = *slots_[static_cast<size_t>(batch.seq[i])];
-    if (s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
+    if (s.n_shifts == 0 && s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
     s.n_evaluated++;
   }
   const int32_t n_vocab = static_cast<int32_t>(model_->hp.n_vocab);
@@ -387,8 +419,12 @@ bool Runner::step() {
     } else if (s.request.num_predict >= 0 && s.eval_count >= s.request.num_predict) {
       finish(s, "length", "");
     } else if (static_cast<int64_t>(s.tokens.size()) >= params_.n_ctx) {
-      CORRAL_LOG_INFO("request {} reached the context limit of {} tokens", s.id, params_.n_ctx);
-      finish(s, "length", "");
+      if (s.request.shift) {
+        shift_context(s);
+      } else {
+        CORRAL_LOG_INFO("request {} reached the context limit of {} tokens", s.id, params_.n_ctx);
+        finish(s, "length", "");
+      }
     }
   }
   return true;

@@ -64,6 +64,7 @@ class Runner {
   Runner() = default;
   void loop();
   void start_slot(Slot& slot, Pending&& p);
+  void shift_context(Slot& slot);  // the slot filled num_ctx: drop old tokens, re-evaluate the rest
   bool step();  // one forward pass over all active slots; false when idle
   void pause_before_step();
   // Ends queued requests whose deadline has passed (mu_ held); their events go to `expired`.

@@ -1,9 +1,11 @@
 // Machine-limit probes: streaming read bandwidth and int8 peak over the global pool.
 #include "kernels/limits.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "base/thread_pool.h"
 
@@ -16,11 +18,23 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-double measure_read_bandwidth(const KernelTable& table, size_t buffer_bytes, int reps) {
+RateSpread spread_of(std::vector<double> samples) {
+  RateSpread out;
+  if (samples.empty()) return out;
+  std::sort(samples.begin(), samples.end());
+  out.low = samples.front();
+  out.high = samples.back();
+  const size_t mid = samples.size() / 2;
+  out.median = samples.size() % 2 != 0 ? samples[mid] : 0.5 * (samples[mid - 1] + samples[mid]);
+  out.samples = std::move(samples);
+  return out;
+}
+
+RateSpread measure_read_bandwidth(const KernelTable& table, size_t buffer_bytes, int reps) {
   ThreadPool& pool = ThreadPool::global();
   const auto n_threads = static_cast<size_t>(pool.size());
   const size_t chunk = buffer_bytes / n_threads / 4096 * 4096;
-  if (chunk == 0) return 0.0;
+  if (chunk == 0 || reps <= 0) return {};
   std::unique_ptr<uint8_t[]> buf(new uint8_t[chunk * n_threads + 64]);
   uint8_t* base = buf.get() + (64 - reinterpret_cast<uintptr_t>(buf.get()) % 64) % 64;
   // First touch from the thread that will read each part (page placement), non-zero content.
@@ -28,19 +42,18 @@ double measure_read_bandwidth(const KernelTable& table, size_t buffer_bytes, int
     for (size_t i = b; i < e; ++i) std::memset(base + i * chunk, static_cast<int>(i + 1), chunk);
   });
   std::unique_ptr<uint64_t[]> sink(new uint64_t[n_threads]());  // keeps the sums alive
-  double best = 0.0;
-  for (int r = 0; r < reps; ++r) {
+  std::vector<double> rates;
+  for (int r = -1; r < reps; ++r) {  // r = -1: warm-up (TLB, frequency), not counted
     const auto t0 = std::chrono::steady_clock::now();
     pool.parallel_for(n_threads, [&](size_t b, size_t e, int) {
       for (size_t i = b; i < e; ++i) sink[i] += table.read_stream(base + i * chunk, chunk);
     });
     const double dt = seconds_since(t0);
-    const double bw = static_cast<double>(chunk * n_threads) / dt;
-    if (bw > best) best = bw;
+    if (r >= 0) rates.push_back(static_cast<double>(chunk * n_threads) / dt);
   }
   volatile uint64_t keep = sink[0];
   (void)keep;
-  return best;
+  return spread_of(std::move(rates));
 }
 
 double measure_int8_peak(const KernelTable& table, double seconds) {

@@ -32,6 +32,7 @@ GenerateRequest engine_request(const api::Options& o) {
   if (o.num_predict) r.num_predict = static_cast<int32_t>(std::clamp<int64_t>(*o.num_predict, -2, INT32_MAX));
   if (r.num_predict < -1) r.num_predict = -1;  // -2 (fill the context) behaves like -1 here
   if (o.stop) r.stop = *o.stop;
+  if (o.num_keep) r.num_keep = static_cast<int32_t>(std::clamp<int64_t>(*o.num_keep, 0, INT32_MAX));
   return r;
 }
 

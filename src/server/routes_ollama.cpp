@@ -171,6 +171,8 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       plan = std::move(*p);
       er.logprobs = gr->logprobs || gr->top_logprobs > 0;
       er.top_logprobs = gr->top_logprobs;
+      er.truncate = gr->truncate;
+      er.shift = gr->shift;
       if (!gr->context.empty()) {
         er.prompt_tokens = gr->context;
         auto more = ex.tokenizer->encode(text, false, true);
@@ -232,7 +234,8 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       if (tools->choice != ToolChoice::kNone) in.tools = cr->tools;
       in.think = cr->think;
       const int64_t n_ctx = lease.runner() != nullptr ? lease.runner()->params().n_ctx : 2048;
-      auto rendered = render_chat_fitting(mref, ex, std::move(in), n_ctx);
+      // truncate: false keeps every message; a prompt that does not fit is then a 400.
+      auto rendered = cr->truncate ? render_chat_fitting(mref, ex, std::move(in), n_ctx) : render_prompt(mref, ex, in);
       if (!rendered.ok()) return rendered.error;
       GenerateRequest er = engine_request(mopts);
       // format / grammar / tool calls, deferred past a thinking part; how the output splits
@@ -242,6 +245,8 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
       er.prompt = std::move(*rendered);
       er.logprobs = cr->logprobs || cr->top_logprobs > 0;
       er.top_logprobs = cr->top_logprobs;
+      er.truncate = cr->truncate;
+      er.shift = cr->shift;
       return er;
     };
     auto started = dispatch(st, DispatchInput{std::move(*ref.value), cr->options, cr->keep_alive, *policy, t0, client_connected(req), model_filter(st, req)}, build, res);

@@ -2,7 +2,8 @@
 # `corral bench` on stories260K: the JSON report has pp and tg results with positive speeds, the
 # load time, the file size, the KV cache size of the benchmark's context (2 x layers x positions
 # x kv_dim x 2 bytes), and resident-memory figures that add up; the markdown report prints the
-# load and memory lines; a missing file is a clear error. (Speeds are not asserted.)
+# load and memory lines; `-d N` runs both tests after N cached positions and the limits carry
+# the bandwidth median and spread; a missing file is a clear error. (Speeds are not asserted.)
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?}
 GGUF=$SHARED/models/stories260K.gguf
@@ -31,6 +32,21 @@ assert m["rss_after_run_bytes"] > 0
 assert abs(m["rss_after_run_file_bytes"] + m["rss_after_run_anon_bytes"] - m["rss_after_run_bytes"]) <= 1 << 20, m
 assert abs(m["rss_over_file_plus_kv"] - m["rss_after_run_bytes"] / (m["file_bytes"] + m["kv_cache_bytes"])) < 1e-9, m
 print("bench json: ok")
+EOF
+
+# At depth: both tests run after 24 cached positions; the limits carry the bandwidth's spread.
+CORRAL_NUM_THREADS=2 timeout 300 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 2 -d 24 --json > "$tmp/deep.json" \
+  || fail "bench -d"
+python3 - "$tmp/deep.json" <<'EOF' || fail "bench -d JSON: $(cat "$tmp/deep.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert {r["test"] for r in j["results"]} == {"pp8 @ d24", "tg4 @ d24"}, j["results"]
+assert j["depth"] == 24 and j["memory"]["kv_cache_positions"] == 24 + 8 + 4, j
+l = j["limits"]
+assert l["read_samples"] == 10, l  # 5 reads in each of the probes before and after the tests
+assert 0 < l["read_bytes_per_s_low"] <= l["read_bytes_per_s"] <= l["read_bytes_per_s_high"], l
+assert l["int8_ops_per_s"] > 0, l
+print("bench -d json: ok")
 EOF
 
 CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 1 --no-limits > "$tmp/out.md" || fail "bench"

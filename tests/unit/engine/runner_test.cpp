@@ -134,9 +134,83 @@ TEST(Runner, ContextLimitEndsWithLength) {
   auto runner = Runner::create(m.model, m.tokenizer, rp);
   ASSERT_TRUE(runner.ok());
   GenerateEvent done;
-  run(**runner, greedy("", -1), &done);
+  GenerateRequest req = greedy("", -1);
+  req.shift = false;
+  run(**runner, req, &done);
   EXPECT_EQ(done.done_reason, "length");
   EXPECT_EQ(done.context.size(), 16u);
+}
+
+// At the limit the first num_keep tokens stay and half of the rest go; what follows is exactly
+// what a fresh context holding the kept tokens generates.
+TEST(Runner, ContextShiftContinuesAsAFreshContextOverTheKeptTokens) {
+  auto m = stories();
+  RunnerParams small, large;
+  small.n_ctx = 16;
+  large.n_ctx = 64;
+  auto shifting = Runner::create(m.model, m.tokenizer, small);
+  auto roomy = Runner::create(m.model, m.tokenizer, large);
+  ASSERT_TRUE(shifting.ok() && roomy.ok());
+  GenerateEvent shifted, unshifted;
+  run(**shifting, greedy("", 20), &shifted);  // BOS + 15 fills 16: keep 4, drop 6, 5 more
+  run(**roomy, greedy("", 20), &unshifted);
+  ASSERT_EQ(shifted.eval_count, 20);
+  ASSERT_EQ(unshifted.context.size(), 21u);
+  ASSERT_EQ(shifted.context.size(), 15u);
+  EXPECT_EQ(shifted.done_reason, "length");
+  EXPECT_EQ(shifted.prompt_eval_count, 1);  // tokens evaluated again are not prompt tokens
+  const auto& c = shifted.context;
+  const auto& u = unshifted.context;
+  EXPECT_EQ(std::vector<int32_t>(c.begin(), c.begin() + 4), std::vector<int32_t>(u.begin(), u.begin() + 4));
+  EXPECT_EQ(std::vector<int32_t>(c.begin() + 4, c.begin() + 10), std::vector<int32_t>(u.begin() + 10, u.begin() + 16));
+  GenerateRequest fresh = greedy("", 5);
+  fresh.prompt_tokens.assign(c.begin(), c.begin() + 10);
+  GenerateEvent continued;
+  run(**roomy, fresh, &continued);
+  EXPECT_EQ(continued.context, c);
+}
+
+TEST(Runner, ContextShiftWithoutALimitStopsAtTenContexts) {
+  auto m = stories();
+  RunnerParams rp;
+  rp.n_ctx = 16;
+  auto runner = Runner::create(m.model, m.tokenizer, rp);
+  ASSERT_TRUE(runner.ok());
+  GenerateEvent done;
+  GenerateRequest req = greedy("", -1);
+  req.sampling.temperature = 1.0f;
+  req.sampling.seed = 3;
+  req.sampling.has_seed = true;
+  run(**runner, req, &done);
+  EXPECT_LT(done.context.size(), 16u);
+  if (done.done_reason == "length") {
+    EXPECT_EQ(done.eval_count, 160);
+  } else {
+    EXPECT_EQ(done.done_reason, "stop");
+    EXPECT_GT(done.eval_count, 15) << "ended before the context ever shifted; pick another seed";
+    EXPECT_LT(done.eval_count, 160);
+  }
+}
+
+TEST(Runner, LongPromptIsCutToItsStartAndEnd) {
+  auto m = stories();
+  RunnerParams rp;
+  rp.n_ctx = 10;
+  auto runner = Runner::create(m.model, m.tokenizer, rp);
+  ASSERT_TRUE(runner.ok());
+  const std::string prompt = "Once upon a time there was a little girl named Lily";
+  const std::vector<int32_t> ids = m.tokenizer->encode(prompt, true, true);
+  ASSERT_GT(ids.size(), 10u);
+  GenerateEvent done;
+  GenerateRequest req = greedy(prompt, 1);
+  req.shift = false;
+  run(**runner, req, &done);
+  EXPECT_EQ(done.prompt_tokens, 9);  // one position left for the answer
+  ASSERT_EQ(done.context.size(), 10u);
+  EXPECT_EQ(std::vector<int32_t>(done.context.begin(), done.context.begin() + 4),  // num_keep
+            std::vector<int32_t>(ids.begin(), ids.begin() + 4));
+  EXPECT_EQ(std::vector<int32_t>(done.context.begin() + 4, done.context.begin() + 9),
+            std::vector<int32_t>(ids.end() - 5, ids.end()));
 }
 
 TEST(Runner, BadInputIsRefusedClearly) {
@@ -145,9 +219,11 @@ TEST(Runner, BadInputIsRefusedClearly) {
   rp.n_ctx = 8;
   auto runner = Runner::create(m.model, m.tokenizer, rp);
   ASSERT_TRUE(runner.ok());
-  auto too_long = (*runner)->submit(greedy("Once upon a time there was a little girl named Lily", 5), nullptr);
+  GenerateRequest uncut = greedy("Once upon a time there was a little girl named Lily", 5);
+  uncut.truncate = false;
+  auto too_long = (*runner)->submit(uncut, nullptr);
   ASSERT_FALSE(too_long.ok());
-  EXPECT_NE(too_long.error().message.find("longer than the context"), std::string::npos);
+  EXPECT_NE(too_long.error().message.find("longer than the context of 8 tokens"), std::string::npos);
   GenerateRequest bad;
   bad.prompt_tokens = {1, 600};
   auto bad_token = (*runner)->submit(bad, nullptr);

@@ -176,6 +176,21 @@ TEST_P(IsaPath, FusedAttentionMatchesReference) {
   }
 }
 
+// corral bench divides the multiply-adds the peak loop claims by its time, so the loop must do
+// exactly that many (six chains: weights 1, 2, 3 against activations x0 and 5), and on the
+// avx512 table with 512-bit vectors, the widest the CPU runs.
+TEST_P(IsaPath, Int8PeakLoopDoesTheMultiplyAddsItCounts) {
+  const KernelTable* table = kernel_table_by_name(GetParam());
+  if (table == nullptr) GTEST_SKIP() << GetParam() << " cannot run on this CPU";
+  if (GetParam() == "amx") GTEST_SKIP() << "the amx table's peak loop runs on tiles, not on these chains";
+  const int64_t madds = table->int8_peak_madds_per_iter > 0 ? table->int8_peak_madds_per_iter : kInt8PeakMaddsPerIter;
+  for (int64_t iters : {1, 8, 37}) {
+    const int64_t x0 = (iters & 1) + 1;
+    EXPECT_EQ(table->int8_peak(iters), iters * (madds / 6) * (6 * x0 + 30)) << iters;
+  }
+  EXPECT_EQ(madds, GetParam() == "avx512" ? 6 * 64 : 6 * 32);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllPaths, IsaPath, testing::Values("avx2", "avx512", "amx"));
 
 TEST(KernelDispatch, NamesAndFallbacks) {

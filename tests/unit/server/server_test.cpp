@@ -133,6 +133,48 @@ TEST_F(LiveServer, GenerateNdjsonShape) {
   EXPECT_FALSE(j.contains("load_duration"));
 }
 
+// Past num_ctx: a prompt is cut by default and refused, sizes named, with truncate false; a chat
+// drops old messages unless truncate is false; generation shifts the context by default and
+// stops at the limit with shift false.
+TEST_F(LiveServer, ContextLimitFollowsTruncateAndShift) {
+  std::string long_text;
+  for (int i = 0; i < 12; ++i) long_text += "Once upon a time there was a girl. ";
+  auto post = [&](const std::string& path, const std::string& fields) {
+    auto r = cli_->Post(path, R"({"model":"stories","stream":false,)" + fields + "}", "application/json");
+    EXPECT_TRUE(r);
+    return r;
+  };
+  const std::string opts = R"("options":{"temperature":0,"num_ctx":32,"num_predict":4})";
+  auto r = post("/api/generate", R"("raw":true,"truncate":false,"prompt":")" + long_text + "\"," + opts);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("longer than the context of 32 tokens"), std::string::npos) << r->body;
+  r = post("/api/generate", R"("raw":true,"prompt":")" + long_text + "\"," + opts);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(api::Json::parse(r->body)["prompt_eval_count"], 31);
+
+  const std::string turn = R"({"role":"user","content":")" + long_text.substr(0, 70) + "\"}";
+  std::string messages = R"("messages":[)";
+  for (int i = 0; i < 6; ++i) messages += turn + ",";
+  messages.back() = ']';
+  r = post("/api/chat", messages + ",\"truncate\":false," + opts);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("num_ctx"), std::string::npos) << r->body;
+  r = post("/api/chat", messages + "," + opts);
+  EXPECT_EQ(r->status, 200) << r->body;
+
+  const std::string gen_opts = R"("options":{"temperature":0,"num_ctx":32,"num_predict":60})";
+  r = post("/api/generate", R"("raw":true,"shift":false,"prompt":"Once",)" + gen_opts);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = api::Json::parse(r->body);
+  EXPECT_EQ(j["done_reason"], "length");
+  EXPECT_EQ(j["eval_count"].get<int>() + j["prompt_eval_count"].get<int>(), 32);
+  r = post("/api/generate", R"("raw":true,"prompt":"Once",)" + gen_opts);
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = api::Json::parse(r->body);
+  EXPECT_EQ(j["done_reason"], "length");
+  EXPECT_EQ(j["eval_count"], 60);
+}
+
 TEST_F(LiveServer, DisconnectCancelsGeneration) {
   auto generated = [&] {
     const std::string m = state_->metrics.render(state_->host.scheduler());
@@ -140,7 +182,8 @@ TEST_F(LiveServer, DisconnectCancelsGeneration) {
     const auto pos = m.find(key);
     return pos == std::string::npos ? -1L : std::strtol(m.c_str() + pos + key.size(), nullptr, 10);
   };
-  const std::string body = R"({"model":"stories","prompt":"Once","options":{"temperature":1,"seed":7,"num_predict":100000,"num_ctx":256}})";
+  // shift false: the run ends at the context limit (256 tokens), not after 10 contexts.
+  const std::string body = R"({"model":"stories","prompt":"Once","shift":false,"options":{"temperature":1,"seed":7,"num_predict":100000,"num_ctx":256}})";
   // The same request run to its end, for reference.
   auto ref = cli_->Post("/api/generate", R"({"stream":false,)" + body.substr(1), "application/json");
   ASSERT_TRUE(ref);
