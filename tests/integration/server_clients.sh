@@ -44,7 +44,9 @@ expect 404 "" -I "$B/api/blobs/$digest"
 expect 400 "digest mismatch" -X POST --data-binary "not the model" "$B/api/blobs/$digest"
 expect 201 "" -X POST --data-binary "@$GGUF" "$B/api/blobs/$digest"
 expect 200 "" -I "$B/api/blobs/$digest"
-expect 200 '"status":"success"' -X POST -d "{\"model\":\"stories\",\"files\":{\"stories260K.gguf\":\"$digest\"},\"parameters\":{\"temperature\":0},\"stream\":false}" "$B/api/create"
+# num_predict 256: a request without a limit (the note's snippet below) would otherwise go on,
+# shifting the context, up to 10 x num_ctx tokens, as Ollama does.
+expect 200 '"status":"success"' -X POST -d "{\"model\":\"stories\",\"files\":{\"stories260K.gguf\":\"$digest\"},\"parameters\":{\"temperature\":0,\"num_predict\":256},\"stream\":false}" "$B/api/create"
 expect 200 '"name":"stories:latest"' "$B/api/tags"
 
 # Errors: exact Ollama bodies and statuses.
