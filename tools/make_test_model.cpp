@@ -54,7 +54,7 @@ struct Spec {
   int64_t n_expert = 0;             // > 0: a mixture of experts (qwen3moe needs it)
   int64_t n_expert_used = 2;
   int64_t n_ff_exp = 0;             // qwen3moe: expert width (0: n_ff); llama experts are n_ff wide
-  double router_scale = 4.0;        // router logits' spread (see Init::kRouter)
+  double router_scale = 2.0;        // the router's weight on each routing dimension (see route_code)
   uint64_t seed = 1;
   std::string name;
   std::string vocab_path;
@@ -96,10 +96,7 @@ enum class Init {
   kRopeFreqs,  // Llama 3 frequency factors, not random
   kLongFactors,   // LongRoPE long factors: 1..16
   kShortFactors,  // LongRoPE short factors: 1..1.5
-  // Expert router: kMatrix times Spec::router_scale. Logits spread that wide make the weights
-  // of the picked experts fall off quickly with rank, so where two experts nearly tie at the
-  // edge of the top k (which equally correct engines may order either way), both weigh little.
-  kRouter,
+  kRouter,  // expert router: reads routing dimension e for expert e (see route_code)
 };
 
 struct PlannedTensor {
@@ -238,6 +235,45 @@ std::vector<float> llama3_rope_factors(const Spec& s) {
   return out;
 }
 
+// Routers with clear margins. A random router gives near-ties between the k-th and the next
+// expert, which equally correct engines break differently (a different expert, a different
+// output). Here the first n_expert dimensions of the residual stream are routing dimensions:
+// each token's embedding holds there a level per expert, evenly spaced in the order of a
+// per-token random permutation of the experts; no attention output or expert output writes
+// to them (those rows are zero, exactly zero in every type), the feed-forward norm keeps them
+// at weight 1, and router row e reads dimension e only. So a token's router logits are its
+// levels times one positive factor (the norm's 1/rms): every engine picks the same experts,
+// the margins are a level step apart, and over the vocabulary every expert is picked.
+constexpr float kRouteStep = 0.05f;
+
+float route_code(const Spec& s, int64_t token, int64_t expert) {
+  std::vector<int64_t> perm(static_cast<size_t>(s.n_expert));
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
+  uint64_t state = s.seed * 0x9e3779b97f4a7c15ull ^ fnv1a("route") ^ (static_cast<uint64_t>(token) << 1);
+  for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[splitmix64(state) % i]);
+  int64_t rank = 0;
+  while (perm[static_cast<size_t>(rank)] != expert) ++rank;
+  return kRouteStep * (static_cast<float>(s.n_expert - 1) / 2.0f - static_cast<float>(rank));
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void apply_routing(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
+  const int64_t X = s.n_expert;
+  if (t.name == "token_embd.weight") {
+    for (int64_t e = 0; e < X; ++e) dst[e] = route_code(s, row, e);
+  } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight")) {
+    if (row % s.n_embd < X) std::fill(dst, dst + t.ne[0], 0.0f);
+  } else if (ends_with(t.name, "ffn_norm.weight")) {
+    std::fill(dst, dst + X, 1.0f);
+  } else if (t.init == Init::kRouter) {
+    std::fill(dst, dst + t.ne[0], 0.0f);
+    dst[row] = static_cast<float>(s.router_scale);
+  }
+}
+
 void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
   const int64_t n = t.ne[0];
   uint64_t state = s.seed * 0x9e3779b97f4a7c15ull ^ fnv1a(t.name) ^ (static_cast<uint64_t>(row) << 1);
@@ -247,7 +283,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     const float u = next_signed_unit(state);
     switch (t.init) {
       case Init::kMatrix: dst[i] = u * matrix_amp; break;
-      case Init::kRouter: dst[i] = u * matrix_amp * static_cast<float>(s.router_scale); break;
+      case Init::kRouter: break;
       case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
       case Init::kBias: dst[i] = 0.1f * u; break;
       case Init::kRopeFreqs: break;
@@ -259,6 +295,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     const auto f = llama3_rope_factors(s);
     std::copy(f.begin(), f.end(), dst);
   }
+  if (s.n_expert > 0) apply_routing(s, t, row, dst);
 }
 
 // Streams one tensor: rows are generated and converted in parallel, a chunk at a time, and each
@@ -418,6 +455,7 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
                       s.arch);
   if (s.arch == "qwen3moe" && s.n_expert <= 0) return make_error("qwen3moe needs --experts");
   if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe") return make_error("--experts is for llama and qwen3moe");
+  if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
     return make_error("--experts-used must be between 1 and --experts");
   if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s)))
@@ -554,7 +592,7 @@ int main(int argc, char** argv) {
   app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
   app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
   app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe: expert_feed_forward_length (default --n-ff)");
-  app.add_option("--router-scale", s.router_scale, "Spread of the router logits (default 4)");
+  app.add_option("--router-scale", s.router_scale, "Router weight on the routing dimensions (default 2)");
   app.add_option("--window", s.window, "gemma2/gemma3/phi3: sliding window (gemma default 4096; phi3: the context)");
   app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");

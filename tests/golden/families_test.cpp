@@ -196,7 +196,7 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
 
 std::vector<Param> all_params() {
   std::vector<Param> ps;
-  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long"})
+  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral"})
     for (const char* t : {"f32", "q8_0", "q4_K_M"}) ps.push_back({f, t});
   return ps;
 }
