@@ -2,7 +2,8 @@
 // Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases), qwen3 (q/k norms, key_length),
 // smollm3, gemma2 (post norms, soft-capping, sliding window) and gemma3 (q/k and post norms,
 // sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
-// LongRoPE factors), with tensor names and metadata keys as llama.cpp's
+// LongRoPE factors) and mixtures of experts (qwen3moe; llama with --experts, as Mixtral), with
+// tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
 #include <CLI/CLI.hpp>
@@ -50,6 +51,10 @@ struct Spec {
   int64_t n_rot = 0;                // rope.dimension_count (0: the head size)
   int64_t rope_orig_ctx = 4096;     // phi3: rope.scaling.original_context_length
   bool factors_of_rot = false;      // phi3: LongRoPE factors of n_rot/2 (Phi-4-mini) not head_dim/2
+  int64_t n_expert = 0;             // > 0: a mixture of experts (qwen3moe needs it)
+  int64_t n_expert_used = 2;
+  int64_t n_ff_exp = 0;             // qwen3moe: expert width (0: n_ff); llama experts are n_ff wide
+  double router_scale = 2.0;        // the router's weight on each routing dimension (see route_code)
   uint64_t seed = 1;
   std::string name;
   std::string vocab_path;
@@ -91,6 +96,7 @@ enum class Init {
   kRopeFreqs,  // Llama 3 frequency factors, not random
   kLongFactors,   // LongRoPE long factors: 1..16
   kShortFactors,  // LongRoPE short factors: 1..1.5
+  kRouter,  // expert router: reads routing dimension e for expert e (see route_code)
 };
 
 struct PlannedTensor {
@@ -102,13 +108,16 @@ struct PlannedTensor {
 
 int64_t head_dim_of(const Spec& s) {
   if (s.head_dim > 0) return s.head_dim;
-  if (s.arch == "qwen3") return 128;
+  if (s.arch == "qwen3" || s.arch == "qwen3moe") return 128;
   return s.n_embd / s.n_head;
 }
 
-bool is_tied(const Spec& s) { return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3"; }
+bool is_tied(const Spec& s) {
+  return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3" && s.arch != "qwen3moe";
+}
 bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3"; }
-bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "gemma3"; }
+bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
+int64_t n_ff_exp_of(const Spec& s) { return s.arch == "qwen3moe" && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff; }
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
 
@@ -134,7 +143,7 @@ GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il,
     if (wt.k_mix == 3) return il < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
     return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
   }
-  if (role == "ffn_down") {
+  if (role == "ffn_down" || role == "ffn_down_exps") {
     if (wt.k_mix == 3) return il < n_layer / 16 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
     return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
   }
@@ -180,13 +189,20 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
     add(p + "attn_output.weight", mat("attn_output", il), {q_dim, s.n_embd}, Init::kMatrix);
     if (is_gemma(s)) add(p + "post_attention_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
     add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    if (is_phi3(s)) {
+    if (s.n_expert > 0) {
+      // The router stays F32, as llama-quantize leaves it.
+      const int64_t f = n_ff_exp_of(s);
+      add(p + "ffn_gate_inp.weight", GgmlType::kF32, {s.n_embd, s.n_expert}, Init::kRouter);
+      add(p + "ffn_gate_exps.weight", mat("ffn_gate_exps", il), {s.n_embd, f, s.n_expert}, Init::kMatrix);
+      add(p + "ffn_down_exps.weight", mat("ffn_down_exps", il), {f, s.n_embd, s.n_expert}, Init::kMatrix);
+      add(p + "ffn_up_exps.weight", mat("ffn_up_exps", il), {s.n_embd, f, s.n_expert}, Init::kMatrix);
+    } else if (is_phi3(s)) {
       add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, 2 * s.n_ff}, Init::kMatrix);
     } else {
       add(p + "ffn_gate.weight", mat("ffn_gate", il), {s.n_embd, s.n_ff}, Init::kMatrix);
       add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, s.n_ff}, Init::kMatrix);
     }
-    add(p + "ffn_down.weight", mat("ffn_down", il), {s.n_ff, s.n_embd}, Init::kMatrix);
+    if (s.n_expert == 0) add(p + "ffn_down.weight", mat("ffn_down", il), {s.n_ff, s.n_embd}, Init::kMatrix);
     if (is_gemma(s)) add(p + "post_ffw_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
   }
   add("output_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
@@ -219,6 +235,45 @@ std::vector<float> llama3_rope_factors(const Spec& s) {
   return out;
 }
 
+// Routers with clear margins. A random router gives near-ties between the k-th and the next
+// expert, which equally correct engines break differently (a different expert, a different
+// output). Here the first n_expert dimensions of the residual stream are routing dimensions:
+// each token's embedding holds there a level per expert, evenly spaced in the order of a
+// per-token random permutation of the experts; no attention output or expert output writes
+// to them (those rows are zero, exactly zero in every type), the feed-forward norm keeps them
+// at weight 1, and router row e reads dimension e only. So a token's router logits are its
+// levels times one positive factor (the norm's 1/rms): every engine picks the same experts,
+// the margins are a level step apart, and over the vocabulary every expert is picked.
+constexpr float kRouteStep = 0.05f;
+
+float route_code(const Spec& s, int64_t token, int64_t expert) {
+  std::vector<int64_t> perm(static_cast<size_t>(s.n_expert));
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
+  uint64_t state = s.seed * 0x9e3779b97f4a7c15ull ^ fnv1a("route") ^ (static_cast<uint64_t>(token) << 1);
+  for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[splitmix64(state) % i]);
+  int64_t rank = 0;
+  while (perm[static_cast<size_t>(rank)] != expert) ++rank;
+  return kRouteStep * (static_cast<float>(s.n_expert - 1) / 2.0f - static_cast<float>(rank));
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void apply_routing(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
+  const int64_t X = s.n_expert;
+  if (t.name == "token_embd.weight") {
+    for (int64_t e = 0; e < X; ++e) dst[e] = route_code(s, row, e);
+  } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight")) {
+    if (row % s.n_embd < X) std::fill(dst, dst + t.ne[0], 0.0f);
+  } else if (ends_with(t.name, "ffn_norm.weight")) {
+    std::fill(dst, dst + X, 1.0f);
+  } else if (t.init == Init::kRouter) {
+    std::fill(dst, dst + t.ne[0], 0.0f);
+    dst[row] = static_cast<float>(s.router_scale);
+  }
+}
+
 void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
   const int64_t n = t.ne[0];
   uint64_t state = s.seed * 0x9e3779b97f4a7c15ull ^ fnv1a(t.name) ^ (static_cast<uint64_t>(row) << 1);
@@ -228,6 +283,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     const float u = next_signed_unit(state);
     switch (t.init) {
       case Init::kMatrix: dst[i] = u * matrix_amp; break;
+      case Init::kRouter: break;
       case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
       case Init::kBias: dst[i] = 0.1f * u; break;
       case Init::kRopeFreqs: break;
@@ -239,6 +295,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     const auto f = llama3_rope_factors(s);
     std::copy(f.begin(), f.end(), dst);
   }
+  if (s.n_expert > 0) apply_routing(s, t, row, dst);
 }
 
 // Streams one tensor: rows are generated and converted in parallel, a chunk at a time, and each
@@ -392,9 +449,15 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 }
 
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
-  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "smollm3" && !is_gemma(s) &&
-      !is_phi3(s))
-    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, smollm3, gemma2, gemma3, phi3)", s.arch);
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
+      !is_gemma(s) && !is_phi3(s))
+    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3)",
+                      s.arch);
+  if (s.arch == "qwen3moe" && s.n_expert <= 0) return make_error("qwen3moe needs --experts");
+  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe") return make_error("--experts is for llama and qwen3moe");
+  if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
+  if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
+    return make_error("--experts-used must be between 1 and --experts");
   if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s)))
     return make_error("--window is for gemma2, gemma3 and phi3");
   if (n_rot_of(s) <= 0 || n_rot_of(s) > head_dim_of(s) || n_rot_of(s) % 2 != 0)
@@ -408,7 +471,7 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
     return make_error("--n-embd {} is not a multiple of --n-head {}", s.n_embd, s.n_head);
   if (head_dim_of(s) % 2 != 0) return make_error("the head size {} must be even", head_dim_of(s));
   const int64_t block = ggml_type_info(wtype).block_elems;
-  for (int64_t row : {s.n_embd, s.n_ff, s.n_head * head_dim_of(s)})
+  for (int64_t row : {s.n_embd, s.n_ff, n_ff_exp_of(s), s.n_head * head_dim_of(s)})
     if (row % block != 0)
       return make_error("type {} needs row lengths that are multiples of {}, but a matrix has rows of {}",
                         ggml_type_name(wtype), block, row);
@@ -470,7 +533,12 @@ Status run(Spec s) {
     w.set_f32(a + "attn_logit_softcapping", static_cast<float>(s.attn_softcap));
     w.set_f32(a + "final_logit_softcapping", static_cast<float>(s.final_softcap));
   }
-  if (s.arch == "qwen3" || s.head_dim > 0) {
+  if (s.n_expert > 0) {
+    w.set_u32(a + "expert_count", static_cast<uint32_t>(s.n_expert));
+    w.set_u32(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
+    if (s.arch == "qwen3moe") w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp_of(s)));
+  }
+  if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.head_dim > 0) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
@@ -519,8 +587,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, smollm3, gemma2, gemma3 or phi3")
-      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3"}));
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3 or phi3")
+      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3"}));
+  app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
+  app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
+  app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe: expert_feed_forward_length (default --n-ff)");
+  app.add_option("--router-scale", s.router_scale, "Router weight on the routing dimensions (default 2)");
   app.add_option("--window", s.window, "gemma2/gemma3/phi3: sliding window (gemma default 4096; phi3: the context)");
   app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");

@@ -68,7 +68,8 @@ Stats stats_of(const std::vector<double>& v) {
   return s;
 }
 
-// Bytes of weights one token reads (every matmul weight once) and int8 operations it needs
+// Bytes of weights one token reads (every matmul weight once; of a mixture of experts, the
+// router and the k picked experts: k/n of the expert tensors) and int8 operations it needs
 // (2 per weight: one multiply-add).
 struct ModelCost {
   double weight_bytes = 0.0;
@@ -77,13 +78,15 @@ struct ModelCost {
 
 ModelCost model_cost(const Model& m) {
   ModelCost c;
-  auto add = [&c](const TensorView& t) {
+  auto add = [&c](const TensorView& t, double share = 1.0) {
     if (t.data == nullptr) return;
-    c.weight_bytes += static_cast<double>(t.row_bytes) * static_cast<double>(t.n_rows());
-    c.ops_per_token += 2.0 * static_cast<double>(t.ne[0]) * static_cast<double>(t.n_rows());
+    c.weight_bytes += share * static_cast<double>(t.row_bytes) * static_cast<double>(t.n_rows());
+    c.ops_per_token += share * 2.0 * static_cast<double>(t.ne[0]) * static_cast<double>(t.n_rows());
   };
+  const double picked = m.hp.n_expert > 0 ? static_cast<double>(m.hp.n_expert_used) / static_cast<double>(m.hp.n_expert) : 0.0;
   for (const LayerWeights& l : m.layers) {
-    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) add(*t);
+    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) add(*t);
+    for (const TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) add(*t, picked);
   }
   add(m.output);
   return c;
@@ -251,7 +254,9 @@ int cmd_bench(int argc, char** argv) {
   }
 
   std::string name = model_path.substr(model_path.find_last_of('/') + 1);
-  const std::string type_name(ggml_type_name(model->layers.empty() ? model->output.type : model->layers[0].ffn_gate.type));
+  const std::string type_name(ggml_type_name(model->layers.empty() ? model->output.type
+                                 : model->hp.n_expert > 0 ? model->layers[0].ffn_gate_exps.type
+                                                          : model->layers[0].ffn_gate.type));
   if (json) {
     nlohmann::json j;
     j["model"] = name;

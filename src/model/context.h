@@ -99,6 +99,10 @@ class Context {
   std::vector<int64_t> window_first_;   // [n_layer * n_seq]: first position in a window buffer
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
+  // mixture of experts (moe.cpp): router logits [n_tokens][n_expert]; per (token, rank) the
+  // expert, its weight and its output [n_embd]; the counting sort by expert; gathered rows
+  std::vector<float> moe_logits_, moe_w_, moe_y_, moe_x_;
+  std::vector<int32_t> moe_sel_, moe_count_, moe_order_;
   // [rope set][n_tokens][n_rot]: each token's cos/sin pairs, computed once per pass for all the
   // layers that share a set of frequencies
   std::vector<float> rope_cs_;

@@ -13,6 +13,7 @@ constexpr Family kFamilies[] = {
     {"llama", Arch::kLlama, false, false, false, false, read_llama, llama_layer},
     {"qwen2", Arch::kQwen2, true, true, false, false, read_llama, llama_layer},
     {"qwen3", Arch::kQwen3, true, false, true, false, read_llama, llama_layer},
+    {"qwen3moe", Arch::kQwen3Moe, true, false, true, false, read_qwen3moe, llama_layer},
     {"smollm3", Arch::kSmolLM3, false, false, false, false, read_smollm3, llama_layer},
     {"gemma2", Arch::kGemma2, true, false, false, true, read_gemma2, gemma_layer},
     {"gemma3", Arch::kGemma3, true, false, true, true, read_gemma3, gemma_layer},

@@ -18,6 +18,25 @@ bool HParams::has_windows() const {
   return false;
 }
 
+Status read_expert_hparams(const GgufFile& f, HParams& hp, bool required) {
+  const std::string p = std::string(arch_name(hp.arch)) + ".";
+  hp.n_expert = f.get_int(p + "expert_count").value_or(0);
+  if (hp.n_expert == 0) {
+    if (required) return make_error("{}: missing metadata key {}expert_count", f.path(), p);
+    return {};
+  }
+  hp.n_expert_used = f.get_int(p + "expert_used_count").value_or(0);
+  hp.n_ff_exp = f.get_int(p + "expert_feed_forward_length").value_or(hp.n_ff);
+  if (hp.n_expert < 0 || hp.n_expert > 4096)
+    return make_error("{}: {}expert_count = {} is out of range", f.path(), p, hp.n_expert);
+  if (hp.n_expert_used <= 0 || hp.n_expert_used > hp.n_expert)
+    return make_error("{}: {}expert_used_count = {} must be between 1 and expert_count {}", f.path(), p,
+                      hp.n_expert_used, hp.n_expert);
+  if (hp.n_ff_exp <= 0 || hp.n_ff_exp > (int64_t{1} << 20))
+    return make_error("{}: {}expert_feed_forward_length = {} is out of range", f.path(), p, hp.n_ff_exp);
+  return {};
+}
+
 Result<HParams> read_hparams(const GgufFile& f) {
   HParams hp;
   auto arch = f.get_string("general.architecture");

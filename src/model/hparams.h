@@ -11,7 +11,7 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kGemma2, kGemma3, kSmolLM3, kPhi3 };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3 };
 
 const char* arch_name(Arch a);
 
@@ -55,6 +55,13 @@ struct HParams {
   int64_t rope_orig_ctx = 0;
   float rope_attn_factor = 1.0f;  // multiplies RoPE's cos and sin (LongRoPE's attention scaling)
 
+  // Mixture of experts (0 experts: a dense feed-forward). Each token's router picks
+  // n_expert_used of n_expert experts, each a gated feed-forward of width n_ff_exp.
+  int64_t n_expert = 0;
+  int64_t n_expert_used = 0;
+  int64_t n_ff_exp = 0;
+  bool expert_weights_norm = true;  // the k routing weights are divided by their sum
+
   std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
   std::vector<LayerShape> layers;   // n_layer entries
 
@@ -63,6 +70,10 @@ struct HParams {
   float query_scale() const;
   bool has_windows() const;
 };
+
+// Reads <arch>.expert_count, expert_used_count and expert_feed_forward_length (default: n_ff,
+// as llama.cpp's Mixtral). `required`: a family that cannot run without experts.
+Status read_expert_hparams(const GgufFile& file, HParams& hp, bool required);
 
 // Reads and validates hyper-parameters; errors name the file and the missing/bad key.
 Result<HParams> read_hparams(const GgufFile& file);

@@ -26,6 +26,9 @@ class LayerPass {
   void attention(const LayerWeights& w, int64_t il);
   // branch = down(act(gate · branch) * (up · branch))
   void feed_forward(const LayerWeights& w, Activation act);
+  // branch = the weighted sum of the branch's k picked experts, each a SwiGLU feed-forward
+  // (moe.cpp; routing in moe.h)
+  void mixture_of_experts(const LayerWeights& w);
   // residual += branch
   void add_to_residual();
 

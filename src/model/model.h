@@ -26,6 +26,13 @@ struct LayerWeights {
   TensorView ffn_gate, ffn_up;     // [n_embd -> n_ff]
   TensorView ffn_down;             // [n_ff -> n_embd]
   TensorView ffn_post_norm;        // Gemma: norm of the feed-forward output [n_embd] (else absent)
+  // Mixture of experts (hp.n_expert > 0; then the dense ffn_gate/up/down are absent): the router
+  // [n_embd -> n_expert] and the experts, n_expert matrices one after another in each tensor
+  // (expert e is rows [e * n_ff_exp, (e + 1) * n_ff_exp) of gate and up, [e * n_embd, ...) of
+  // down; moe.cpp takes row views of them).
+  TensorView ffn_gate_inp;
+  TensorView ffn_gate_exps, ffn_up_exps;  // [n_embd -> n_ff_exp] x n_expert
+  TensorView ffn_down_exps;               // [n_ff_exp -> n_embd] x n_expert
 };
 
 struct Model {

@@ -158,7 +158,12 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
     BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
     BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));
-    if (file->find_tensor(p + "ffn_gate.weight") == nullptr) {  // Phi-3: gate and up in one tensor
+    if (h.n_expert > 0) {
+      BIND(L.ffn_gate_inp, b.bind(p + "ffn_gate_inp.weight", {h.n_embd, h.n_expert}));
+      BIND(L.ffn_gate_exps, b.bind(p + "ffn_gate_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
+      BIND(L.ffn_up_exps, b.bind(p + "ffn_up_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
+      BIND(L.ffn_down_exps, b.bind(p + "ffn_down_exps.weight", {h.n_ff_exp, h.n_embd, h.n_expert}));
+    } else if (file->find_tensor(p + "ffn_gate.weight") == nullptr) {  // Phi-3: gate and up in one tensor
       TensorView gate_up;
       BIND(gate_up, b.bind(p + "ffn_up.weight", {h.n_embd, 2 * h.n_ff}));
       L.ffn_gate = Binder::rows(gate_up, 0, h.n_ff);
@@ -167,7 +172,7 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff}));
       BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff}));
     }
-    BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff, h.n_embd}));
+    if (h.n_expert == 0) BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff, h.n_embd}));
     BIND(L.ffn_post_norm, b.bind_f32(p + "post_ffw_norm.weight", {h.n_embd}, !post_norms));
   }
   // Any tensor the file has but no architecture uses with an unsupported type is refused too:

@@ -63,8 +63,13 @@ void Model::repack_for_kernels() {
     todo.push_back(&t);
   };
   consider(tied_embeddings ? token_embd : output);
-  for (LayerWeights& l : layers)
-    for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) consider(*t);
+  for (LayerWeights& l : layers) {
+    for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) consider(*t);
+    // Expert tensors: n_expert matrices one after another; repacked whole when each expert's
+    // rows are whole groups, so a group never straddles two experts (moe.h's expert_matrix).
+    for (TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
+      if (t->ne[1] % kRowsInterleaved == 0) consider(*t);
+  }
   if (todo.empty()) return;
   // The small tensors every pass reads (norms, biases) sit in the file between the matrices
   // whose pages are released below. The page cache may hold the file in 2 MiB folios, and a

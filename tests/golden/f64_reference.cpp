@@ -33,10 +33,12 @@ Vec vec(const TensorView& t) {
   return dequant(t).w;
 }
 
-Vec matvec(const Matrix& m, const Vec& x) {
-  Vec y(static_cast<size_t>(m.rows));
-  for (int64_t r = 0; r < m.rows; ++r) {
-    const double* row = &m.w[static_cast<size_t>(r * m.cols)];
+// Rows [row0, row0 + n) of m times x (all rows when n < 0).
+Vec matvec(const Matrix& m, const Vec& x, int64_t row0 = 0, int64_t n = -1) {
+  if (n < 0) n = m.rows;
+  Vec y(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    const double* row = &m.w[static_cast<size_t>((row0 + r) * m.cols)];
     double s = 0;
     for (int64_t i = 0; i < m.cols; ++i) s += row[i] * x[static_cast<size_t>(i)];
     y[static_cast<size_t>(r)] = s;
@@ -80,6 +82,9 @@ struct Rules {
   double embd_scale = 1, q_scale = 0, attn_cap = 0, final_cap = 0;
   double rope_mscale = 1;             // LongRoPE: multiplies the rotated pairs
   std::vector<float> factors;         // frequency divisors (Llama 3, LongRoPE)
+  // Mixture of experts: softmax over the router's logits, the n_used largest, renormalised
+  // (Mixtral and Qwen3-MoE both divide the picked weights by their sum); experts n_ff_exp wide.
+  int64_t n_expert = 0, n_used = 0, n_ff_exp = 0;
   std::vector<LayerRule> layers;
 };
 
@@ -110,6 +115,9 @@ Rules rules_for(const Model& m, int64_t n_ctx) {
     if (arch == "gemma3" && il % 6 != 5) l = LayerRule{true, 10000.0, 1.0, window};
   }
   r.factors = m.rope_freqs;
+  r.n_expert = f.get_int(p + "expert_count").value_or(0);
+  r.n_used = f.get_int(p + "expert_used_count").value_or(0);
+  r.n_ff_exp = f.get_int(p + (arch == "qwen3moe" ? "expert_feed_forward_length" : "feed_forward_length")).value_or(0);
   if (arch == "phi3") {
     // LongRoPE: the long factors beyond the original context, and cos/sin scaled.
     const int64_t orig = f.get_int(p + "rope.scaling.original_context_length").value_or(0);
@@ -127,7 +135,37 @@ Rules rules_for(const Model& m, int64_t n_ctx) {
 struct LayerF64 {
   Vec attn_norm, bq, bk, bv, q_norm, k_norm, post_attn, ffn_norm, post_ffn;
   Matrix wq, wk, wv, wo, gate, up, down;
+  Matrix router, gate_exps, up_exps, down_exps;  // experts: n_expert matrices stacked by rows
 };
+
+double silu(double x) { return x / (1.0 + std::exp(-x)); }
+
+// The mixture: each picked expert's SwiGLU output, weighted.
+Vec experts(const Rules& r, const LayerF64& L, const Vec& x) {
+  const Vec logits = matvec(L.router, x);
+  const double mx = *std::max_element(logits.begin(), logits.end());
+  Vec p(logits.size());
+  double sum = 0;
+  for (size_t i = 0; i < p.size(); ++i) sum += (p[i] = std::exp(logits[i] - mx));
+  for (double& e : p) e /= sum;
+  std::vector<int64_t> idx(p.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+  double wsum = 0;
+  for (int64_t k = 0; k < r.n_used; ++k) wsum += p[static_cast<size_t>(idx[static_cast<size_t>(k)])];
+  Vec out(x.size(), 0.0);
+  const int64_t F = r.n_ff_exp, E = static_cast<int64_t>(x.size());
+  for (int64_t k = 0; k < r.n_used; ++k) {
+    const int64_t e = idx[static_cast<size_t>(k)];
+    Vec g = matvec(L.gate_exps, x, e * F, F);
+    const Vec u = matvec(L.up_exps, x, e * F, F);
+    for (size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
+    const Vec d = matvec(L.down_exps, g, e * E, E);
+    const double w = p[static_cast<size_t>(e)] / wsum;
+    for (size_t i = 0; i < out.size(); ++i) out[i] += w * d[i];
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -145,7 +183,12 @@ std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, siz
     d.q_norm = vec(L.q_norm), d.k_norm = vec(L.k_norm), d.post_attn = vec(L.attn_post_norm);
     d.ffn_norm = vec(L.ffn_norm), d.post_ffn = vec(L.ffn_post_norm);
     d.wq = dequant(L.wq), d.wk = dequant(L.wk), d.wv = dequant(L.wv), d.wo = dequant(L.wo);
-    d.gate = dequant(L.ffn_gate), d.up = dequant(L.ffn_up), d.down = dequant(L.ffn_down);
+    if (rules.n_expert > 0) {
+      d.router = dequant(L.ffn_gate_inp), d.gate_exps = dequant(L.ffn_gate_exps);
+      d.up_exps = dequant(L.ffn_up_exps), d.down_exps = dequant(L.ffn_down_exps);
+    } else {
+      d.gate = dequant(L.ffn_gate), d.up = dequant(L.ffn_up), d.down = dequant(L.ffn_down);
+    }
   }
   const Matrix embd = dequant(m.token_embd);
   const Matrix output = dequant(m.output);
@@ -205,11 +248,15 @@ std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, siz
       for (size_t i = 0; i < E; ++i) x[i] += o[i];
       Vec xf = x;
       rmsnorm(xf.data(), E, L.ffn_norm, eps);
-      Vec g = matvec(L.gate, xf);
-      const Vec u = matvec(L.up, xf);
-      for (size_t i = 0; i < g.size(); ++i)
-        g[i] = (rules.gemma ? gelu_tanh(g[i]) : g[i] / (1.0 + std::exp(-g[i]))) * u[i];
-      Vec d = matvec(L.down, g);
+      Vec d;
+      if (rules.n_expert > 0) {
+        d = experts(rules, L, xf);
+      } else {
+        Vec g = matvec(L.gate, xf);
+        const Vec u = matvec(L.up, xf);
+        for (size_t i = 0; i < g.size(); ++i) g[i] = (rules.gemma ? gelu_tanh(g[i]) : silu(g[i])) * u[i];
+        d = matvec(L.down, g);
+      }
       if (rules.gemma) rmsnorm(d.data(), E, L.post_ffn, eps);
       for (size_t i = 0; i < E; ++i) x[i] += d[i];
     }

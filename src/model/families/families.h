@@ -8,6 +8,8 @@ namespace corral::families {
 Status read_llama(const GgufFile& f, HParams& hp);
 void llama_layer(LayerPass& p, const LayerWeights& L, int64_t il);
 
+Status read_qwen3moe(const GgufFile& f, HParams& hp);
+
 Status read_gemma2(const GgufFile& f, HParams& hp);
 Status read_gemma3(const GgufFile& f, HParams& hp);
 void gemma_layer(LayerPass& p, const LayerWeights& L, int64_t il);

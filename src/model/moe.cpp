@@ -1,0 +1,135 @@
+// The mixture-of-experts feed-forward block (layer_pass.h) and its routing (moe.h).
+//
+// A token runs only the k experts its router picks, so generation reads k experts' rows of
+// each expert tensor, not all of them. A batch is grouped by expert: each picked expert gets
+// one matrix product over the tokens that picked it (its weights read once per micro-batch).
+// Every (token, expert) output is computed by the same kernels whatever else is in the batch,
+// and each token sums its k outputs in rank order, so results do not depend on the batch.
+#include "model/moe.h"
+
+#include <cmath>
+#include <cstring>
+#include <span>
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/layer_pass.h"
+
+namespace corral {
+
+void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renormalise, int32_t* experts,
+                   float* weights) {
+  float max = logits[0];
+  for (int64_t i = 1; i < n_expert; ++i) max = std::fmax(max, logits[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n_expert; ++i) sum += static_cast<double>(std::exp(logits[i] - max));
+  const auto inv = static_cast<float>(1.0 / sum);
+  // k passes of a selection: the largest logit not yet taken (the softmax keeps the order).
+  for (int64_t r = 0; r < k; ++r) {
+    int32_t best = -1;
+    for (int64_t i = 0; i < n_expert; ++i) {
+      bool taken = false;
+      for (int64_t j = 0; j < r; ++j) taken = taken || experts[j] == i;
+      if (!taken && (best < 0 || logits[i] > logits[best])) best = static_cast<int32_t>(i);
+    }
+    experts[r] = best;
+    weights[r] = std::exp(logits[best] - max) * inv;
+  }
+  if (renormalise) {
+    double s = 0.0;
+    for (int64_t r = 0; r < k; ++r) s += weights[r];
+    const auto fs = static_cast<float>(s);
+    for (int64_t r = 0; r < k; ++r) weights[r] /= fs;
+  }
+}
+
+TensorView expert_matrix(const TensorView& t, int64_t e) {
+  TensorView v;
+  v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1]) * t.row_bytes;
+  v.type = t.type;
+  v.ne[0] = t.ne[0];
+  v.ne[1] = t.ne[1];
+  v.row_bytes = t.row_bytes;
+  v.interleave = t.interleave;
+  return v;
+}
+
+void LayerPass::mixture_of_experts(const LayerWeights& L) {
+  const HParams& h = c_.model_->hp;
+  const int64_t E = h.n_embd, F = h.n_ff_exp, X = h.n_expert, K = h.n_expert_used;
+  const size_t nt = batch_.size();
+  const auto n = static_cast<int64_t>(nt);
+  const auto uE = static_cast<size_t>(E), uF = static_cast<size_t>(F), uK = static_cast<size_t>(K);
+  auto grow = [](auto& v, size_t need) {
+    if (v.size() < need) v.resize(need);
+  };
+  grow(c_.moe_logits_, nt * static_cast<size_t>(X));
+  grow(c_.moe_w_, nt * uK);
+  grow(c_.moe_sel_, nt * uK);
+  grow(c_.moe_count_, static_cast<size_t>(X) + 1);
+  grow(c_.moe_order_, nt * uK);
+  grow(c_.moe_x_, nt * uE);
+  grow(c_.gate_, (nt > uK ? nt : uK) * uF);
+  grow(c_.up_, (nt > uK ? nt : uK) * uF);
+  grow(c_.moe_y_, nt * uK * uE);
+  float* xn = c_.xn_.data();
+  float* g = c_.gate_.data();
+  float* u = c_.up_.data();
+  float* y = c_.moe_y_.data();  // [token][rank][n_embd]: each picked expert's output
+
+  matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
+  for (size_t t = 0; t < nt; ++t)
+    route_experts(&c_.moe_logits_[t * static_cast<size_t>(X)], X, K, h.expert_weights_norm, &c_.moe_sel_[t * uK],
+                  &c_.moe_w_[t * uK]);
+
+  if (nt == 1) {
+    // Generation: the picked experts' gate and up rows over the one token, two experts per
+    // fused loop; then each expert's down rows.
+    for (size_t r0 = 0; r0 < uK; r0 += 2) {
+      const size_t r1 = r0 + 1 < uK ? r0 + 1 : r0;
+      const TensorView gw0 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r0]), uw0 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r0]);
+      const TensorView gw1 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r1]), uw1 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r1]);
+      const MatmulOut gate_up[] = {{&gw0, g + r0 * uF, F}, {&uw0, u + r0 * uF, F}, {&gw1, g + r1 * uF, F}, {&uw1, u + r1 * uF, F}};
+      matmul_many(std::span<const MatmulOut>(gate_up, r1 == r0 ? 2 : 4), xn, E, 1);
+    }
+    for (size_t r = 0; r < uK; ++r) {
+      swiglu(g + r * uF, u + r * uF, F);
+      matmul(expert_matrix(L.ffn_down_exps, c_.moe_sel_[r]), g + r * uF, F, 1, y + r * uE, E);
+    }
+  } else {
+    // Prompts: (token, rank) pairs grouped by expert (a counting sort, in token order), the
+    // tokens of each expert gathered, one product per expert, outputs put back by pair.
+    int32_t* count = c_.moe_count_.data();
+    int32_t* order = c_.moe_order_.data();
+    std::memset(count, 0, (static_cast<size_t>(X) + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < nt * uK; ++i) ++count[c_.moe_sel_[i] + 1];
+    for (int64_t e = 0; e < X; ++e) count[e + 1] += count[e];  // count[e]: where expert e starts
+    for (size_t i = 0; i < nt * uK; ++i) order[count[c_.moe_sel_[i]]++] = static_cast<int32_t>(i);
+    // count[e] is now where expert e ends.
+    float* xg = c_.moe_x_.data();
+    int32_t begin = 0;
+    for (int64_t e = 0; e < X; ++e) {
+      const int32_t end = count[e];
+      const int64_t ne = end - begin;
+      if (ne == 0) continue;
+      for (int64_t j = 0; j < ne; ++j)
+        std::memcpy(xg + static_cast<size_t>(j) * uE, xn + static_cast<size_t>(order[begin + j]) / uK * uE, uE * sizeof(float));
+      const TensorView gw = expert_matrix(L.ffn_gate_exps, e), uw = expert_matrix(L.ffn_up_exps, e);
+      const MatmulOut gate_up[] = {{&gw, g, F}, {&uw, u, F}};
+      matmul_many(gate_up, xg, E, ne);
+      for (int64_t j = 0; j < ne; ++j) swiglu(g + static_cast<size_t>(j) * uF, u + static_cast<size_t>(j) * uF, F);
+      matmul(expert_matrix(L.ffn_down_exps, e), g, F, ne, xg, E);
+      for (int64_t j = 0; j < ne; ++j)
+        std::memcpy(y + static_cast<size_t>(order[begin + j]) * uE, xg + static_cast<size_t>(j) * uE, uE * sizeof(float));
+      begin = end;
+    }
+  }
+  // Each token's weighted sum, in rank order.
+  for (size_t t = 0; t < nt; ++t) {
+    float* out = xn + t * uE;
+    std::memset(out, 0, uE * sizeof(float));
+    for (size_t r = 0; r < uK; ++r) axpy(c_.moe_w_[t * uK + r], y + (t * uK + r) * uE, out, E);
+  }
+}
+
+}  // namespace corral
