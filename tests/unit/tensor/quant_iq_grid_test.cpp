@@ -79,6 +79,25 @@ TEST(IQGrids, SignBytesHaveEvenParity) {
   }
 }
 
+TEST(IQTypes, NamesAndBlockSizesAsGgmlPrintsThem) {
+  struct Row {
+    GgmlType type;
+    const char* name;
+    size_t bytes;  // per 256 elements
+  };
+  for (const Row& r : {Row{GgmlType::kIQ2_XXS, "iq2_xxs", 66}, Row{GgmlType::kIQ2_XS, "iq2_xs", 74},
+                       Row{GgmlType::kIQ2_S, "iq2_s", 82}, Row{GgmlType::kIQ3_XXS, "iq3_xxs", 98},
+                       Row{GgmlType::kIQ3_S, "iq3_s", 110}, Row{GgmlType::kIQ1_S, "iq1_s", 50},
+                       Row{GgmlType::kIQ1_M, "iq1_m", 56}}) {
+    const GgmlTypeInfo& info = ggml_type_info(r.type);
+    EXPECT_EQ(info.name, r.name);
+    EXPECT_EQ(info.block_elems, 256);
+    EXPECT_EQ(info.block_bytes, r.bytes) << r.name;
+    EXPECT_TRUE(info.compute_supported) << r.name;
+    EXPECT_EQ(ggml_row_bytes(r.type, 2048), 8 * r.bytes);
+  }
+}
+
 TEST(DequantizeKnown, IQ2_XXSGroupScaleAndSigns) {
   BlockIQ2_XXS b{};
   b.d = f32_to_fp16(2.0f);
