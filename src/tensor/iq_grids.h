@@ -29,6 +29,18 @@ inline constexpr IQSignTable kIQSigns = [] {
   return t;
 }();
 
+// A whole sign byte as 8 bytes of ±1 (byte j = -1 where bit j is set), for vector kernels that
+// put the signs on the activations with one multiply-by-sign.
+struct IQSignsPm1Table {
+  uint64_t v[256];
+};
+inline constexpr IQSignsPm1Table kIQSignsPm1 = [] {
+  IQSignsPm1Table t{};
+  for (int s = 0; s < 256; ++s)
+    for (int j = 0; j < 8; ++j) t.v[s] |= static_cast<uint64_t>((s >> j) & 1 ? 0xFF : 0x01) << (8 * j);
+  return t;
+}();
+
 // IQ1_S / IQ1_M: each group of 8 is shifted by ±kIQ1Delta before scaling.
 inline constexpr float kIQ1Delta = 0.125f;
 
