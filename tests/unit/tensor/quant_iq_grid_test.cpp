@@ -79,6 +79,12 @@ TEST(IQGrids, SignBytesHaveEvenParity) {
   }
 }
 
+TEST(IQGrids, SignBytesAsPlusMinusOnes) {
+  for (int s = 0; s < 256; ++s)
+    for (int j = 0; j < 8; ++j)
+      EXPECT_EQ(static_cast<int8_t>(kIQSignsPm1.v[s] >> (8 * j)), (s >> j) & 1 ? -1 : 1) << s << " " << j;
+}
+
 TEST(IQTypes, NamesAndBlockSizesAsGgmlPrintsThem) {
   struct Row {
     GgmlType type;
