@@ -30,6 +30,13 @@ constexpr QuantTraits kQuantTable[] = {
     {GgmlType::kIQ4_NL, kQK4_NL, sizeof(BlockIQ4_NL), dequantize_row_iq4_nl, nullptr},
     {GgmlType::kIQ4_XS, kQK_K, sizeof(BlockIQ4_XS), dequantize_row_iq4_xs, nullptr},
     {GgmlType::kMXFP4, kQK_MXFP4, sizeof(BlockMXFP4), dequantize_row_mxfp4, nullptr},
+    {GgmlType::kIQ2_XXS, kQK_K, sizeof(BlockIQ2_XXS), dequantize_row_iq2_xxs, nullptr},
+    {GgmlType::kIQ2_XS, kQK_K, sizeof(BlockIQ2_XS), dequantize_row_iq2_xs, nullptr},
+    {GgmlType::kIQ2_S, kQK_K, sizeof(BlockIQ2_S), dequantize_row_iq2_s, nullptr},
+    {GgmlType::kIQ3_XXS, kQK_K, sizeof(BlockIQ3_XXS), dequantize_row_iq3_xxs, nullptr},
+    {GgmlType::kIQ3_S, kQK_K, sizeof(BlockIQ3_S), dequantize_row_iq3_s, nullptr},
+    {GgmlType::kIQ1_S, kQK_K, sizeof(BlockIQ1_S), dequantize_row_iq1_s, nullptr},
+    {GgmlType::kIQ1_M, kQK_K, sizeof(BlockIQ1_M), dequantize_row_iq1_m, nullptr},
 };
 
 constexpr size_t kMaxTypeId = 64;

@@ -151,6 +151,77 @@ struct BlockMXFP4 {
 };
 static_assert(sizeof(BlockMXFP4) == 17);
 
+// ---- lattice types: 8 (IQ2, IQ1) or 4 (IQ3) elements per grid index (tensor/iq_grids.h) ------
+// Each 256-element block has 8 sub-blocks of 32 = 4 groups of 8.
+
+// Per sub-block s: 4 bytes of grid indices (kIQ2XXSGrid), then a word whose bits 7l..7l+6 are
+// group l's signs (kIQSigns) and bits 28..31 the scale ls: x = d * (0.5 + ls) / 4 * grid * sign.
+struct BlockIQ2_XXS {
+  Half d;
+  uint16_t qs[kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+
+// qs[4s + l]: group l's 9-bit index (kIQ2XSGrid) and 7 sign bits above it; scales[s]: 4-bit
+// scales of groups 0-1 (low nibble) and 2-3 (high): x = d * (0.5 + ls) / 4 * grid * sign.
+struct BlockIQ2_XS {
+  Half d;
+  uint16_t qs[kQK_K / 8];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_XS) == 74);
+
+// qs[4s + l] with bits 2l..2l+1 of qh[s] above it index kIQ2SGrid; the sign bytes (all 8 bits
+// stored) follow at qs[32 + 4s + l]; scales as IQ2_XS.
+struct BlockIQ2_S {
+  Half d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t qh[kQK_K / 32];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_S) == 82);
+
+// qs[8s + 2l], qs[8s + 2l + 1]: kIQ3XXSGrid indices of group l's halves; then per sub-block a
+// word as IQ2_XXS's second one (7 sign bits per group, scale in bits 28..31):
+// x = d * (0.5 + ls) / 2 * grid * sign.
+struct BlockIQ3_XXS {
+  Half d;
+  uint8_t qs[3 * kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ3_XXS) == 98);
+
+// 9-bit kIQ3SGrid indices: qs[8s + k] with bit k of qh[s] above; signs[4s + l] whole bytes;
+// scales[s / 2] nibble s % 2: x = d * (1 + 2 ls) * grid * sign.
+struct BlockIQ3_S {
+  Half d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t qh[kQK_K / 32];
+  uint8_t signs[kQK_K / 8];
+  uint8_t scales[kQK_K / 64];
+};
+static_assert(sizeof(BlockIQ3_S) == 110);
+
+// 11-bit kIQ1SGrid indices: qs[4s + l] with bits 3l..3l+2 of qh[s] above; qh[s] bits 12..14 are
+// the scale ls, bit 15 the sign of the delta: x = d * (2 ls + 1) * (grid ± kIQ1Delta).
+struct BlockIQ1_S {
+  Half d;
+  uint8_t qs[kQK_K / 8];
+  uint16_t qh[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_S) == 50);
+
+// IQ1_M: no block-wide field; the fp16 scale's 16 bits are the top nibbles of the four LE u16
+// words of `scales` (word k gives bits 4k..4k+3). The rest of word s / 2 holds 3-bit scales:
+// bits 6(s%2)..+2 for groups 0-1 of sub-block s, bits 6(s%2)+3..+2 for groups 2-3. Group l's
+// index: qs[4s + l] with 3 bits of qh[2s + l / 2] (low nibble for even l, high for odd) above;
+// bit 3 of that nibble is the sign of its delta: x = d * (2 ls + 1) * (grid ± kIQ1Delta).
+struct BlockIQ1_M {
+  uint8_t qs[kQK_K / 8];
+  uint8_t qh[kQK_K / 16];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_M) == 56);
+
 // IQ4_XS: the 6-bit scale of sub-block s (0..7), minus its offset 32.
 // (Not for the ISA units: they must not instantiate shared inline code, see kernels/x86/README.md.)
 inline int iq4_xs_scale(const BlockIQ4_XS& b, int s) {

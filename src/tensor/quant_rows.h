@@ -44,4 +44,14 @@ void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
 void dequantize_row_mxfp4(const void* src, float* dst, int64_t n);
 float mxfp4_half_scale(uint8_t e);  // 2^(e - 128), exact for every byte
 
+// quant_iq_grid.cpp (lattice types; dequantizers only, test data from ggml)
+void dequantize_row_iq2_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_m(const void* src, float* dst, int64_t n);
+uint16_t iq1_m_scale_bits(const uint8_t* scales);  // IQ1_M's fp16 block scale
+
 }  // namespace corral::quant

@@ -270,11 +270,11 @@ TEST(GgufCorrupt, UnknownTensorType) {
 }
 
 TEST(GgufCorrupt, KnownTypeWithoutKernelsStillParses) {
-  // IQ2_XXS is a real ggml type: the reader describes it; refusing it is the model loader's job.
-  auto f = parse_bytes(one_tensor_file({256}, 16).bytes(), kLabel);
+  // TQ1_0 is a real ggml type: the reader describes it; refusing it is the model loader's job.
+  auto f = parse_bytes(one_tensor_file({256}, 34).bytes(), kLabel);
   ASSERT_TRUE(f.ok()) << f.error().message;
-  EXPECT_EQ((*f)->tensors()[0].type, GgmlType::kIQ2_XXS);
-  EXPECT_EQ((*f)->tensors()[0].n_bytes, 66u);
+  EXPECT_EQ((*f)->tensors()[0].type, GgmlType::kTQ1_0);
+  EXPECT_EQ((*f)->tensors()[0].n_bytes, 54u);
 }
 
 // ---- duplicates ----

@@ -1,7 +1,8 @@
-// The IQ4_NL, IQ4_XS and MXFP4 kernels of every table this CPU runs on blocks made by the
-// reference engines' own quantizers (tests/testdata/iq): within the error bound of the scalar
-// reference (file layout and, where the table has a kernel for it, the 8-row interleaved one),
-// and the same bits for a token alone or in a batch.
+// The IQ4_NL, IQ4_XS, MXFP4 and lattice-type (IQ3/IQ2/IQ1) kernels of every table this CPU runs
+// on blocks made by the reference engines' own quantizers, and on random block bytes
+// (tests/testdata/iq): within the error bound of the scalar reference (file layout and, where the
+// table has a kernel for it, the 8-row interleaved one), and the same bits for a token alone or
+// in a batch.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -89,7 +90,21 @@ INSTANTIATE_TEST_SUITE_P(Files, ReferenceBlocks,
                                          File{"ik-iq4_nl-quantized.bin", GgmlType::kIQ4_NL},
                                          File{"mainline-iq4_xs-quantized.bin", GgmlType::kIQ4_XS},
                                          File{"ik-iq4_xs-quantized.bin", GgmlType::kIQ4_XS},
-                                         File{"ik-mxfp4-quantized.bin", GgmlType::kMXFP4}),
+                                         File{"ik-mxfp4-quantized.bin", GgmlType::kMXFP4},
+                                         File{"mainline-iq2_xxs-quantized.bin", GgmlType::kIQ2_XXS},
+                                         File{"mainline-iq2_xxs-random.bin", GgmlType::kIQ2_XXS},
+                                         File{"mainline-iq2_xs-quantized.bin", GgmlType::kIQ2_XS},
+                                         File{"mainline-iq2_xs-random.bin", GgmlType::kIQ2_XS},
+                                         File{"mainline-iq2_s-quantized.bin", GgmlType::kIQ2_S},
+                                         File{"mainline-iq2_s-random.bin", GgmlType::kIQ2_S},
+                                         File{"mainline-iq3_xxs-quantized.bin", GgmlType::kIQ3_XXS},
+                                         File{"mainline-iq3_xxs-random.bin", GgmlType::kIQ3_XXS},
+                                         File{"mainline-iq3_s-quantized.bin", GgmlType::kIQ3_S},
+                                         File{"mainline-iq3_s-random.bin", GgmlType::kIQ3_S},
+                                         File{"mainline-iq1_s-quantized.bin", GgmlType::kIQ1_S},
+                                         File{"mainline-iq1_s-random.bin", GgmlType::kIQ1_S},
+                                         File{"mainline-iq1_m-quantized.bin", GgmlType::kIQ1_M},
+                                         File{"mainline-iq1_m-random.bin", GgmlType::kIQ1_M}),
                          [](const auto& p) {
                            std::string s = p.param.name;
                            for (char& c : s)

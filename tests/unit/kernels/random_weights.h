@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <utility>
 #include <vector>
@@ -65,6 +66,38 @@ inline float signed_absmax(const float* x, int n) {
   return m;
 }
 
+inline bool is_lattice_type(GgmlType t) {
+  return t == GgmlType::kIQ2_XXS || t == GgmlType::kIQ2_XS || t == GgmlType::kIQ2_S || t == GgmlType::kIQ3_XXS ||
+         t == GgmlType::kIQ3_S || t == GgmlType::kIQ1_S || t == GgmlType::kIQ1_M;
+}
+
+// The lattice types (IQ1/IQ2/IQ3) have no simple quantizer: their test rows are random block
+// bytes (every index, sign and sub-block scale is valid), seeded by the row's floats, with the
+// fp16 block scale set from the row's magnitude so that values stay in a normal range.
+// (Blocks made by ggml's own quantizer are in tests/testdata/iq.)
+inline void lattice_blocks_for_tests(GgmlType type, const float* x, uint8_t* dst, int64_t n) {
+  uint32_t seed = 2166136261u;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], 4);
+    seed = (seed ^ bits) * 16777619u;
+  }
+  std::mt19937 rng(seed);
+  const size_t block_bytes = ggml_type_info(type).block_bytes;
+  const size_t bytes = ggml_row_bytes(type, n);
+  for (size_t i = 0; i < bytes; ++i) dst[i] = static_cast<uint8_t>(rng());
+  for (size_t off = 0; off < bytes; off += block_bytes) {
+    const float amax = std::fabs(signed_absmax(x + (off / block_bytes) * 256, 256));
+    const uint16_t d = f32_to_fp16(amax / 256.0f);
+    if (type == GgmlType::kIQ1_M) {  // the scale's nibbles are the top of the four scale words
+      uint8_t* sc = dst + off + 48;
+      for (int k = 0; k < 4; ++k) sc[2 * k + 1] = static_cast<uint8_t>((sc[2 * k + 1] & 0x0F) | (((d >> (4 * k)) & 0xF) << 4));
+    } else {
+      std::memcpy(dst + off, &d, 2);
+    }
+  }
+}
+
 // Rows of the types that have no reference quantizer (IQ4_NL, IQ4_XS, MXFP4), by a plain
 // nearest-value rounding written for the tests (not ggml's quantizer: the kernels only need
 // valid blocks that span the codes and scales); every other type through quantize_row.
@@ -103,6 +136,8 @@ inline void quantize_row_for_tests(GgmlType type, const float* x, uint8_t* dst, 
       b[i].e = static_cast<uint8_t>(e);
       table_codes32(x, std::ldexp(1.0f, e - 128), kMXFP4Values, b[i].qs);
     }
+  } else if (is_lattice_type(type)) {
+    lattice_blocks_for_tests(type, x, dst, n);
   } else {
     quantize_row(type, x, dst, n);
   }

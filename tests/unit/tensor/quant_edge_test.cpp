@@ -185,7 +185,7 @@ TEST(QuantEdgeDeathTest, UnsupportedTypeOrPartialBlockAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   std::vector<uint8_t> src(1024);
   std::vector<float> dst(512);
-  EXPECT_DEATH(dequantize_row(GgmlType::kIQ2_XXS, src.data(), dst.data(), 256), "iq2_xxs");
+  EXPECT_DEATH(dequantize_row(GgmlType::kTQ1_0, src.data(), dst.data(), 256), "tq1_0");
   EXPECT_DEATH(dequantize_row(GgmlType::kQ4_K, src.data(), dst.data(), 100), "whole number");
   EXPECT_DEATH(quantize_row(GgmlType::kQ8_0, dst.data(), src.data(), 33), "whole number");
 }

@@ -1,4 +1,4 @@
-// IQ4_NL, IQ4_XS and MXFP4: the value tables against properties of their format definitions, and
+// IQ4_NL, IQ4_XS, MXFP4 and the lattice types (IQ1/IQ2/IQ3): the value tables against properties of their format definitions, and
 // the dequantizers bit for bit against ggml's on the blocks of tests/testdata/iq (random floats
 // quantized by each reference engine, and random block bytes; see that folder's README).
 #include <gtest/gtest.h>
@@ -135,7 +135,21 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"ik-iq4_xs-quantized.bin", GgmlType::kIQ4_XS},
                       RefCase{"mainline-iq4_xs-random.bin", GgmlType::kIQ4_XS},
                       RefCase{"ik-mxfp4-quantized.bin", GgmlType::kMXFP4},
-                      RefCase{"ik-mxfp4-random.bin", GgmlType::kMXFP4}),
+                      RefCase{"ik-mxfp4-random.bin", GgmlType::kMXFP4},
+                      RefCase{"mainline-iq2_xxs-quantized.bin", GgmlType::kIQ2_XXS},
+                      RefCase{"mainline-iq2_xxs-random.bin", GgmlType::kIQ2_XXS},
+                      RefCase{"mainline-iq2_xs-quantized.bin", GgmlType::kIQ2_XS},
+                      RefCase{"mainline-iq2_xs-random.bin", GgmlType::kIQ2_XS},
+                      RefCase{"mainline-iq2_s-quantized.bin", GgmlType::kIQ2_S},
+                      RefCase{"mainline-iq2_s-random.bin", GgmlType::kIQ2_S},
+                      RefCase{"mainline-iq3_xxs-quantized.bin", GgmlType::kIQ3_XXS},
+                      RefCase{"mainline-iq3_xxs-random.bin", GgmlType::kIQ3_XXS},
+                      RefCase{"mainline-iq3_s-quantized.bin", GgmlType::kIQ3_S},
+                      RefCase{"mainline-iq3_s-random.bin", GgmlType::kIQ3_S},
+                      RefCase{"mainline-iq1_s-quantized.bin", GgmlType::kIQ1_S},
+                      RefCase{"mainline-iq1_s-random.bin", GgmlType::kIQ1_S},
+                      RefCase{"mainline-iq1_m-quantized.bin", GgmlType::kIQ1_M},
+                      RefCase{"mainline-iq1_m-random.bin", GgmlType::kIQ1_M}),
     [](const auto& p) {
       std::string s = p.param.file;
       for (char& ch : s)
