@@ -11,7 +11,11 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kGemma2, kGemma3, kSmolLM3, kPhi3 };
+enum class Arch { kLlama, kQwen2, kQwen3, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert };
+
+// How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
+// llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
+enum class Pooling { kNone = 0, kMean = 1, kCls = 2, kLast = 3, kRank = 4 };
 
 const char* arch_name(Arch a);
 
@@ -54,6 +58,14 @@ struct HParams {
   // than it uses the long factors. 0: no LongRoPE.
   int64_t rope_orig_ctx = 0;
   float rope_attn_factor = 1.0f;  // multiplies RoPE's cos and sin (LongRoPE's attention scaling)
+
+  // Embedding models: the file's pooling (kMean when it names none), the encoders' LayerNorm
+  // epsilon, and whether attention is bidirectional (an encoder: one pass over a whole sequence,
+  // no KV cache; model/encoder.h).
+  Pooling pooling = Pooling::kMean;
+  bool has_pooling = false;  // the file carries pooling_type
+  float norm_eps = 1e-12f;
+  bool encoder = false;
 
   std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
   std::vector<LayerShape> layers;   // n_layer entries
