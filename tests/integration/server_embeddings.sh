@@ -18,7 +18,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
 
 export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
-export CORRAL_MODEL_PATHS="minilm=$MODEL"
+QWEN=$BUILD/tests/encoder_models/qwen3-embed.gguf
+export CORRAL_MODEL_PATHS="minilm=$MODEL,qwen3emb=$QWEN"
 timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
@@ -76,6 +77,22 @@ assert max(abs(x - y / norm(cut)) for x, y in zip(b, cut)) < 1e-6
 f = post("/v1/embeddings", {"model": "minilm", "input": texts[0]})
 assert len(f["data"][0]["embedding"]) == 64 and cos(f["data"][0]["embedding"], ref[0]["embedding"]) >= 0.99999
 print("values ok")
+PY
+
+# A decoder embedding model (Qwen3-Embedding's layout: qwen3, pooling_type 3, last token)
+# against ik_llama.cpp's pooled vectors of the same file.
+python3 - "$B" "$SRC/tests/golden/testdata/embeddings/qwen3-embed.json" <<'PY' || fail "qwen3 last-token embedding values"
+import json, math, sys, urllib.request
+base, ref_path = sys.argv[1], sys.argv[2]
+ref = json.load(open(ref_path))["cases"]
+req = urllib.request.Request(base + "/api/embed", json.dumps({"model": "qwen3emb", "input": [c["text"] for c in ref]}).encode())
+r = json.load(urllib.request.urlopen(req))
+norm = lambda v: math.sqrt(sum(x * x for x in v))
+assert r["prompt_eval_count"] == sum(len(c["ids"]) for c in ref), r["prompt_eval_count"]
+for v, c in zip(r["embeddings"], ref):
+    cos = sum(a * b for a, b in zip(v, c["embedding"])) / (norm(v) * norm(c["embedding"]))
+    assert len(v) == 256 and abs(norm(v) - 1) < 1e-5 and cos >= 0.99999, (c["text"][:30], len(v), cos)
+print("qwen3 values ok")
 PY
 
 NODE_DIR=$SRC/tests/node
