@@ -62,6 +62,7 @@ struct Spec {
   std::string tokenizer_config_path;  // empty: tokenizer_config.json beside tokenizer.json, if any
   std::string out;
   bool n_vocab_given = false;
+  int64_t pooling = 1;              // encoders: pooling_type (1 mean, 2 cls, 3 last)
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -119,6 +120,7 @@ bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3"; 
 bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
 int64_t n_ff_exp_of(const Spec& s) { return s.arch == "qwen3moe" && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff; }
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
+bool is_encoder(const Spec& s) { return s.arch == "bert" || s.arch == "nomic-bert"; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
@@ -151,7 +153,10 @@ GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il,
   return wt.base;
 }
 
+std::vector<PlannedTensor> plan_encoder_tensors(const Spec& s, const WeightTypes& wt);
+
 std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
+  if (is_encoder(s)) return plan_encoder_tensors(s, wt);
   const int64_t hd = head_dim_of(s);
   const int64_t q_dim = s.n_head * hd;
   const int64_t kv_dim = s.n_head_kv * hd;
@@ -207,6 +212,48 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   }
   add("output_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
   if (!is_tied(s)) add("output.weight", mat("output", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
+  return out;
+}
+
+// bert and nomic-bert, in the converter's tensor names: token, token-type (2) and (bert)
+// position embeddings with their LayerNorm; per layer q/k/v with biases (bert) or a fused qkv
+// (nomic-bert), the output projection, post-LayerNorms, and a biased GELU (bert) or SwiGLU
+// (nomic-bert) feed-forward.
+std::vector<PlannedTensor> plan_encoder_tensors(const Spec& s, const WeightTypes& wt) {
+  const bool bert = s.arch == "bert";
+  const int64_t E = s.n_embd, F = s.n_ff;
+  std::vector<PlannedTensor> out;
+  auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
+    out.push_back({std::move(name), t, std::move(ne), init});
+  };
+  auto mat = [&](const std::string& role, int64_t il) { return matrix_type(wt, role, il, s.n_layer); };
+  add("token_embd.weight", mat("token_embd", 0), {E, s.n_vocab}, Init::kMatrix);
+  add("token_types.weight", GgmlType::kF32, {E, 2}, Init::kMatrix);
+  if (bert) add("position_embd.weight", GgmlType::kF32, {E, s.n_ctx}, Init::kMatrix);
+  add("token_embd_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  add("token_embd_norm.bias", GgmlType::kF32, {E}, Init::kBias);
+  for (int64_t il = 0; il < s.n_layer; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    if (bert) {
+      for (const char* r : {"attn_q", "attn_k", "attn_v"}) {
+        add(p + r + ".weight", mat(r, il), {E, E}, Init::kMatrix);
+        add(p + r + ".bias", GgmlType::kF32, {E}, Init::kBias);
+      }
+    } else {
+      add(p + "attn_qkv.weight", mat("attn_qkv", il), {E, 3 * E}, Init::kMatrix);
+    }
+    add(p + "attn_output.weight", mat("attn_output", il), {E, E}, Init::kMatrix);
+    if (bert) add(p + "attn_output.bias", GgmlType::kF32, {E}, Init::kBias);
+    add(p + "attn_output_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+    add(p + "attn_output_norm.bias", GgmlType::kF32, {E}, Init::kBias);
+    if (!bert) add(p + "ffn_gate.weight", mat("ffn_gate", il), {E, F}, Init::kMatrix);
+    add(p + "ffn_up.weight", mat("ffn_up", il), {E, F}, Init::kMatrix);
+    if (bert) add(p + "ffn_up.bias", GgmlType::kF32, {F}, Init::kBias);
+    add(p + "ffn_down.weight", mat("ffn_down", il), {F, E}, Init::kMatrix);
+    if (bert) add(p + "ffn_down.bias", GgmlType::kF32, {E}, Init::kBias);
+    add(p + "layer_output_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+    add(p + "layer_output_norm.bias", GgmlType::kF32, {E}, Init::kBias);
+  }
   return out;
 }
 
@@ -450,14 +497,16 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
-      !is_gemma(s) && !is_phi3(s))
-    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3)",
-                      s.arch);
+      !is_gemma(s) && !is_phi3(s) && !is_encoder(s))
+    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, "
+                      "nomic-bert)", s.arch);
   if (s.arch == "qwen3moe" && s.n_expert <= 0) return make_error("qwen3moe needs --experts");
   if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe") return make_error("--experts is for llama and qwen3moe");
   if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
     return make_error("--experts-used must be between 1 and --experts");
+  if (is_encoder(s) && s.n_head_kv != s.n_head) return make_error("an encoder has as many KV heads as query heads");
+  if (s.pooling < 0 || s.pooling > 3) return make_error("--pooling must be 0 (none), 1 (mean), 2 (cls) or 3 (last)");
   if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s)))
     return make_error("--window is for gemma2, gemma3 and phi3");
   if (n_rot_of(s) <= 0 || n_rot_of(s) > head_dim_of(s) || n_rot_of(s) % 2 != 0)
@@ -486,8 +535,10 @@ Status run(Spec s) {
     if (s.arch == "llama") s.rope_theta = s.llama3_rope ? 500000.0 : 10000.0;
     else if (s.arch == "gemma2" || s.arch == "phi3") s.rope_theta = 10000.0;
     else if (s.arch == "smollm3") s.rope_theta = 5000000.0;
+    else if (s.arch == "nomic-bert") s.rope_theta = 1000.0;
     else s.rope_theta = 1000000.0;
   }
+  if (is_encoder(s)) s.n_head_kv = s.n_head;
   if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" ? 1e-5 : 1e-6;
   if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
 
@@ -542,6 +593,12 @@ Status run(Spec s) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
+  if (is_encoder(s) || s.pooling != 1) w.set_u32(a + "pooling_type", static_cast<uint32_t>(s.pooling));
+  if (is_encoder(s)) {
+    w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
+    w.set_bool(a + "attention.causal", false);
+    if (vocab_keys.empty()) w.set_u32("tokenizer.ggml.token_type_count", 2);
+  }
   w.set_u32("general.file_type", wt->file_type);
   if (ggml_type_info(wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
   if (vocab_keys.empty()) write_synthetic_vocab(s, w);
@@ -587,12 +644,14 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3 or phi3")
-      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3"}));
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert or nomic-bert")
+      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3", "bert",
+                             "nomic-bert"}));
   app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
   app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
   app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe: expert_feed_forward_length (default --n-ff)");
   app.add_option("--router-scale", s.router_scale, "Router weight on the routing dimensions (default 2)");
+  app.add_option("--pooling", s.pooling, "pooling_type: 1 mean (encoders' default), 2 cls, 3 last (qwen3: Qwen3-Embedding)");
   app.add_option("--window", s.window, "gemma2/gemma3/phi3: sliding window (gemma default 4096; phi3: the context)");
   app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");

@@ -10,6 +10,12 @@ namespace corral {
 // y[i] = x[i] / rms(x) * w[i]; y may alias x.
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
 
+// y[i] = (x[i] - mean(x)) / sqrt(var(x) + eps) * w[i] + b[i] (BERT's LayerNorm); y may alias x.
+void layernorm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
+
+// x[i] = gelu(x[i]) in its tanh form (what the reference engine's GELU computes), in place.
+void gelu(float* x, int64_t n);
+
 // Rotary embedding of one head vector in place, in two steps so that a forward pass computes a
 // position's angles once for all its layers and heads. rope_angles fills `cos_sin` (n_rot
 // floats: cos and sin of pair i at 2i and 2i+1); `freq_factors` (Llama 3 rope_freqs, n_rot/2

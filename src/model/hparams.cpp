@@ -91,6 +91,11 @@ Result<HParams> read_hparams(const GgufFile& f) {
     hp.n_vocab = static_cast<int64_t>(tokens->size());
   }
   if (auto nv = f.get_int(p + "vocab_size")) hp.n_vocab = *nv;
+  if (auto pt = f.get_int(p + "pooling_type")) {
+    if (*pt < 0 || *pt > 4) return make_error("{}: bad {}pooling_type {}", f.path(), p, *pt);
+    hp.pooling = static_cast<Pooling>(*pt);
+    hp.has_pooling = true;
+  }
   hp.layers.assign(static_cast<size_t>(hp.n_layer), LayerShape{});
   CORRAL_TRY(family->read_hparams(f, hp));
   return hp;

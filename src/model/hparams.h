@@ -11,7 +11,11 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3 };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert };
+
+// How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
+// llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
+enum class Pooling { kNone = 0, kMean = 1, kCls = 2, kLast = 3, kRank = 4 };
 
 const char* arch_name(Arch a);
 
@@ -61,6 +65,14 @@ struct HParams {
   int64_t n_expert_used = 0;
   int64_t n_ff_exp = 0;
   bool expert_weights_norm = true;  // the k routing weights are divided by their sum
+
+  // Embedding models: the file's pooling (kMean when it names none), the encoders' LayerNorm
+  // epsilon, and whether attention is bidirectional (an encoder: one pass over a whole sequence,
+  // no KV cache; model/encoder.h).
+  Pooling pooling = Pooling::kMean;
+  bool has_pooling = false;  // the file carries pooling_type
+  float norm_eps = 1e-12f;
+  bool encoder = false;
 
   std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
   std::vector<LayerShape> layers;   // n_layer entries

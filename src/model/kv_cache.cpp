@@ -12,6 +12,9 @@ namespace corral {
 
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, const ContextParams& params) {
   if (params.n_ctx <= 0 || params.n_seq <= 0) return make_error("invalid context size");
+  if (model->hp.encoder)
+    return make_error("{} is an embedding-only encoder: it has no decoding context (model/encoder.h)",
+                      arch_name(model->hp.arch));
   std::unique_ptr<Context> c(new Context());
   c->model_ = std::move(model);
   c->params_ = params;

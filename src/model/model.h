@@ -35,6 +35,15 @@ struct LayerWeights {
   TensorView ffn_down_exps;               // [n_ff_exp -> n_embd] x n_expert
 };
 
+// What an encoder layer (bert, nomic-bert; model/encoder.h) has beyond LayerWeights' matrices
+// and q/k/v biases: post-LayerNorms with biases, and the output and feed-forward biases (bert).
+struct EncoderLayerWeights {
+  TensorView bo;                              // [n_embd] (bert; else absent)
+  TensorView attn_out_norm, attn_out_norm_b;  // [n_embd]
+  TensorView ffn_up_b, ffn_down_b;            // [n_ff], [n_embd] (bert; else absent)
+  TensorView out_norm, out_norm_b;            // [n_embd]
+};
+
 struct Model {
   std::shared_ptr<GgufFile> file;
   HParams hp;
@@ -46,6 +55,10 @@ struct Model {
   // LongRoPE frequency factors (n_rot/2 each; empty when absent): a context chooses one set.
   std::vector<float> rope_factors_long, rope_factors_short;
   std::vector<LayerWeights> layers;
+  // Encoders only (hp.encoder): token-type row 0 and absolute positions (bert) are added to the
+  // token embedding, which a LayerNorm then normalises; per-layer extras beside `layers`.
+  TensorView token_types, pos_embd, embd_norm, embd_norm_b;
+  std::vector<EncoderLayerWeights> encoder_layers;
   // The one arena of weights repacked for the kernels in use (repack_weights.cpp); the views
   // point into it and the file pages they came from are released. The small tensors every pass
   // reads (norms, biases) are copied there too, so no pass touches the mapping near them.

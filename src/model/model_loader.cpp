@@ -77,6 +77,65 @@ struct Binder {
     dst = std::move(*r_);      \
   } while (0)
 
+// Encoders (bert, nomic-bert): token-type and position embeddings, the embedding LayerNorm, and
+// layers of q/k/v (or fused qkv), output, post-LayerNorms and a plain (bert) or SwiGLU
+// (nomic-bert) feed-forward. No output norm or output matrix: the pass ends at the last layer.
+Status bind_encoder(const GgufFile& f, Model& m) {
+  const HParams& h = m.hp;
+  Binder b{f};
+  const GgufTensor* types = f.find_tensor("token_types.weight");
+  if (types == nullptr || types->ne.size() < 2 || types->ne[0] != h.n_embd || types->ne[1] < 1)
+    return make_error("{}: missing or malformed tensor 'token_types.weight'", f.path());
+  BIND(m.token_types, b.bind("token_types.weight", {h.n_embd, types->ne[1]}));
+  if (m.token_types.type != GgmlType::kF32) return make_error("{}: token_types.weight must be f32", f.path());
+  if (h.arch == Arch::kBert) {
+    BIND(m.pos_embd, b.bind("position_embd.weight", {h.n_embd, h.n_ctx_train}));
+  }
+  BIND(m.embd_norm, b.bind_f32("token_embd_norm.weight", {h.n_embd}));
+  BIND(m.embd_norm_b, b.bind_f32("token_embd_norm.bias", {h.n_embd}));
+  const bool bert = h.arch == Arch::kBert;
+  const int64_t E = h.n_embd, F = h.n_ff;
+  m.layers.resize(static_cast<size_t>(h.n_layer));
+  m.encoder_layers.resize(static_cast<size_t>(h.n_layer));
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    LayerWeights& L = m.layers[static_cast<size_t>(il)];
+    EncoderLayerWeights& X = m.encoder_layers[static_cast<size_t>(il)];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    if (bert) {
+      BIND(L.wq, b.bind(p + "attn_q.weight", {E, h.q_dim()}));
+      BIND(L.wk, b.bind(p + "attn_k.weight", {E, h.kv_dim()}));
+      BIND(L.wv, b.bind(p + "attn_v.weight", {E, h.kv_dim()}));
+      BIND(L.bq, b.bind_f32(p + "attn_q.bias", {h.q_dim()}));
+      BIND(L.bk, b.bind_f32(p + "attn_k.bias", {h.kv_dim()}));
+      BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}));
+      BIND(X.bo, b.bind_f32(p + "attn_output.bias", {E}));
+      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {E, F}));
+      BIND(X.ffn_up_b, b.bind_f32(p + "ffn_up.bias", {F}));
+      BIND(X.ffn_down_b, b.bind_f32(p + "ffn_down.bias", {E}));
+    } else {
+      TensorView qkv;
+      BIND(qkv, b.bind(p + "attn_qkv.weight", {E, h.q_dim() + 2 * h.kv_dim()}));
+      L.wq = Binder::rows(qkv, 0, h.q_dim());
+      L.wk = Binder::rows(qkv, h.q_dim(), h.kv_dim());
+      L.wv = Binder::rows(qkv, h.q_dim() + h.kv_dim(), h.kv_dim());
+      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {E, F}));
+      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {E, F}));
+    }
+    BIND(L.wo, b.bind(p + "attn_output.weight", {h.q_dim(), E}));
+    BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {F, E}));
+    BIND(X.attn_out_norm, b.bind_f32(p + "attn_output_norm.weight", {E}));
+    BIND(X.attn_out_norm_b, b.bind_f32(p + "attn_output_norm.bias", {E}));
+    BIND(X.out_norm, b.bind_f32(p + "layer_output_norm.weight", {E}));
+    BIND(X.out_norm_b, b.bind_f32(p + "layer_output_norm.bias", {E}));
+  }
+  for (const auto& t : f.tensors()) {
+    if (!ggml_type_info(t.type).compute_supported)
+      return make_error("{}: tensor '{}' has type {}, which corral does not support", f.path(), t.name,
+                        ggml_type_name(t.type));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Model>> Model::load(const std::string& path) {
@@ -103,6 +162,10 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
   h.n_vocab = n_vocab;
 
   BIND(m->token_embd, b.bind("token_embd.weight", {h.n_embd, n_vocab}));
+  if (h.encoder) {
+    CORRAL_TRY(bind_encoder(*file, *m));
+    return m;
+  }
   BIND(m->output_norm, b.bind_f32("output_norm.weight", {h.n_embd}));
   BIND(m->output, b.bind("output.weight", {h.n_embd, n_vocab}, /*optional=*/true));
   if (m->output.data == nullptr) {

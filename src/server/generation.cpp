@@ -45,6 +45,11 @@ Expected<std::shared_ptr<Generation>> start_generation(Scheduler::Lease lease, G
   g->load_ns_ = lease.load_duration().count();
   g->metrics_ = metrics;
   Runner* runner = lease.runner();
+  if (runner == nullptr) {  // an embedding-only model (the routes say so first, by name)
+    g->runner_done_ = true;
+    g->reader_done_ = true;
+    return HttpError{400, "this model is embedding-only and does not support generate"};
+  }
   g->lease_ = std::move(lease);
   // The callback holds a raw pointer: the Generation's destructor waits for the final event,
   // so the callback never outlives what it touches.

@@ -67,14 +67,18 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
     RunnerParams p = spec.params;
     const int64_t train = lm->model->hp.n_ctx_train;
     if (train > 0 && p.n_ctx > train) p.n_ctx = train;
-    auto runner = Runner::create(lm->model, lm->tokenizer, p);
-    if (!runner) return runner.error();
     auto ex = std::make_shared<ModelExtras>();
     ex->model = lm->model;
     ex->tokenizer = lm->tokenizer;
-    if (auto t = lm->model->file->get_string("tokenizer.chat_template")) ex->gguf_chat_template = *t;
     LoadedInstance inst;
-    inst.runner = std::shared_ptr<Runner>(std::move(*runner));
+    if (lm->model->hp.encoder) {
+      ex->encoder = std::make_unique<Encoder>(lm->model);  // embedding-only: no runner, no KV cache
+    } else {
+      auto runner = Runner::create(lm->model, lm->tokenizer, p);
+      if (!runner) return runner.error();
+      inst.runner = std::shared_ptr<Runner>(std::move(*runner));
+    }
+    if (auto t = lm->model->file->get_string("tokenizer.chat_template")) ex->gguf_chat_template = *t;
     inst.user = ex;
     inst.size_bytes = spec.estimated_bytes;
     return inst;
@@ -162,17 +166,16 @@ Expected<Scheduler::Lease> ModelHost::acquire(const ModelRef& ref, const api::Op
   return HttpError{500, fmt::format("failed to load model {}: {}", ref.name, r.error)};
 }
 
-Expected<std::vector<float>> ModelHost::embed(ModelExtras& ex, const std::string& text, bool truncate,
-                                              int64_t n_ctx, int32_t* n_tokens) {
+std::optional<HttpError> ModelHost::check_completion(const ModelExtras& ex, const std::string& model, const char* what) {
+  if (!ex.encoder) return std::nullopt;
+  return HttpError{400, fmt::format("\"{}\" does not support {}", model, what)};
+}
+
+namespace {
+
+// Pools a decoder's final-norm rows of one sequence (run through a single-sequence context).
+Expected<std::vector<float>> decoder_embedding(ModelExtras& ex, const std::vector<int32_t>& toks, int64_t n_ctx) {
   const auto& hp = ex.model->hp;
-  if (hp.n_ctx_train > 0 && n_ctx > hp.n_ctx_train) n_ctx = hp.n_ctx_train;
-  std::vector<int32_t> toks = ex.tokenizer->encode(text, true, true);
-  if (toks.empty()) return HttpError{400, "input is empty"};
-  if (static_cast<int64_t>(toks.size()) > n_ctx) {
-    if (!truncate) return HttpError{400, "input length exceeds the context length"};
-    toks.resize(static_cast<size_t>(n_ctx));
-  }
-  std::lock_guard<std::mutex> lock(ex.embed_mu);
   if (!ex.embed_ctx || ex.embed_ctx->params().n_ctx < n_ctx) {
     ContextParams cp;
     cp.n_ctx = n_ctx;
@@ -182,6 +185,7 @@ Expected<std::vector<float>> ModelHost::embed(ModelExtras& ex, const std::string
     ex.embed_ctx = std::move(*c);
   }
   const auto E = static_cast<size_t>(hp.n_embd);
+  const Pooling pooling = hp.pooling;
   std::vector<double> sum(E, 0.0);
   constexpr size_t kChunk = 512;
   for (size_t start = 0; start < toks.size(); start += kChunk) {
@@ -191,21 +195,65 @@ Expected<std::vector<float>> ModelHost::embed(ModelExtras& ex, const std::string
     for (size_t i = start; i < end; ++i) b.add(toks[i], static_cast<int32_t>(i), 0, true);
     auto out = ex.embed_ctx->forward(b);
     if (!out) return HttpError{500, out.error().message};
-    for (size_t t = 0; t < end - start; ++t)
+    for (size_t t = 0; t < end - start; ++t) {
+      const size_t i = start + t;
+      const bool take = pooling == Pooling::kLast ? i + 1 == toks.size() : pooling == Pooling::kCls ? i == 0 : true;
+      if (!take) continue;
       for (size_t e = 0; e < E; ++e) sum[e] += (*out)[t * E + e];
+    }
   }
+  const double n = pooling == Pooling::kLast || pooling == Pooling::kCls ? 1.0 : static_cast<double>(toks.size());
   std::vector<float> v(E);
-  double norm = 0;
-  for (size_t e = 0; e < E; ++e) {
-    const double m = sum[e] / static_cast<double>(toks.size());
-    v[e] = static_cast<float>(m);
-    norm += m * m;
-  }
-  norm = std::sqrt(norm);
-  if (norm > 0)
-    for (auto& x : v) x = static_cast<float>(x / norm);
-  *n_tokens = static_cast<int32_t>(toks.size());
+  for (size_t e = 0; e < E; ++e) v[e] = static_cast<float>(sum[e] / n);
   return v;
+}
+
+}  // namespace
+
+Expected<std::vector<std::vector<float>>> ModelHost::embed(ModelExtras& ex, const std::vector<std::string>& texts,
+                                                           bool truncate, int64_t n_ctx, int64_t dimensions,
+                                                           int64_t* n_tokens) {
+  const auto& hp = ex.model->hp;
+  if (ex.encoder) n_ctx = ex.encoder->max_tokens();
+  if (hp.n_ctx_train > 0 && n_ctx > hp.n_ctx_train) n_ctx = hp.n_ctx_train;
+  std::vector<std::vector<int32_t>> seqs;
+  *n_tokens = 0;
+  for (const std::string& text : texts) {
+    std::vector<int32_t> toks = ex.tokenizer->encode(text, true, true);
+    if (toks.empty()) return HttpError{400, "input is empty"};
+    if (static_cast<int64_t>(toks.size()) > n_ctx) {
+      if (!truncate)
+        return HttpError{400, fmt::format("input length {} exceeds the context length {}", toks.size(), n_ctx)};
+      const int32_t last = toks.back();
+      toks.resize(static_cast<size_t>(n_ctx));
+      if (ex.encoder) toks.back() = last;  // an encoder's input still ends with its [SEP]
+    }
+    *n_tokens += static_cast<int64_t>(toks.size());
+    seqs.push_back(std::move(toks));
+  }
+  std::vector<std::vector<float>> out;
+  {
+    std::lock_guard<std::mutex> lock(ex.embed_mu);
+    if (ex.encoder) {
+      auto r = ex.encoder->embed(seqs, hp.pooling);
+      if (!r) return HttpError{500, r.error().message};
+      out = std::move(*r);
+    } else {
+      for (const auto& toks : seqs) {
+        auto v = decoder_embedding(ex, toks, n_ctx);
+        if (!v.ok()) return v.error;
+        out.push_back(std::move(*v));
+      }
+    }
+  }
+  for (auto& v : out) {
+    normalize_l2(v);
+    if (dimensions > 0 && static_cast<size_t>(dimensions) < v.size()) {
+      v.resize(static_cast<size_t>(dimensions));
+      normalize_l2(v);
+    }
+  }
+  return out;
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include "api/types.h"
 #include "engine/scheduler.h"
 #include "model/context.h"
+#include "model/encoder.h"
 #include "server/resilience.h"
 #include "store/store.h"
 
@@ -62,6 +63,9 @@ struct ModelExtras {
   std::string gguf_chat_template;
   std::mutex embed_mu;
   std::unique_ptr<Context> embed_ctx;
+  // Encoder (embedding-only) models: their pass, instead of a runner; chat and generate are a
+  // 400 ("does not support ...").
+  std::unique_ptr<Encoder> encoder;
 };
 
 class ModelHost {
@@ -93,10 +97,16 @@ class ModelHost {
     return *std::static_pointer_cast<ModelExtras>(lease.instance().user);
   }
 
-  // Mean-pooled, L2-normalised embedding of `text` (final hidden states); `truncate` false
-  // refuses inputs longer than the context.
-  static Expected<std::vector<float>> embed(ModelExtras& ex, const std::string& text, bool truncate,
-                                            int64_t n_ctx, int32_t* n_tokens);
+  // L2-normalised embeddings of `texts`, pooled as the model's pooling_type says (mean when the
+  // file names none): an encoder packs all of them into shared passes; a decoder runs them one
+  // at a time. `truncate` false refuses an input longer than the context (400 naming both
+  // lengths); true cuts it, keeping an encoder's closing [SEP]. `dimensions` > 0 cuts each vector
+  // to that many values and normalises again (Matryoshka). `n_tokens` gets the tokens evaluated.
+  static Expected<std::vector<std::vector<float>>> embed(ModelExtras& ex, const std::vector<std::string>& texts,
+                                                         bool truncate, int64_t n_ctx, int64_t dimensions,
+                                                         int64_t* n_tokens);
+  // 400 `"<model>" does not support <what>` for an embedding-only model, as Ollama answers.
+  static std::optional<HttpError> check_completion(const ModelExtras& ex, const std::string& model, const char* what);
 
  private:
   std::unique_ptr<Store> store_;

@@ -151,6 +151,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     // The engine request for whichever model answers (primary or a fallback).
     auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
       ModelExtras& ex = ModelHost::extras(lease);
+      if (auto no = ModelHost::check_completion(ex, gr->model, "generate")) return *no;
       std::string text = gr->prompt;
       if (!gr->raw) {
         PromptInput in;
@@ -229,6 +230,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     // The engine request for whichever model answers (primary or a fallback).
     auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
       ModelExtras& ex = ModelHost::extras(lease);
+      if (auto no = ModelHost::check_completion(ex, cr->model, "chat")) return *no;
       PromptInput in;
       in.messages = cr->messages;
       if (tools->choice != ToolChoice::kNone) in.tools = cr->tools;
@@ -295,21 +297,11 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st) {
     const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
     OJson vectors = OJson::array();
     int64_t n_tokens = 0;
-    for (const auto& text : er->input) {
-      if (legacy && text.empty()) break;  // Ollama answers an empty prompt with an empty vector
-      int32_t n = 0;
-      auto v = ModelHost::embed(ex, text, er->truncate, n_ctx, &n);
+    // Ollama answers an empty legacy prompt with an empty vector.
+    if (!(legacy && (er->input.empty() || er->input[0].empty())) && !er->input.empty()) {
+      auto v = ModelHost::embed(ex, er->input, er->truncate, n_ctx, er->dimensions, &n_tokens);
       if (!v.ok()) return send_error(res, v.error);
-      n_tokens += n;
-      if (er->dimensions > 0 && static_cast<size_t>(er->dimensions) < v->size()) {
-        v->resize(static_cast<size_t>(er->dimensions));
-        double norm = 0;
-        for (float x : *v) norm += static_cast<double>(x) * x;
-        norm = std::sqrt(norm);
-        if (norm > 0)
-          for (auto& x : *v) x = static_cast<float>(x / norm);
-      }
-      vectors.push_back(*v);
+      for (auto& row : *v) vectors.push_back(std::move(row));
     }
     st.metrics.add_tokens(n_tokens, 0);
     OJson j;

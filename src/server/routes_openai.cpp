@@ -192,6 +192,7 @@ Expected<Started> start(ServerState& st, const std::string& model, const api::Op
   if (!policy.ok()) return policy.error;
   auto build = [&](const ModelRef& mref, const api::Options& mopts, Scheduler::Lease& lease) -> Expected<GenerateRequest> {
     ModelExtras& ex = ModelHost::extras(lease);
+    if (auto no = ModelHost::check_completion(ex, model, chat ? "chat" : "generate")) return *no;
     GenerateRequest er = engine_request(mopts);
     er.logprobs = reply.logprobs;
     er.top_logprobs = reply.top_logprobs;
@@ -520,23 +521,14 @@ void register_openai_routes(httplib::Server& svr, ServerState& st) {
     const int64_t n_ctx = lease->runner() != nullptr ? lease->runner()->params().n_ctx : 2048;
     OJson data = OJson::array();
     int64_t n_tokens = 0;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      int32_t n = 0;
-      auto v = ModelHost::embed(ex, inputs[i], true, n_ctx, &n);
-      if (!v.ok()) return send_openai_error(res, v.error);
-      if (dims > 0 && static_cast<size_t>(dims) < v->size()) {
-        v->resize(static_cast<size_t>(dims));
-        double norm = 0;
-        for (float x : *v) norm += static_cast<double>(x) * x;
-        norm = std::sqrt(norm);
-        if (norm > 0)
-          for (auto& x : *v) x = static_cast<float>(x / norm);
-      }
-      n_tokens += n;
+    if (dims < 0) return send_openai_error(res, {400, "dimensions must be a positive integer"});
+    auto vecs = ModelHost::embed(ex, inputs, true, n_ctx, dims, &n_tokens);
+    if (!vecs.ok()) return send_openai_error(res, vecs.error);
+    for (size_t i = 0; i < vecs->size(); ++i) {
       if (base64) {
-        data.push_back(OJson{{"object", "embedding"}, {"embedding", base64_floats(*v)}, {"index", i}});
+        data.push_back(OJson{{"object", "embedding"}, {"embedding", base64_floats((*vecs)[i])}, {"index", i}});
       } else {
-        data.push_back(OJson{{"object", "embedding"}, {"embedding", *v}, {"index", i}});
+        data.push_back(OJson{{"object", "embedding"}, {"embedding", (*vecs)[i]}, {"index", i}});
       }
     }
     OJson j;

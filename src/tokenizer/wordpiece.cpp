@@ -17,12 +17,24 @@ bool is_chinese_char(uint32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
+// Each code point becomes the first code point of its NFD decomposition, as the reference
+// engine's WordPiece normalises: "é" -> "e" (its accent dropped), and a Hangul syllable -> its
+// leading consonant jamo only ("한" -> "ᄒ", where a full NFD would keep the vowel and final
+// jamo as well). Combining marks written as their own code points are stripped below.
+uint32_t first_of_nfd(uint32_t cp) {
+  if (cp < 0xC0 || cp == unicode::kInvalid) return cp;
+  if (cp >= 0xAC00 && cp <= 0xD7A3) return 0x1100 + (cp - 0xAC00) / 588;  // 588 = 21 vowels * 28 finals
+  std::string one;
+  unicode::append_utf8(one, cp);
+  const auto d = unicode::decode_utf8(unicode::nfd(one));
+  return d.empty() ? cp : d.front().cp;
+}
+
 // Splits into lower-cased words; punctuation, ASCII symbols and CJK ideographs stand alone.
 std::vector<std::string> wpm_words(std::string_view text) {
-  const std::string decomposed = unicode::nfd(text);
   std::vector<std::string> words(1);
-  for (const auto& c : unicode::decode_utf8(decomposed)) {
-    const uint32_t cp = c.cp;
+  for (const auto& c : unicode::decode_utf8(text)) {
+    const uint32_t cp = first_of_nfd(c.cp);
     if (cp != unicode::kInvalid && unicode::is_whitespace(cp)) {
       if (!words.back().empty()) words.emplace_back();
       continue;

@@ -18,4 +18,7 @@ Status read_smollm3(const GgufFile& f, HParams& hp);
 
 Status read_phi3(const GgufFile& f, HParams& hp);
 
+// bert, nomic-bert: encoders; their pass is model/encoder.cpp, so their rows have no layer.
+Status read_bert(const GgufFile& f, HParams& hp);
+
 }  // namespace corral::families

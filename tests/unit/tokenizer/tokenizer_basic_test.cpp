@@ -325,6 +325,11 @@ TEST(TokenizerWpm, BertClsSepAndDecode) {
   EXPECT_EQ(tok->decode(ids), "hello , world !");
   // A word with no piece at all becomes [UNK].
   EXPECT_EQ(tok->encode("\xf0\x9f\xa6\x99", false, false), (std::vector<int32_t>{100}));
+  // Each code point becomes the first of its NFD (the reference engine's normalisation): a
+  // Hangul syllable its leading jamo only, "é" its base letter.
+  EXPECT_EQ(tok->encode("\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4", false, false),  // 한국어
+            (std::vector<int32_t>{1469, 29991, 29999}));  // ▁ᄒ ᄀ ᄋ
+  EXPECT_EQ(tok->encode("caf\xc3\xa9", false, false), tok->encode("cafe", false, false));
 }
 
 }  // namespace
