@@ -117,21 +117,34 @@ void HarmonyParser::step(Out& out, bool last) {
         const size_t p = buf_.find(e);
         if (p < end_at) end_at = p, end_len = e.size();
       }
-      if (m != std::string::npos && m < end_at) {
+      if (m != std::string::npos && m < end_at && m <= kMaxHeader) {
+        // A later <|start|> opens the real header: the text before it is content.
+        const size_t restart = buf_.rfind(kStart, m);
+        if (restart != std::string::npos && restart > 0) {
+          out.content.append(buf_, 0, restart);
+          buf_.erase(0, restart);
+          continue;
+        }
         start_body(std::string_view(buf_).substr(0, m), out);
         buf_.erase(0, m + kMessage.size());
         state_ = State::kBody;
         continue;
       }
-      if (end_at != std::string::npos) {
+      if (end_at != std::string::npos && (m == std::string::npos || end_at < m)) {
         out.content.append(buf_, 0, end_at);
         buf_.erase(0, end_at + end_len);
         continue;
       }
-      if (buf_.size() > kMaxHeader || last) {
-        // No header in sight: the rest is plain content.
+      // Past kMaxHeader bytes (a <|message|> there would start beyond them) or at the end.
+      if (m != std::string::npos || buf_.size() >= kMaxHeader + kMessage.size() || last) {
+        // No header in sight: the rest is plain content. A <|start|> that opened this non-header
+        // is content too (else the body would end before it at once, and nothing would move).
         kind_ = Kind::kContent;
         state_ = State::kBody;
+        if (buf_.compare(0, kStart.size(), kStart) == 0) {
+          out.content.append(kStart);
+          buf_.erase(0, kStart.size());
+        }
         if (last && buf_.empty()) return;
         continue;
       }

@@ -14,7 +14,8 @@
 // text; <|end|> and <|start|> end one message.
 //
 // Malformed input loses nothing: a header that never reaches <|message|> (256 bytes, or the
-// end of the text) is content as written; a tool call whose body is not a JSON object is
+// end of the text) is content as written, and so is text before a later <|start|> that opens
+// a real header; a tool call whose body is not a JSON object is
 // content (its body, as written); an unknown channel is content.
 #pragma once
 

@@ -179,6 +179,15 @@ TEST(Harmony, MalformedInputIsKeptAsContent) {
   // An unknown channel is content.
   auto unknown = parse_whole("<|channel|>secret<|message|>visible");
   EXPECT_EQ(unknown.content, "visible");
+  // A <|start|> whose header never completes (at the end, or past 256 bytes) is content, and
+  // the parser moves on (this once looped forever).
+  auto start_only = parse_whole("<|start|>assistant");
+  EXPECT_EQ(start_only.content, "<|start|>assistant");
+  auto start_after = parse_whole("<|channel|>final<|message|>a<|start|>b<|start|>");
+  EXPECT_EQ(start_after.content, "a<|start|>b<|start|>");
+  auto long_start = parse_whole("<|start|>" + std::string(300, 'y') + "<|start|>assistant<|channel|>final<|message|>z");
+  EXPECT_EQ(long_start.content, "<|start|>" + std::string(300, 'y') + "z");
+  expect_stream_equal("<|channel|>final<|message|>a<|start|>b<|start|>");
   // Unterminated analysis: everything seen is thinking.
   auto open = parse_whole("<|channel|>analysis<|message|>still thinking <|");
   EXPECT_EQ(open.thinking, "still thinking <|");
