@@ -67,7 +67,10 @@ nlohmann::ordered_json jinja_context(const ChatRequest& req) {
     json j = json::object();
     j["role"] = m.role;
     j["content"] = m.content;
-    if (!m.thinking.empty()) j["reasoning_content"] = m.thinking;
+    if (!m.thinking.empty()) {
+      j["reasoning_content"] = m.thinking;  // transformers' name (Qwen3, DeepSeek-R1)
+      j["thinking"] = m.thinking;           // the gpt-oss template's name
+    }
     if (m.tool_calls.is_array() && !m.tool_calls.empty()) {
       json calls = json::array();
       for (const auto& c : m.tool_calls) {
@@ -102,6 +105,8 @@ nlohmann::ordered_json jinja_context(const ChatRequest& req) {
   ctx["bos_token"] = req.bos_token;
   ctx["eos_token"] = req.eos_token;
   if (req.think.has_value()) ctx["enable_thinking"] = *req.think;
+  // gpt-oss's template: "Reasoning: <effort>" in its system message (its default is medium).
+  if (!req.think_level.empty()) ctx["reasoning_effort"] = req.think_level;
   if (req.extra.is_object())
     for (auto it = req.extra.begin(); it != req.extra.end(); ++it) ctx[it.key()] = it.value();
   return ctx;

@@ -51,7 +51,8 @@ TemplateKind guess_template_kind(const std::string& source);
 // The Jinja variables for `req`, following transformers' apply_chat_template conventions:
 // messages (role, content, reasoning_content, tool_calls with object arguments, name and
 // tool_call_id for tool results), tools, documents, add_generation_prompt, bos_token,
-// eos_token, enable_thinking, then `extra`.
+// eos_token, enable_thinking, reasoning_effort (the think level), then `extra`. An assistant
+// message's reasoning is both `reasoning_content` and `thinking` (gpt-oss's name).
 nlohmann::ordered_json jinja_context(const ChatRequest& req);
 
 // Renders the prompt text for `req`. Errors name the template, line and column.

@@ -4,8 +4,17 @@
 namespace corral {
 
 ChatOutputParser::ChatOutputParser(const ChatOutputOptions& opts) : tools_(opts.tool_syntax, opts.tool_names) {
-  if (opts.thinking) thinking_.emplace(*opts.thinking, opts.thinking_starts_inside);
+  if (opts.harmony) harmony_.emplace();
+  else if (opts.thinking) thinking_.emplace(*opts.thinking, opts.thinking_starts_inside);
 }
+
+namespace {
+
+ChatOutputParser::Out from_harmony(HarmonyParser::Out h) {
+  return ChatOutputParser::Out{std::move(h.thinking), std::move(h.content), std::move(h.calls)};
+}
+
+}  // namespace
 
 void ChatOutputParser::add(Out& out, ThinkingParser::Out t, bool last) {
   out.thinking += t.thinking;
@@ -20,6 +29,7 @@ void ChatOutputParser::add(Out& out, ThinkingParser::Out t, bool last) {
 }
 
 ChatOutputParser::Out ChatOutputParser::push(std::string_view text) {
+  if (harmony_) return from_harmony(harmony_->push(text));
   Out out;
   if (thinking_) add(out, thinking_->push(text), false);
   else add(out, ThinkingParser::Out{"", std::string(text)}, false);
@@ -27,6 +37,7 @@ ChatOutputParser::Out ChatOutputParser::push(std::string_view text) {
 }
 
 ChatOutputParser::Out ChatOutputParser::finish() {
+  if (harmony_) return from_harmony(harmony_->finish());
   Out out;
   if (thinking_) add(out, thinking_->finish(), true);
   else add(out, ThinkingParser::Out{}, true);

@@ -1,5 +1,6 @@
 // The generated text of a chat turn split into thinking, content and tool calls, as it streams:
 // the thinking parser runs first, and the tool-call parser reads what it passes on as content.
+// Harmony replies (gpt-oss) go through the harmony parser instead, which does both.
 #pragma once
 
 #include <optional>
@@ -7,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/harmony.h"
 #include "chat/thinking.h"
 #include "chat/tool_calls.h"
 
@@ -17,6 +19,7 @@ struct ChatOutputOptions {
   bool thinking_starts_inside = false;    // the prompt already opened the thinking block
   ToolCallSyntax tool_syntax = ToolCallSyntax::kNone;  // kNone: tool calls are not parsed
   std::vector<std::string> tool_names;
+  bool harmony = false;  // the reply is harmony (chat/harmony.h); the fields above are unused
 };
 
 class ChatOutputParser {
@@ -38,6 +41,7 @@ class ChatOutputParser {
 
   std::optional<ThinkingParser> thinking_;
   ToolCallParser tools_;
+  std::optional<HarmonyParser> harmony_;
 };
 
 }  // namespace corral

@@ -102,11 +102,49 @@ std::string template_text_for(const ModelRef& ref, const ModelExtras& ex,
   return ex.gguf_chat_template;
 }
 
+namespace {
+
+// Harmony (gpt-oss): the reply's channels are always split (the model cannot be told not to
+// reason: `think: false` only leaves the effort to the template's default, as Ollama does), so
+// a raw prompt is split only when `think` asks. A format applies to the final channel's body.
+// A request's own GBNF that mentions <|channel|> writes the whole reply. Tool calls are
+// unconstrained: their markers are control tokens the tool-call grammars do not write, so
+// tool_choice required or a named function is refused.
+Expected<OutputPlan> plan_harmony_output(const ModelRef& ref, const Tokenizer& tok, const Json& think,
+                                         const ToolRequest& tools, std::string_view body, bool raw,
+                                         GenerateRequest* er) {
+  OutputPlan plan;
+  if (think.is_string() && !is_harmony_reasoning_effort(think.get<std::string>()))
+    return HttpError{400, fmt::format("\"{}\" takes think true, false, \"low\", \"medium\" or \"high\", not \"{}\"",
+                                      ref.name, think.get<std::string>())};
+  const bool think_asked = think.is_string() || (think.is_boolean() && think.get<bool>());
+  plan.thinking = !raw || think_asked;
+  plan.parse.harmony = plan.thinking;
+  const bool has_tools = !tools.tools.empty() && tools.choice != ToolChoice::kNone;
+  if (has_tools && (tools.choice == ToolChoice::kRequired || tools.choice == ToolChoice::kNamed))
+    return HttpError{400, fmt::format("\"{}\" writes harmony tool calls, which cannot be forced: use tool_choice auto", ref.name)};
+  auto base = constraint_from_request_body(body, tok);
+  if (!base.ok()) return HttpError{400, base.error().message};
+  std::shared_ptr<TokenConstraint> c = *base;
+  // A grammar that writes the channels itself (it mentions <|channel|>) applies from the first token.
+  const OJson j = OJson::parse(body, nullptr, false);
+  const bool grammar_writes_channels = j.is_object() && body_grammar(j).find("<|channel|>") != std::string::npos;
+  if (c && plan.thinking && !grammar_writes_channels)
+    c = defer_constraint(c, tok, {ConstraintStart{"<|channel|>final", false}, ConstraintStart{"<|message|>", false}});
+  er->constraint = c;
+  return plan;
+}
+
+}  // namespace
+
 Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, const std::string& template_text,
-                                 const std::string& prompt, const Json& think, const ToolRequest& tools,
+                                 const std::string& prompt, const Json& think_in, const ToolRequest& tools,
                                  std::string_view body, bool raw, GenerateRequest* er) {
+  // Ollama accepts "true" and "false" as strings too: they are the booleans, not levels.
+  const Json think = think_in.is_string() && (think_in == "true" || think_in == "false") ? Json(think_in == "true") : think_in;
   OutputPlan plan;
   const Tokenizer& tok = *ex.tokenizer;
+  if (is_harmony_template(template_text)) return plan_harmony_output(ref, tok, think, tools, body, raw, er);
   const auto tags = thinking_tags_for_template(template_text);
   const bool think_asked = think.is_string() || (think.is_boolean() && think.get<bool>());
   const bool think_off = think.is_boolean() && !think.get<bool>();

@@ -276,8 +276,10 @@ ChatRequest to_chat_request(const PromptInput& in, const ModelExtras& ex) {
   cr.suffix = in.suffix;
   if (in.think.is_boolean()) cr.think = in.think.get<bool>();
   else if (in.think.is_string()) {
-    cr.think = true;
-    cr.think_level = in.think.get<std::string>();
+    // "true"/"false" are the booleans; other strings are levels (gpt-oss: reasoning_effort).
+    const std::string s = in.think.get<std::string>();
+    cr.think = s != "false";
+    if (s != "true" && s != "false") cr.think_level = s;
   }
   const auto& tk = *ex.tokenizer;
   if (tk.bos_id() >= 0) cr.bos_token = tk.token_text(tk.bos_id());

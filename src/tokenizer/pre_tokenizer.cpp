@@ -97,10 +97,11 @@ bool in_class(CharClass c, uint32_t cp) {
 //   kWordsGpt2:   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)
 //   kWordsLlama3: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max}
 //                 | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//   kWordsO200k:  see match_o200k
 //   kClassRun:    (prefix)?(cls){min,max}
 //   kTrailingSpace: \s+$
 struct Rule {
-  enum Kind { kWordsGpt2, kWordsLlama3, kClassRun, kTrailingSpace } kind;
+  enum Kind { kWordsGpt2, kWordsLlama3, kWordsO200k, kClassRun, kTrailingSpace } kind;
   int max_digits = 0;             // kWordsLlama3
   bool has_prefix = false;        // kClassRun
   CharClass prefix = CharClass::kSpace;
@@ -147,6 +148,7 @@ class Matcher {
     switch (rule.kind) {
       case Rule::kWordsGpt2: return match_gpt2(i);
       case Rule::kWordsLlama3: return match_llama3(i, static_cast<size_t>(rule.max_digits));
+      case Rule::kWordsO200k: return match_o200k(i);
       case Rule::kClassRun: return match_run(rule, i);
       case Rule::kTrailingSpace: return i >= trailing_space_ ? end_ : i;
     }
@@ -220,18 +222,24 @@ class Matcher {
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (is_letter(i)) return skip_letters(i);
     if (c != '\r' && c != '\n' && !is_number(i) && is_letter(i + 1)) return skip_letters(i + 1);
-    // \p{N}{1,max}
+    return match_numbers_symbols_spaces(i, max_digits, /*slash_tail=*/false);
+  }
+
+  // The alternatives llama3 and o200k share after their letter words:
+  //   \p{N}{1,max} | ?[^\s\p{L}\p{N}]+[\r\n]* ([\r\n/]* when slash_tail)
+  //   |\s*[\r\n]+|\s+(?!\S)|\s+
+  size_t match_numbers_symbols_spaces(size_t i, size_t max_digits, bool slash_tail) const {
+    const uint32_t c = cp(i);
+    size_t j = i;
     if (is_number(i)) {
-      j = i;
       while (j - i < max_digits && is_number(j)) ++j;
       return j;
     }
-    //  ?[^\s\p{L}\p{N}]+[\r\n]*
     const size_t k = c == ' ' ? i + 1 : i;
     if (is_other(k)) {
       j = k;
       while (is_other(j)) ++j;
-      while (valid(j) && (cp(j) == '\r' || cp(j) == '\n')) ++j;
+      while (valid(j) && (cp(j) == '\r' || cp(j) == '\n' || (slash_tail && cp(j) == '/'))) ++j;
       return j;
     }
     if (!is_space(i)) return i;
@@ -246,6 +254,48 @@ class Matcher {
     // \s+(?!\S) | \s+
     j = match_space_not_before_word(i);
     return j != i ? j : run_end;
+  }
+
+  // o200k (gpt-oss, GPT-4o), with P = [^\r\n\p{L}\p{N}], U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}],
+  // L = [\p{Ll}\p{Lm}\p{Lo}\p{M}] and C = (?i:'s|'t|'re|'ve|'m|'ll|'d):
+  //   P?U*L+C? | P?U+L*C? | \p{N}{1,3} | ?[^\s\p{L}\p{N}]+[\r\n/]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+  // Each alternative is tried with the optional P taken first, then without, as a backtracking
+  // engine does; a mark (in U and L but also in P) can start a word either way.
+  size_t match_o200k(size_t i) const {
+    const uint32_t c = cp(i);
+    const bool prefix = valid(i) && c != '\r' && c != '\n' && !is_letter(i) && !is_number(i);
+    size_t j = i;
+    if (prefix && (j = lower_word(i + 1)) != i + 1) return match_contraction(j, /*ignore_case=*/true);
+    if ((j = lower_word(i)) != i) return match_contraction(j, /*ignore_case=*/true);
+    if (prefix && (j = upper_word(i + 1)) != i + 1) return match_contraction(j, /*ignore_case=*/true);
+    if ((j = upper_word(i)) != i) return match_contraction(j, /*ignore_case=*/true);
+    return match_numbers_symbols_spaces(i, 3, /*slash_tail=*/true);
+  }
+
+  bool is_upper(size_t i) const { return valid(i) && unicode::is_upper_or_caseless(cp(i)); }
+  bool is_lower(size_t i) const { return valid(i) && unicode::is_lower_or_caseless(cp(i)); }
+
+  // U*L+ at s: U* takes all it can and gives back one at a time until L+ can start; L+ then
+  // takes all it can. Returns the end, or s when there is no match.
+  size_t lower_word(size_t s) const {
+    size_t u = s;
+    while (is_upper(u)) ++u;
+    for (size_t k = u + 1; k-- > s;) {
+      if (is_lower(k)) {
+        while (is_lower(k)) ++k;
+        return k;
+      }
+    }
+    return s;
+  }
+
+  // U+L* at s.
+  size_t upper_word(size_t s) const {
+    size_t u = s;
+    while (is_upper(u)) ++u;
+    if (u == s) return s;
+    while (is_lower(u)) ++u;
+    return u;
   }
 
   size_t match_run(const Rule& rule, size_t i) const {
@@ -270,6 +320,7 @@ std::vector<Rule> rules_for(PreTokenizerKind kind) {
   switch (kind) {
     case PreTokenizerKind::kLlama3: return {words_llama3(3)};
     case PreTokenizerKind::kQwen2: return {words_llama3(1)};
+    case PreTokenizerKind::kO200k: return {Rule{Rule::kWordsO200k}};
     case PreTokenizerKind::kDeepseekLlm: {
       Rule trailing{Rule::kTrailingSpace};
       return {class_run(CharClass::kCrLf, 1, 1),
@@ -314,6 +365,7 @@ std::optional<PreTokenizerKind> pre_tokenizer_from_name(std::string_view name) {
       {"dbrx", PreTokenizerKind::kLlama3},
       {"smaug-bpe", PreTokenizerKind::kLlama3},
       {"qwen2", PreTokenizerKind::kQwen2},
+      {"gpt-4o", PreTokenizerKind::kO200k},
       {"deepseek-r1-qwen", PreTokenizerKind::kQwen2},
       {"stablelm2", PreTokenizerKind::kQwen2},
       {"deepseek-llm", PreTokenizerKind::kDeepseekLlm},

@@ -181,6 +181,8 @@ Status Tokenizer::load(const GgufFile& file) {
       add_bos_ = true;
       ignore_merges_ = true;
     }
+    // o200k's tokenizer.json sets ignore_merges: a word that is a token is that token.
+    if (pre_ == PreTokenizerKind::kO200k) ignore_merges_ = true;
     // Qwen2's tokenizer.json has an NFC normalizer (llama.cpp skips it; the reference does not).
     nfc_ = pre && (*pre == "qwen2" || *pre == "deepseek-r1-qwen");
 
@@ -247,6 +249,21 @@ Status Tokenizer::load(const GgufFile& file) {
   static constexpr std::string_view kEogTexts[] = {
       "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
       "<EOT>", "_<EOT>", "<|end_of_text|>"};
+  // Harmony (gpt-oss): a reply is several messages, each closed by <|end|>; generation ends at
+  // <|return|> (the answer is complete) or <|call|> (a tool call). As llama.cpp does, <|end|>
+  // is then not an end-of-generation token, and the markers the output parser reads decode as
+  // text.
+  const int32_t harmony_return = lookup("<|return|>"), harmony_call = lookup("<|call|>");
+  const bool harmony = lookup("<|channel|>") >= 0 && harmony_return >= 0 && harmony_call >= 0;
+  if (harmony) {
+    if (eot_id_ < 0) eot_id_ = harmony_return;
+    eog_ids_.push_back(harmony_return);
+    eog_ids_.push_back(harmony_call);
+    for (std::string_view t : {"<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>"}) {
+      if (const int32_t id = lookup(t); id >= 0) rendered_controls_.push_back(id);
+    }
+    std::sort(rendered_controls_.begin(), rendered_controls_.end());
+  }
   if (eot_id_ < 0) {
     for (auto t : kEotTexts) {
       if (const int32_t id = lookup(t); id >= 0) {
@@ -258,8 +275,8 @@ Status Tokenizer::load(const GgufFile& file) {
   if (eom_id_ < 0) eom_id_ = lookup("<|eom_id|>");
   for (auto t : kEogTexts) {
     if (const int32_t id = lookup(t); id >= 0) {
-      eog_ids_.push_back(id);
       types_[static_cast<size_t>(id)] = TokenType::kControl;
+      if (!(harmony && t == "<|end|>")) eog_ids_.push_back(id);
     }
   }
   // FIM padding/repo/file-separator tokens also end generation (llama.cpp does the same).
@@ -602,6 +619,9 @@ std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
   const auto i = static_cast<size_t>(id);
   switch (types_[i]) {
     case TokenType::kControl:
+      if (!special && std::binary_search(rendered_controls_.begin(), rendered_controls_.end(), id))
+        return tokens_[i];
+      return special ? tokens_[i] : std::string();
     case TokenType::kUnknown: return special ? tokens_[i] : std::string();
     case TokenType::kUserDefined:
       // tokenizer.json keeps SentencePiece's U+2581 in user-defined tokens such as Gemma's

@@ -27,6 +27,12 @@ constexpr std::string_view kLlama3Regex =
 constexpr std::string_view kQwen2Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// o200k (gpt-oss): case-aware letter runs with the contraction attached.
+constexpr std::string_view kO200kRegex =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
+    "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 // Collects every Split regex and whether a ByteLevel step is present.
 void scan_pre_tokenizer(const json& pt, std::vector<std::string>& regexes, bool& byte_level) {
@@ -209,6 +215,8 @@ Status write_byte_level(const json& model, const std::vector<std::string>& regex
       pre = "llama-bpe";
     } else if (regexes.size() == 1 && regexes[0] == kQwen2Regex) {
       pre = "qwen2";
+    } else if (regexes.size() == 1 && regexes[0] == kO200kRegex) {
+      pre = "gpt-4o";  // the name llama.cpp's converter writes for o200k
     } else if (regexes.empty()) {
       pre = "gpt-2";  // ByteLevel with its built-in GPT-2 regex
     } else {

@@ -78,6 +78,18 @@ bool is_control(uint32_t cp) {
 
 bool is_nonspacing_mark(uint32_t cp) { return category(cp) == UTF8PROC_CATEGORY_MN; }
 
+bool is_upper_or_caseless(uint32_t cp) {
+  if (cp < 0x80) return cp >= 'A' && cp <= 'Z';
+  const auto c = category(cp);
+  return c == UTF8PROC_CATEGORY_LU || (c >= UTF8PROC_CATEGORY_LT && c <= UTF8PROC_CATEGORY_ME);
+}
+
+bool is_lower_or_caseless(uint32_t cp) {
+  if (cp < 0x80) return cp >= 'a' && cp <= 'z';
+  const auto c = category(cp);
+  return c == UTF8PROC_CATEGORY_LL || (c >= UTF8PROC_CATEGORY_LM && c <= UTF8PROC_CATEGORY_ME);
+}
+
 uint32_t to_lower(uint32_t cp) {
   if (cp > 0x10FFFF) return cp;
   return static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));

@@ -1,4 +1,5 @@
-// libFuzzer target: arbitrary generated text through the thinking and tool-call parsers, whole
+// libFuzzer target: arbitrary generated text through the thinking and tool-call parsers (or,
+// with bit 64 of the mode byte, the harmony parser of gpt-oss replies), whole
 // and in pieces whose sizes come from the input. Must never crash or hang, and the pieces must
 // give the same thinking, content and calls as the whole text.
 #include <cstddef>
@@ -34,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mode & 8) opts.thinking = corral::ThinkingTags{};
   opts.thinking_starts_inside = (mode & 16) != 0;
   if (mode & 32) opts.tool_names = {"a", "get_weather"};
+  opts.harmony = (mode & 64) != 0;
   const size_t step = 1 + data[1] % 13;
   const std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
   const auto whole = run(opts, text, text.empty() ? 1 : text.size());

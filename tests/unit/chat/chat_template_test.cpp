@@ -120,3 +120,54 @@ TEST(ChatTemplate, GuessesTheEngineOfATemplateFile) {
 
 }  // namespace
 }  // namespace corral
+
+#include "base/file_util.h"
+
+namespace corral {
+namespace {
+
+// The gpt-oss template (tests/node/templates) through render_chat: the think level becomes its
+// reasoning_effort, an assistant tool call's reasoning reaches it as `thinking`.
+TEST(ChatTemplate, GptOssEffortAndThinking) {
+  auto src = read_file(CORRAL_SOURCE_DIR "/tests/node/templates/gpt-oss.jinja");
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  auto t = parse_chat_template(TemplateKind::kJinja, *src, "gpt-oss");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ChatRequest req;
+  req.messages = {msg("user", "Weather in Paris?")};
+  for (const char* level : {"low", "medium", "high"}) {
+    req.think = true;
+    req.think_level = level;
+    auto out = render_chat(*t, req);
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_NE(out->find(std::string("\nReasoning: ") + level + "\n\n"), std::string::npos) << *out;
+    EXPECT_EQ(out->substr(out->size() - 18), "<|start|>assistant") << *out;
+  }
+  req.think_level.clear();  // think true without a level: the template's medium
+  auto plain = render_chat(*t, req);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(plain->find("\nReasoning: medium\n\n"), std::string::npos);
+  ChatMessage call = msg("assistant", "");
+  call.thinking = "I need the weather.";
+  call.tool_calls = nlohmann::ordered_json::parse(
+      R"([{"function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}])");
+  ChatMessage result = msg("tool", "{\"temp\": 21}");
+  result.tool_name = "get_weather";
+  req.messages = {msg("user", "Weather in Paris?"), call, result};
+  req.tools = nlohmann::ordered_json::parse(
+      R"([{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])");
+  auto tools = render_chat(*t, req);
+  ASSERT_TRUE(tools.ok()) << tools.error().message;
+  EXPECT_NE(tools->find("<|start|>assistant<|channel|>analysis<|message|>I need the weather.<|end|>"
+                        "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>"
+                        "{\"city\": \"Paris\"}<|call|>"),
+            std::string::npos)
+      << *tools;
+  EXPECT_NE(tools->find("<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>"),
+            std::string::npos);
+  EXPECT_NE(tools->find("type get_weather = (_: {\ncity: string,\n}) => any;"), std::string::npos) << *tools;
+}
+
+}  // namespace
+}  // namespace corral

@@ -75,6 +75,8 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   EXPECT_TRUE(p->parse.thinking_starts_inside);
   p = plan_output(ref, ex, qwen, "x", Json(false), none, "{}", false, &er);
   EXPECT_FALSE(p->thinking);
+  p = plan_output(ref, ex, qwen, "x", Json("false"), none, "{}", false, &er);  // Ollama's string form
+  EXPECT_FALSE(p->thinking);
   p = plan_output(ref, ex, qwen, "x", Json(), none, "{}", true, &er);
   EXPECT_FALSE(p->thinking);  // raw: only when asked
   auto refused = plan_output(ref, ex, plain, "x", Json(true), none, "{}", false, &er);
@@ -130,6 +132,55 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   p = plan_output(ref, ex, qwen, "x", Json(false), off, "{}", false, &er);
   EXPECT_EQ(p->parse.tool_syntax, ToolCallSyntax::kNone);
   EXPECT_EQ(er.constraint, nullptr);
+}
+
+// Harmony templates (gpt-oss): the channels are always split (think false cannot switch the
+// analysis off), effort levels other than low/medium/high are 400s, tool calls are parsed but
+// cannot be forced, and a format waits for the final channel.
+TEST(ChatOutput, PlanForHarmonyTemplates) {
+  auto m = load_model(kStories);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ModelRef ref;
+  ref.name = "gpt";
+  ModelExtras ex;
+  ex.tokenizer = m->tokenizer;
+  const std::string harmony = "<|start|>system<|message|>Reasoning: {{ reasoning_effort }}<|end|>"
+                              "{{ '<|start|>assistant<|channel|>final<|message|>' }}<think>";
+  ToolRequest none;
+  GenerateRequest er;
+  for (const Json& think : {Json(), Json(true), Json(false), Json("true"), Json("false"), Json("low"), Json("medium"), Json("high")}) {
+    auto p = plan_output(ref, ex, harmony, "<|start|>assistant", think, none, "{}", false, &er);
+    ASSERT_TRUE(p.ok()) << think.dump() << ": " << p.error.message;
+    EXPECT_TRUE(p->thinking) << think.dump();
+    EXPECT_TRUE(p->parse.harmony) << think.dump();
+    EXPECT_FALSE(p->parse.thinking.has_value());  // no <think> parsing despite the literal tag
+  }
+  auto max = plan_output(ref, ex, harmony, "x", Json("max"), none, "{}", false, &er);
+  ASSERT_FALSE(max.ok());
+  EXPECT_EQ(max.error.status, 400);
+  EXPECT_NE(max.error.message.find("\"max\""), std::string::npos);
+  // Raw prompts: split only when think asks.
+  EXPECT_FALSE(plan_output(ref, ex, harmony, "x", Json(), none, "{}", true, &er)->parse.harmony);
+  EXPECT_TRUE(plan_output(ref, ex, harmony, "x", Json("high"), none, "{}", true, &er)->parse.harmony);
+  // Tools: auto parses (no grammar), required is refused.
+  auto autoc = tool_request_from_body(body_with(""), true);
+  er.constraint.reset();
+  auto p = plan_output(ref, ex, harmony, "x", Json(), *autoc, "{}", false, &er);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->parse.harmony);
+  EXPECT_EQ(er.constraint, nullptr);
+  auto req = tool_request_from_body(body_with(R"(,"tool_choice":"required")"), true);
+  auto forced = plan_output(ref, ex, harmony, "x", Json(), *req, "{}", false, &er);
+  ASSERT_FALSE(forced.ok());
+  EXPECT_EQ(forced.error.status, 400);
+  // A format is deferred: every token but the end is allowed before the final channel opens.
+  p = plan_output(ref, ex, harmony, "x", Json(), none, R"({"format":"json"})", false, &er);
+  ASSERT_TRUE(p.ok() && er.constraint);
+  const int32_t n_vocab = ex.tokenizer->n_vocab();
+  std::vector<float> logits(static_cast<size_t>(n_vocab), 0.0f);
+  er.constraint->mask(logits.data(), n_vocab);
+  EXPECT_EQ(std::count_if(logits.begin(), logits.end(), [](float v) { return !std::isinf(v); }),
+            n_vocab - static_cast<int32_t>(ex.tokenizer->eog_ids().size()));
 }
 
 TEST(ChatOutput, ToolCallAndLogprobShapes) {

@@ -334,3 +334,62 @@ TEST(TokenizerWpm, BertClsSepAndDecode) {
 
 }  // namespace
 }  // namespace corral
+
+#include "tokenizer/pre_tokenizer.h"
+
+namespace corral {
+namespace {
+
+std::vector<std::string> o200k_words(std::string_view text) {
+  std::vector<std::string> out;
+  for (auto w : pre_tokenize(PreTokenizerKind::kO200k, text)) out.emplace_back(w);
+  return out;
+}
+
+// o200k (gpt-oss): a run of capitals followed by lower case is one word (U*L+), a capital after
+// lower case starts a new one, the contraction stays on its word (any case), punctuation
+// before a word joins it, and "/" may follow a punctuation run's line breaks.
+TEST(PreTokenizerO200k, CaseAwareWordsAndContractions) {
+  EXPECT_EQ(pre_tokenizer_from_name("gpt-4o"), PreTokenizerKind::kO200k);
+  EXPECT_EQ(o200k_words("HTTPServer camelCase don't I'M/x"),
+            (std::vector<std::string>{"HTTPServer", " camel", "Case", " don't", " I'M", "/x"}));
+  EXPECT_EQ(o200k_words("ABC def's 12345 x!\n/"),
+            (std::vector<std::string>{"ABC", " def's", " ", "123", "45", " x", "!\n/"}));
+  // A combining mark belongs to both letter classes and to the punctuation prefix.
+  EXPECT_EQ(o200k_words("\xcc\x81" "abc \xcc\x81"),
+            (std::vector<std::string>{"\xcc\x81" "abc", " \xcc\x81"}));
+  EXPECT_EQ(o200k_words("a  \n\n b"), (std::vector<std::string>{"a", "  \n\n", " b"}));
+}
+
+// Harmony vocabularies end generation at <|return|> and <|call|>; <|end|> only closes a message
+// of the reply, and the markers the output parser reads decode as text.
+TEST(TokenizerBpe, HarmonyEogAndRenderedMarkers) {
+  GgufWriter w;
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "gpt-4o");
+  w.set_string_array("tokenizer.ggml.tokens", {"a", "b", "ab", "<|start|>", "<|channel|>", "<|message|>",
+                                               "<|end|>", "<|return|>", "<|call|>", "<|constrain|>"});
+  w.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1, 3, 3, 3, 3, 3, 3, 3});
+  w.set_string_array("tokenizer.ggml.merges", {"a b"});
+  auto r = load_bytes(w.serialize());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& tok = *r;
+  EXPECT_TRUE(tok->is_harmony());
+  EXPECT_TRUE(tok->is_eog(7));
+  EXPECT_TRUE(tok->is_eog(8));
+  EXPECT_FALSE(tok->is_eog(6));
+  EXPECT_EQ(tok->decode(std::vector<int32_t>{3, 4, 0, 5, 2, 6, 9}), "<|start|><|channel|>a<|message|>ab<|end|><|constrain|>");
+  EXPECT_EQ(tok->token_to_piece(7), "");
+  EXPECT_EQ(tok->token_to_piece(7, true), "<|return|>");
+  // Without <|return|>/<|call|> (Phi-3), <|end|> still ends generation and stays hidden.
+  auto phi = load_vocab("phi-3");
+  ASSERT_TRUE(phi);
+  const auto end = phi->find_token("<|end|>");
+  ASSERT_TRUE(end);
+  EXPECT_TRUE(phi->is_eog(*end));
+  EXPECT_FALSE(phi->is_harmony());
+  EXPECT_EQ(phi->token_to_piece(*end), "");
+}
+
+}  // namespace
+}  // namespace corral
