@@ -217,7 +217,7 @@ TEST(MoeBlock, BatchedOneTokenAndMixedBatchesGiveTheSameBits) {
   auto c = Context::create(m, p);
   ASSERT_TRUE(c.ok());
   Batch b;
-  for (int32_t i = 0; i < 5; ++i) b.add((i * 13 + 5) % kVocab, i, 0, false);
+  for (int32_t i = 0; i < 5; ++i) b.add(static_cast<int32_t>((i * 13 + 5) % kVocab), i, 0, false);
   for (size_t i = 0; i < kTokens.size(); ++i) b.add(kTokens[i], static_cast<int32_t>(i), 1, true);
   auto r = (*c)->forward(b);
   ASSERT_TRUE(r.ok());
