@@ -1,4 +1,4 @@
-// The lattice tables of the IQ1/IQ2/IQ3 types (format data, iq_grids.cpp) and the sign code
+// The lattice tables of the IQ1/IQ2/IQ3 types (format data, iq1/iq2/iq3_grids.cpp) and the sign code
 // they share. An entry packs one grid point: byte j is element j (unsigned magnitudes for IQ2 and
 // IQ3, int8 -1/0/+1 for IQ1). Plain data only, so that the ISA units may read it too.
 #pragma once
