@@ -202,6 +202,16 @@ std::string json_line(const api::OJson& j) {
   return j.dump(-1, ' ', false, api::OJson::error_handler_t::replace) + "\n";
 }
 
+// `curl -d` and many scripts send JSON labelled application/x-www-form-urlencoded. Ollama reads
+// the body whatever the label; httplib parses such bodies as a form and answers 413 above 8 KiB
+// (a limit compiled into Debian's shared library). No route takes a form, so the label is dropped
+// before httplib reads the body. The request object is httplib's own, non-const one.
+static void forget_form_content_type(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  const auto it = headers.find("Content-Type");
+  if (it != headers.end() && it->second.rfind("application/x-www-form-urlencoded", 0) == 0) headers.erase(it);
+}
+
 HttpServer::HttpServer(std::shared_ptr<ServerState> state)
     : state_(std::move(state)), svr_(std::make_unique<httplib::Server>()) {
   auto& svr = *svr_;
@@ -219,6 +229,7 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   const bool loopback = is_loopback_host(st.config.host);
 
   svr.set_pre_routing_handler([&st, loopback](const httplib::Request& req, httplib::Response& res) {
+    forget_form_content_type(req);
     if (loopback && !host_header_allowed(req.get_header_value("Host"))) {
       send_error(res, {403, "host not allowed"});
       return httplib::Server::HandlerResponse::Handled;

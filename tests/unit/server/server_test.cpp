@@ -58,7 +58,7 @@ class LiveServer : public ::testing::Test {
     ::setenv("CORRAL_MODEL_PATHS", ("stories=" + model).c_str(), 1);
     ServerConfig cfg;
     cfg.port = 0;
-    cfg.max_json_body_bytes = 4096;
+    cfg.max_json_body_bytes = body_limit();
     SchedulerConfig sc;
     state_ = std::make_shared<ServerState>(nullptr, sc, cfg);
     srv_ = std::make_unique<HttpServer>(state_);
@@ -69,6 +69,7 @@ class LiveServer : public ::testing::Test {
     cli_->set_read_timeout(60, 0);
     for (int i = 0; i < 100 && !cli_->Get("/"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  virtual size_t body_limit() const { return 4096; }
   void TearDown() override {
     srv_->stop();
     if (thread_.joinable()) thread_.join();
@@ -95,6 +96,27 @@ TEST_F(LiveServer, LivenessAndErrors) {
   r = cli_->Post("/v1/chat/completions", R"({"model":"x","messages":[{"role":"user","content":"a"}]})", "application/json");
   EXPECT_EQ(r->status, 404);
   EXPECT_NE(r->body.find(R"("type":"not_found_error")"), std::string::npos);
+}
+
+// A body above httplib's 8 KiB form limit, labelled as a form the way `curl -d` labels it, is read
+// as JSON (Ollama ignores the label), not refused with 413.
+class LiveServerLargeBodies : public LiveServer {
+ protected:
+  size_t body_limit() const override { return size_t{1} << 20; }
+};
+
+TEST_F(LiveServerLargeBodies, JsonLabelledAsAFormIsReadWhateverItsSize) {
+  const std::string body = R"({"model":"stories","prompt":"Once upon a time","stream":false,)" +
+                           std::string(20000, ' ') + R"("options":{"temperature":0,"num_predict":3}})";
+  for (const char* type : {"application/x-www-form-urlencoded", "application/json", "text/plain"}) {
+    auto r = cli_->Post("/api/generate", body, type);
+    ASSERT_TRUE(r) << type;
+    ASSERT_EQ(r->status, 200) << type << ": " << r->body;
+    EXPECT_EQ(api::Json::parse(r->body)["eval_count"], 3) << type;
+  }
+  auto r = cli_->Post("/api/generate", std::string(20000, ' ') + R"({"model":)", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
 }
 
 TEST_F(LiveServer, GenerateNdjsonShape) {
