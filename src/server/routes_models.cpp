@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "gguf/gguf_file.h"
+#include "server/capabilities.h"
 #include "server/generation.h"
 #include "server/server.h"
 #include "store/registry/registry_client.h"
@@ -177,14 +178,17 @@ void register_model_routes(httplib::Server& svr, ServerState& st) {
     }
     j["modelfile"] = modelfile;
     if (!ptext.empty()) j["parameters"] = ptext;
-    j["template"] = ref->template_text;
+    // The template chat requests use: the Modelfile's, else the GGUF's own (Jinja) template.
+    auto f = GgufFile::open(ref->path);
+    if (!f) return send_error(res, {500, f.error().message});
+    const std::string chat_template =
+        ref->has_template ? ref->template_text : (*f)->get_string("tokenizer.chat_template").value_or("");
+    j["template"] = chat_template;
     if (!ref->system.empty()) j["system"] = ref->system;
     j["details"] = details_for(st.host.store(), manifest, ref->path);
     // The model's MESSAGE history (a saved `corral run` session), as Ollama's show returns it.
     if (auto msgs = OJson::parse(messages_json, nullptr, false); msgs.is_array() && !msgs.empty()) j["messages"] = msgs;
     OJson info = OJson::object();
-    auto f = GgufFile::open(ref->path);
-    if (!f) return send_error(res, {500, f.error().message});
     for (const auto& key : (*f)->key_order()) {
       const GgufValue* v = (*f)->find(key);
       if (v == nullptr) continue;
@@ -210,10 +214,7 @@ void register_model_routes(httplib::Server& svr, ServerState& st) {
       }
     }
     j["model_info"] = info;
-    OJson caps = OJson::array({"completion", "embedding"});
-    if (ref->template_text.find(".Tools") != std::string::npos) caps.push_back("tools");
-    if (ref->template_text.find(".Suffix") != std::string::npos) caps.push_back("insert");
-    j["capabilities"] = caps;
+    j["capabilities"] = model_capabilities(**f, chat_template);
     j["modified_at"] = api::rfc3339_nano(ref->modified_unix_s * 1000000000);
     send_json(res, j);
   });
