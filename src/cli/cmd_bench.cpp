@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "cli/bench_util.h"
 #include "cli/command.h"
 #include "kernels/dispatch.h"
 #include "kernels/limits.h"
@@ -50,48 +51,6 @@ Rss read_rss() {
 
 double mib(double bytes) { return bytes / (1 << 20); }
 
-struct Stats {
-  double mean = 0.0;
-  double sd = 0.0;
-};
-
-Stats stats_of(const std::vector<double>& v) {
-  Stats s;
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double ss = 0.0;
-    for (double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.sd = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
-// Bytes of weights one token reads (every matmul weight once; of a mixture of experts, the
-// router and the k picked experts: k/n of the expert tensors) and int8 operations it needs
-// (2 per weight: one multiply-add).
-struct ModelCost {
-  double weight_bytes = 0.0;
-  double ops_per_token = 0.0;
-};
-
-ModelCost model_cost(const Model& m) {
-  ModelCost c;
-  auto add = [&c](const TensorView& t, double share = 1.0) {
-    if (t.data == nullptr) return;
-    c.weight_bytes += share * static_cast<double>(t.row_bytes) * static_cast<double>(t.n_rows());
-    c.ops_per_token += share * 2.0 * static_cast<double>(t.ne[0]) * static_cast<double>(t.n_rows());
-  };
-  const double picked = m.hp.n_expert > 0 ? static_cast<double>(m.hp.n_expert_used) / static_cast<double>(m.hp.n_expert) : 0.0;
-  for (const LayerWeights& l : m.layers) {
-    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) add(*t);
-    for (const TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) add(*t, picked);
-  }
-  add(m.output);
-  return c;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -99,7 +58,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
   std::string model_path;
-  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0;
+  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0, embed_batch = 0;
   bool json = false, no_limits = false;
   app.add_option("-m,--model", model_path, "GGUF file")->required();
   app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
@@ -108,6 +67,9 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("-r,--repetitions", reps, "Runs per test")->check(CLI::Range(1, 1000));
   app.add_option("-d,--depth", depth, "Context depth: tokens already in the KV cache before each test (as llama-bench -d)")
       ->check(CLI::Range(0, 1 << 22));
+  app.add_option("--embed", embed_batch,
+                 "Embedding mode (encoder models): embed batches of N random inputs of -p tokens each")
+      ->check(CLI::Range(1, 1 << 16));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
   try {
@@ -127,6 +89,9 @@ int cmd_bench(int argc, char** argv) {
     return 1;
   }
   std::shared_ptr<const Model> model = *loaded;
+  if (embed_batch > 0)
+    return bench_embed(model, model_path.substr(model_path.find_last_of('/') + 1), embed_batch, n_prompt, reps, json,
+                       no_limits);
   const bool has_tokenizer = Tokenizer::from_gguf(*model->file).ok();
   const double load_s = seconds_since(t_load);
   const Rss rss_loaded = read_rss();

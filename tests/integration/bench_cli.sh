@@ -3,7 +3,8 @@
 # load time, the file size, the KV cache size of the benchmark's context (2 x layers x positions
 # x kv_dim x 2 bytes), and resident-memory figures that add up; the markdown report prints the
 # load and memory lines; `-d N` runs both tests after N cached positions and the limits carry
-# the bandwidth median and spread; a missing file is a clear error. (Speeds are not asserted.)
+# the bandwidth median and spread; `--embed N` measures an encoder's packed embedding rate; a
+# missing file is a clear error. (Speeds are not asserted.)
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?}
 GGUF=$SHARED/models/stories260K.gguf
@@ -55,6 +56,32 @@ grep -q '^| stories260K.gguf | f32 | .* | 1 | tg4 | ' "$tmp/out.md" || fail "no 
 grep -Eq '^Load: [0-9]+ ms \(weights mapped, tokenizer built\); first forward of 8 tokens [0-9]+ ms \(repacks [0-9.]+ MiB for the [a-z0-9]+ kernels' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
 grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (F16, 12 positions); resident before load' "$tmp/out.md" \
   || fail "no memory line: $(cat "$tmp/out.md")"
+
+# Embedding mode on the test encoder (bert, 64 wide, 512 positions): inputs are packed into
+# passes of at most 2,048 tokens, so 8 x 20 is one pass per batch and 8 x 300 two.
+ENC=${CORRAL_BINARY_DIR:?}/tests/encoder_models/bert.gguf
+for shape in "8 20 1" "8 300 2"; do
+  set -- $shape
+  CORRAL_NUM_THREADS=2 timeout 300 "$BIN" bench -m "$ENC" --embed "$1" -p "$2" -r 2 --json --no-limits > "$tmp/embed.json" \
+    || fail "bench --embed $1 -p $2"
+  python3 - "$tmp/embed.json" "$1" "$2" "$3" <<'EOF2' || fail "bench --embed JSON: $(cat "$tmp/embed.json")"
+import json, sys
+j = json.load(open(sys.argv[1])); batch, n, passes = map(int, sys.argv[2:])
+[r] = j["results"]
+assert r["test"] == f"embed {batch}x{n}" and r["batch"] == batch and r["tokens_per_input"] == n, r
+assert r["passes_per_batch"] == passes, r
+assert len(r["samples"]) == 2 and all(x > 0 for x in r["samples"]), r
+assert abs(r["tokens_per_s_mean"] - n * r["embeddings_per_s_mean"]) < 1e-6 * r["tokens_per_s_mean"], r
+assert [round(t / n, 6) for t in r["token_samples"]] == [round(x, 6) for x in r["samples"]], r
+assert j["int8_ops_per_token"] > 0 and j["weight_type"] == "f16", j
+EOF2
+done
+CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$ENC" --embed 2 -p 10 -r 1 --no-limits > "$tmp/embed.md" || fail "bench --embed"
+grep -q '^| bert.gguf | f16 | .* | 1 | embed 2x10 | ' "$tmp/embed.md" || fail "no embed row: $(cat "$tmp/embed.md")"
+if "$BIN" bench -m "$GGUF" --embed 2 -p 10 > "$tmp/err" 2>&1; then fail "--embed on a decoder was accepted"; fi
+grep -q "encoder models" "$tmp/err" || fail "--embed on a decoder: $(cat "$tmp/err")"
+if "$BIN" bench -m "$ENC" --embed 2 -p 513 > "$tmp/err" 2>&1; then fail "--embed past the positions was accepted"; fi
+grep -q "1 to 512 tokens" "$tmp/err" || fail "--embed -p 513: $(cat "$tmp/err")"
 
 if "$BIN" bench -m "$tmp/missing.gguf" -p 4 -n 4 > "$tmp/err" 2>&1; then fail "a missing file was accepted"; fi
 grep -q "missing.gguf" "$tmp/err" || fail "the error does not name the file: $(cat "$tmp/err")"
