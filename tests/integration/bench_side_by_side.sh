@@ -20,6 +20,10 @@ a = sys.argv[1:]
 open(os.environ["ARGS_LOG"], "a").write(" ".join(a) + "\n")
 if os.environ.get("FAIL"): sys.exit("error: unknown model architecture")
 get = lambda f: a[a.index(f) + 1]
+if "-embd" in a:  # embedding mode: one row, the rate of one input of -p tokens per decode
+    print(json.dumps([{"model_filename": get("-m"), "n_threads": int(get("-t")), "n_prompt": int(get("-p")),
+                       "n_gen": 0, "embeddings": True, "avg_ts": float(os.environ["PP"]) / 10, "stddev_ts": 2.0}]))
+    sys.exit(0)
 rows = [{"model_filename": get("-m"), "n_threads": int(get("-t")), "n_prompt": int(get("-p")), "n_gen": 0,
          "n_depth": int(get("-d")), "avg_ts": float(os.environ["PP"]), "stddev_ts": 1.5},
         {"model_filename": get("-m"), "n_threads": int(get("-t")), "n_prompt": 0, "n_gen": int(get("-n")),
@@ -54,4 +58,28 @@ row = [l for l in md.splitlines() if "| pp16 @ d8 |" in l][0]
 assert "| 1000.00 ± 1.50 | 2000.00 ± 1.50 | failed |" in row and f"| {pp['ratio_to_best']:.2f}× |" in row, row
 assert "Limits corral measured in this run" in md, md
 print("side_by_side: ok")
+EOF
+
+# Embedding mode on the test encoder: each reference runs llama-bench -embd 1 with one input of
+# -p tokens per decode; corral runs --embed 1 and --embed 4; both rows divide by the references'
+# one-input rate (A: 100 t/s, B: 200 t/s).
+ENC=${CORRAL_BINARY_DIR:?}/tests/encoder_models/bert.gguf
+rm -f "$tmp"/*.log
+python3 "$ROOT/bench/side_by_side.py" --corral "$BIN" --ref "A=$tmp/ref-a" --ref "B=$tmp/ref-b" \
+  -t 2 -p 12 -r 2 --embed 4 --json "$tmp/embed.json" "$ENC" > "$tmp/embed.md" 2> "$tmp/err" \
+  || fail "side_by_side --embed: $(cat "$tmp/embed.md" "$tmp/err")"
+grep -q -- "-m $ENC -t 2 -embd 1 -p 12 -n 0 -b 12 -ub 12 -r 2 -o json" "$tmp/a.log" || fail "ref A embed args: $(cat "$tmp/a.log")"
+python3 - "$tmp/embed.json" "$tmp/embed.md" <<'EOF' || fail "side_by_side --embed output: $(cat "$tmp/embed.md")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+md = open(sys.argv[2]).read()
+tests = {t["test"]: t for t in j["models"][0]["tests"]}
+assert set(tests) == {"embed 1x12", "embed 4x12"}, tests
+for t in tests.values():
+    assert t["references"] == {"A": 100.0, "B": 200.0} and t["references_test"] == "embed 1x12", t
+    assert t["corral"] > 0 and abs(t["ratio_to_best"] - t["corral"] / 200.0) < 1e-12, t
+row = [l for l in md.splitlines() if "| embed 4x12 |" in l][0]
+assert "| — | — |" in row, row
+assert "one input per evaluation" in md and "int8 peak" in md, md
+print("side_by_side --embed: ok")
 EOF
