@@ -232,18 +232,19 @@ Expected<std::vector<std::vector<float>>> ModelHost::embed(ModelExtras& ex, cons
     seqs.push_back(std::move(toks));
   }
   std::vector<std::vector<float>> out;
-  {
+  if (ex.encoder) {
+    // Concurrent requests share encoder passes (embed_batcher.h).
+    auto r = ex.embed_batcher.embed(std::move(seqs), [&ex, &hp](const EmbedBatcher::Seqs& all) {
+      return ex.encoder->embed(all, hp.pooling);
+    });
+    if (!r) return HttpError{500, r.error().message};
+    out = std::move(*r);
+  } else {
     std::lock_guard<std::mutex> lock(ex.embed_mu);
-    if (ex.encoder) {
-      auto r = ex.encoder->embed(seqs, hp.pooling);
-      if (!r) return HttpError{500, r.error().message};
-      out = std::move(*r);
-    } else {
-      for (const auto& toks : seqs) {
-        auto v = decoder_embedding(ex, toks, n_ctx);
-        if (!v.ok()) return v.error;
-        out.push_back(std::move(*v));
-      }
+    for (const auto& toks : seqs) {
+      auto v = decoder_embedding(ex, toks, n_ctx);
+      if (!v.ok()) return v.error;
+      out.push_back(std::move(*v));
     }
   }
   for (auto& v : out) {

@@ -14,6 +14,7 @@
 #include "engine/scheduler.h"
 #include "model/context.h"
 #include "model/encoder.h"
+#include "server/embed_batcher.h"
 #include "server/resilience.h"
 #include "store/store.h"
 
@@ -56,7 +57,8 @@ struct ModelRef {
 };
 
 // Per loaded model, next to its Runner: the weights and tokenizer, the GGUF chat template, and
-// a lazily made single-sequence context for embeddings (one embedding request at a time).
+// for decoder models a lazily made single-sequence context for embeddings (one embedding request
+// at a time, embed_mu); encoder models pack concurrent requests instead (embed_batcher).
 struct ModelExtras {
   std::shared_ptr<const Model> model;
   std::shared_ptr<const Tokenizer> tokenizer;
@@ -66,6 +68,7 @@ struct ModelExtras {
   // Encoder (embedding-only) models: their pass, instead of a runner; chat and generate are a
   // 400 ("does not support ...").
   std::unique_ptr<Encoder> encoder;
+  EmbedBatcher embed_batcher;  // packs concurrent requests' inputs into shared encoder calls
 };
 
 class ModelHost {

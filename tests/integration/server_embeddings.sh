@@ -95,6 +95,25 @@ for v, c in zip(r["embeddings"], ref):
 print("qwen3 values ok")
 PY
 
+# Concurrent requests share encoder passes (server/embed_batcher.h) and get the same vectors, bit
+# for bit, as the same inputs sent one request at a time.
+python3 - "$B" <<'PY' || fail "concurrent /api/embed"
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base = sys.argv[1]
+def embed(inputs):
+    req = urllib.request.Request(base + "/api/embed", json.dumps({"model": "minilm", "input": inputs}).encode(),
+                                 {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=120))["embeddings"]
+requests = [[f"request {i} text {j} " + "word " * (3 * i + j) for j in range(1 + i % 3)] for i in range(12)]
+alone = [embed(r) for r in requests]
+with ThreadPoolExecutor(12) as pool:
+    together = list(pool.map(embed, requests))
+for i, (a, b) in enumerate(zip(alone, together)):
+    assert a == b, (i, "differs when sent concurrently")
+print("concurrent embed: 12 requests, same vectors as one at a time")
+PY
+
 NODE_DIR=$SRC/tests/node
 if [ -d "$NODE_DIR/node_modules/ollama" ] && [ -d "$NODE_DIR/node_modules/openai" ]; then
   (cd "$NODE_DIR" && timeout 120 node server_embeddings.mjs "$B" minilm "$SRC/tests/golden/testdata/embeddings/bert.json") || fail "node clients"
