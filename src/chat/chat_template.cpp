@@ -1,6 +1,7 @@
 // Template selection, the Jinja context for a chat request, and render_chat.
 #include "chat/chat_template.h"
 
+#include "chat/jinja_value.h"
 #include "chat/ollama_template.h"
 
 namespace corral {
@@ -53,7 +54,47 @@ TemplateKind guess_template_kind(const std::string& src) {
   return TemplateKind::kGo;
 }
 
-nlohmann::ordered_json jinja_context(const ChatRequest& req) {
+namespace {
+
+// The tools' function objects ({"name", "description", "parameters"}), as the model cards of
+// Phi-4-mini and SmolLM3 pass them.
+nlohmann::ordered_json tool_functions(const nlohmann::ordered_json& tools) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& t : tools) out.push_back(t.is_object() && t.contains("function") ? t["function"] : t);
+  return out;
+}
+
+// Templates that take the tool list under another name than transformers' `tools`.
+void adapt_tools(nlohmann::ordered_json& ctx, std::string_view source) {
+  if (!ctx.contains("tools") || source.empty()) return;
+  const nlohmann::ordered_json& tools = ctx["tools"];
+  // SmolLM3: `xml_tools` (printed one per line between <tools> tags).
+  if (source.find("xml_tools") != std::string_view::npos && !ctx.contains("xml_tools"))
+    ctx["xml_tools"] = tool_functions(tools);
+  // Phi-4-mini: a JSON string in the system message's `tools` key, printed between <|tool|> and
+  // <|/tool|>; without a system message, one is added with the line Ollama's template uses.
+  if (source.find("message['tools']") != std::string_view::npos ||
+      source.find("message.tools") != std::string_view::npos) {
+    auto& msgs = ctx["messages"];
+    if (msgs.empty() || msgs[0].value("role", std::string()) != "system") {
+      nlohmann::ordered_json sys = nlohmann::ordered_json::object();
+      sys["role"] = "system";
+      sys["content"] = "You may call one or more functions to assist with the user query.";
+      msgs.insert(msgs.begin(), std::move(sys));
+    }
+    if (!msgs[0].contains("tools")) {
+      jinja::JsonOptions opts;  // Python json.dumps, as the model card's example
+      opts.item_sep = ", ";
+      opts.key_sep = ": ";
+      auto text = jinja::to_json(jinja::Value::from_json(tool_functions(tools)), opts);
+      if (text.ok()) msgs[0]["tools"] = *text;
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::ordered_json jinja_context(const ChatRequest& req, std::string_view template_source) {
   using json = nlohmann::ordered_json;
   json msgs = json::array();
   std::vector<ChatMessage> messages = req.messages;
@@ -109,6 +150,7 @@ nlohmann::ordered_json jinja_context(const ChatRequest& req) {
   if (!req.think_level.empty()) ctx["reasoning_effort"] = req.think_level;
   if (req.extra.is_object())
     for (auto it = req.extra.begin(); it != req.extra.end(); ++it) ctx[it.key()] = it.value();
+  adapt_tools(ctx, template_source);
   return ctx;
 }
 
@@ -118,7 +160,7 @@ Result<std::string> render_chat(const ChatTemplate& tmpl, const ChatRequest& req
     return render_ollama_template(*tmpl.go, req);
   }
   if (!tmpl.jinja) return make_error("chat template {} is not parsed", tmpl.name);
-  return tmpl.jinja->render(jinja_context(req));
+  return tmpl.jinja->render(jinja_context(req, tmpl.source));
 }
 
 }  // namespace corral

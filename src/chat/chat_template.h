@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "chat/chat_types.h"
@@ -53,7 +54,10 @@ TemplateKind guess_template_kind(const std::string& source);
 // tool_call_id for tool results), tools, documents, add_generation_prompt, bos_token,
 // eos_token, enable_thinking, reasoning_effort (the think level), then `extra`. An assistant
 // message's reasoning is both `reasoning_content` and `thinking` (gpt-oss's name).
-nlohmann::ordered_json jinja_context(const ChatRequest& req);
+// With the template's source, tools also go where templates that do not read `tools` want them:
+// `xml_tools` (SmolLM3) and, as a JSON string, the system message's `tools` key (Phi-4-mini; a
+// system message is added when there is none).
+nlohmann::ordered_json jinja_context(const ChatRequest& req, std::string_view template_source = {});
 
 // Renders the prompt text for `req`. Errors name the template, line and column.
 Result<std::string> render_chat(const ChatTemplate& tmpl, const ChatRequest& req);

@@ -40,6 +40,14 @@ std::optional<std::vector<ToolCall>> parse_calls(std::string_view text) {
   return tool_calls_from_json(v);
 }
 
+// A tagged body: one JSON value, or (Phi-4-mini, parallel calls) objects separated by commas
+// without the brackets around them.
+std::optional<std::vector<ToolCall>> parse_tagged_calls(std::string_view body, bool bare_list) {
+  auto calls = parse_calls(body);
+  if (calls || !bare_list || body.empty() || body.front() != '{') return calls;
+  return parse_calls("[" + std::string(body) + "]");
+}
+
 }  // namespace
 
 const char* tool_call_syntax_name(ToolCallSyntax s) {
@@ -50,11 +58,13 @@ const char* tool_call_syntax_name(ToolCallSyntax s) {
     case ToolCallSyntax::kLlama3: return "llama3";
     case ToolCallSyntax::kMistral: return "mistral";
     case ToolCallSyntax::kMistralArgs: return "mistral-args";
+    case ToolCallSyntax::kPhi4: return "phi4";
   }
   return "none";
 }
 
 ToolCallSyntax tool_call_syntax_for_template(std::string_view t) {
+  if (contains(t, "<|tool_call|>") || contains(t, "<|tool|>")) return ToolCallSyntax::kPhi4;
   if (contains(t, "<tool_call>")) return ToolCallSyntax::kHermes;
   if (contains(t, "[TOOL_CALLS]"))
     return contains(t, "[ARGS]") ? ToolCallSyntax::kMistralArgs : ToolCallSyntax::kMistral;
@@ -138,6 +148,7 @@ ToolCallParser::ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> t
     : syntax_(syntax), names_(std::move(tool_names)), state_(State::kStart) {
   switch (syntax) {
     case ToolCallSyntax::kHermes: open_ = "<tool_call>"; close_ = "</tool_call>"; break;
+    case ToolCallSyntax::kPhi4: open_ = "<|tool_call|>"; close_ = "<|/tool_call|>"; break;
     case ToolCallSyntax::kMistral:
     case ToolCallSyntax::kMistralArgs: open_ = "[TOOL_CALLS]"; break;
     case ToolCallSyntax::kLlama3: open_ = "<|python_tag|>"; break;
@@ -253,7 +264,7 @@ void ToolCallParser::step(Out& out) {
           const size_t pos = buf_.find(close_);
           if (pos == std::string::npos) return;
           const std::string_view body = trim(std::string_view(buf_).substr(0, pos));
-          auto calls = parse_calls(body);
+          auto calls = parse_tagged_calls(body, syntax_ == ToolCallSyntax::kPhi4);
           if (calls) {
             for (auto& c : *calls) out.calls.push_back(std::move(c));
           } else {
@@ -324,7 +335,7 @@ ToolCallParser::Out ToolCallParser::finish() {
     case State::kTagBody: {
       // Generation ended inside a tagged call (a stop string or the token limit): keep the
       // call when what came so far is one, else give the text back.
-      auto calls = parse_calls(trim(buf_));
+      auto calls = parse_tagged_calls(trim(buf_), syntax_ == ToolCallSyntax::kPhi4);
       if (calls) {
         for (auto& c : *calls) out.calls.push_back(std::move(c));
       } else {
@@ -414,6 +425,11 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
       break;
     case ToolCallSyntax::kMistralArgs:
       g.gbnf = std::string("root ::= call") + (one ? "" : " call{0,3}") + "\ncall ::= \"[TOOL_CALLS]\" call-body\n";
+      break;
+    case ToolCallSyntax::kPhi4:
+      // The call as a bare JSON list (the parser takes one naming a declared tool): the tags may
+      // be control tokens of the vocabulary, which a grammar over text cannot force.
+      g.gbnf = std::string("root ::= \"[\" call-body") + (one ? "" : " (\", \" call-body){0,3}") + " \"]\"\n";
       break;
     case ToolCallSyntax::kLlama3:
     case ToolCallSyntax::kJson:

@@ -8,6 +8,9 @@
 //                                      when the tag is visible; it is a control token and usually not)
 //   mistral:                           [TOOL_CALLS] [{"name": "f", "arguments": {...}}, ...]
 //   mistral-args (Mistral Small 3.2, Magistral, Devstral): [TOOL_CALLS]f[ARGS]{...}
+//   phi4    (Phi-4-mini; tools between <|tool|> and <|/tool|>):
+//                                      <|tool_call|>[{"name": "f", "arguments": {...}}, ...]<|/tool_call|>
+//                                      (the closing tag may be missing, the brackets too)
 //   json    (any other template that renders tools): a bare JSON call object or array
 // A bare JSON value at the very start of the output counts as a call in every syntax, but only
 // when it names a declared tool, so that an ordinary JSON answer is not mistaken for one.
@@ -23,7 +26,7 @@
 
 namespace corral {
 
-enum class ToolCallSyntax { kNone, kJson, kHermes, kLlama3, kMistral, kMistralArgs };
+enum class ToolCallSyntax { kNone, kJson, kHermes, kLlama3, kMistral, kMistralArgs, kPhi4 };
 
 const char* tool_call_syntax_name(ToolCallSyntax s);
 

@@ -337,7 +337,7 @@ Expected<std::string> render_prompt(const ModelRef& ref, const ModelExtras& ex, 
     // transformers' variables: reasoning_content, tool calls with object arguments, tool
     // results' name and tool_call_id, and enable_thinking when `think` is set (Qwen3's
     // think:false renders its empty <think></think> block).
-    auto s = t->render(jinja_context(cr));
+    auto s = t->render(jinja_context(cr, ex.gguf_chat_template));
     if (!s) return HttpError{500, fmt::format("chat template error: {}", s.error().message)};
     // Templates written for transformers start with bos_token, and our tokenizer adds BOS too
     // when the model says so: drop the rendered one rather than feed the model two.

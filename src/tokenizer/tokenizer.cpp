@@ -259,11 +259,17 @@ Status Tokenizer::load(const GgufFile& file) {
     if (eot_id_ < 0) eot_id_ = harmony_return;
     eog_ids_.push_back(harmony_return);
     eog_ids_.push_back(harmony_call);
+    harmony_ = true;
     for (std::string_view t : {"<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>"}) {
       if (const int32_t id = lookup(t); id >= 0) rendered_controls_.push_back(id);
     }
-    std::sort(rendered_controls_.begin(), rendered_controls_.end());
   }
+  // Thinking and tool-call tags that a vocabulary marks control (SmolLM3's and Phi-4-mini's
+  // files may) still reach the output parser as text, as Qwen's user-defined ones do.
+  for (std::string_view t : {"<think>", "</think>", "<tool_call>", "</tool_call>", "<|tool_call|>", "<|/tool_call|>"}) {
+    if (const int32_t id = lookup(t); id >= 0) rendered_controls_.push_back(id);
+  }
+  std::sort(rendered_controls_.begin(), rendered_controls_.end());
   if (eot_id_ < 0) {
     for (auto t : kEotTexts) {
       if (const int32_t id = lookup(t); id >= 0) {

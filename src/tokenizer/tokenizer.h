@@ -71,7 +71,7 @@ class Tokenizer {
   // Harmony vocabularies (gpt-oss: <|channel|>, <|return|> and <|call|> all present) end on
   // <|return|> and <|call|>, not on <|end|>, which only closes one message of the reply.
   bool is_eog(int32_t id) const;
-  bool is_harmony() const { return !rendered_controls_.empty(); }
+  bool is_harmony() const { return harmony_; }
   bool is_control(int32_t id) const;
   TokenType token_type(int32_t id) const;
   const std::string& token_text(int32_t id) const;  // raw vocab text; "" for invalid ids
@@ -120,9 +120,12 @@ class Tokenizer {
   void load_strip_attributes(const GgufFile& file);
   std::vector<int32_t> byte_tokens_;            // SPM <0xXX> ids, -1 when absent
   std::vector<int32_t> eog_ids_;
-  // Control tokens that decode as their text even without `special`: the harmony markers
-  // (<|start|>, <|channel|>, <|message|>, <|constrain|>, <|end|>) the output parser reads.
+  // Control tokens that decode as their text even without `special`, because the chat output
+  // parser reads them: the harmony markers (<|start|>, <|channel|>, <|message|>, <|constrain|>,
+  // <|end|>) and, in any vocabulary, thinking and tool-call tags (<think>, </think>,
+  // <tool_call>, </tool_call>, Phi-4-mini's <|tool_call|> and <|/tool_call|>).
   std::vector<int32_t> rendered_controls_;  // sorted
+  bool harmony_ = false;
   std::vector<std::string> bpe_pieces_;         // byte-decoded text per id (BPE only)
   int32_t bos_id_ = -1, eos_id_ = -1, eot_id_ = -1, eom_id_ = -1, unk_id_ = -1, pad_id_ = -1;
   int32_t sep_id_ = -1;

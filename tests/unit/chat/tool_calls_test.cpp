@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "chat/output_parser.h"
+#include "chat/thinking.h"
 #include "chat/tool_calls.h"
 
 namespace corral {
@@ -253,6 +254,89 @@ TEST(ToolCallGrammar, WrapsEachToolInItsSyntax) {
   EXPECT_FALSE(tool_call_grammar(ToolCallSyntax::kLlama3, tools, ToolChoice::kAuto));
   EXPECT_FALSE(tool_call_grammar(ToolCallSyntax::kHermes, tools, ToolChoice::kNone));
   EXPECT_EQ(gbnf_literal("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\x01\"");
+}
+
+// Phi-4-mini: <|tool_call|>[...]<|/tool_call|>, parallel calls with or without the brackets, a
+// missing closing tag at the end, and the bare list when the tags are hidden control tokens.
+TEST(ToolCalls, Phi4MiniCalls) {
+  const std::string dir = std::string(CORRAL_SOURCE_DIR) + "/tests/node/templates/";
+  EXPECT_EQ(tool_call_syntax_for_template(read_text(dir + "phi-4-mini.jinja")), ToolCallSyntax::kPhi4);
+  EXPECT_EQ(tool_call_syntax_for_template(read_text(dir + "smollm3.jinja")), ToolCallSyntax::kHermes);
+  EXPECT_EQ(tool_call_syntax_for_template(read_text(dir + "smollm3-unsloth.jinja")), ToolCallSyntax::kNone);
+  EXPECT_STREQ(tool_call_syntax_name(ToolCallSyntax::kPhi4), "phi4");
+  const auto S = ToolCallSyntax::kPhi4;
+  const std::string w = R"({"name": "get_weather", "arguments": {"city": "Paris"}})";
+  const std::string s = R"({"name": "search", "arguments": {"query": "x"}})";
+  auto two = parse_whole(S, "<|tool_call|>[" + w + ", " + s + "]<|/tool_call|>");
+  EXPECT_EQ(two.content, "");
+  ASSERT_EQ(two.calls.size(), 2u);
+  EXPECT_EQ(two.calls[0].name, "get_weather");
+  EXPECT_EQ(two.calls[0].arguments["city"], "Paris");
+  EXPECT_EQ(two.calls[1].name, "search");
+  auto bare_list = parse_whole(S, "Let me check. <|tool_call|>" + w + ", " + s + "<|/tool_call|>");
+  EXPECT_EQ(bare_list.content, "Let me check. ");
+  EXPECT_EQ(bare_list.calls.size(), 2u);
+  auto unclosed = parse_whole(S, "<|tool_call|>[" + w + "]");
+  EXPECT_EQ(unclosed.content, "");
+  ASSERT_EQ(unclosed.calls.size(), 1u);
+  EXPECT_EQ(unclosed.calls[0].name, "get_weather");
+  auto hidden = parse_whole(S, "[" + w + "]", {"get_weather"});
+  EXPECT_EQ(hidden.content, "");
+  EXPECT_EQ(hidden.calls.size(), 1u);
+  auto undeclared = parse_whole(S, "[" + w + "]", {"other"});
+  EXPECT_EQ(undeclared.content, "[" + w + "]");
+  EXPECT_TRUE(undeclared.calls.empty());
+  auto broken = parse_whole(S, "See <|tool_call|>not json<|/tool_call|>");
+  EXPECT_EQ(broken.content, "See <|tool_call|>not json<|/tool_call|>");
+  EXPECT_TRUE(broken.calls.empty());
+  for (const std::string& text : {"<|tool_call|>[" + w + ", " + s + "]<|/tool_call|>", "a <|tool_call|>" + w + ", " + s,
+                                  "<|tool_call|>[" + w + "]<|/tool_call|>\n<|tool_call|>[" + s + "]<|/tool_call|>"})
+    expect_stream_equal(S, text);
+  const OJson tools = OJson::parse(R"([{"type":"function","function":{"name":"get_weather"}}])");
+  auto g = tool_call_grammar(S, tools, ToolChoice::kRequired);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->gbnf.rfind("root ::= \"[\" call-body (\", \" call-body){0,3} \"]\"", 0), 0u) << g->gbnf;
+  EXPECT_FALSE(tool_call_grammar(S, tools, ToolChoice::kAuto));
+}
+
+// SmolLM3 thinks in <think> (unless /no_think put an empty block in the prompt) and calls tools
+// as Qwen3 does, in <tool_call> tags.
+TEST(ChatOutput, SmolLM3ThinkingAndToolCall) {
+  const std::string src = read_text(std::string(CORRAL_SOURCE_DIR) + "/tests/node/templates/smollm3.jinja");
+  auto tags = thinking_tags_for_template(src);
+  ASSERT_TRUE(tags);
+  ChatOutputOptions opts;
+  opts.thinking = *tags;
+  opts.tool_syntax = tool_call_syntax_for_template(src);
+  opts.tool_names = {"get_weather"};
+  auto run = [&](const std::string& text, bool inside) {
+    opts.thinking_starts_inside = inside;
+    ChatOutputParser p(opts);
+    ChatOutputParser::Out all;
+    for (size_t i = 0; i < text.size(); i += 3) {
+      auto o = p.push(std::string_view(text).substr(i, 3));
+      all.thinking += o.thinking;
+      all.content += o.content;
+      for (auto& c : o.calls) all.calls.push_back(c);
+    }
+    auto o = p.finish();
+    all.thinking += o.thinking;
+    all.content += o.content;
+    for (auto& c : o.calls) all.calls.push_back(c);
+    return all;
+  };
+  auto a = run("<think>\nParis weather needs the tool.\n</think>\n<tool_call>\n"
+               "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>",
+               false);
+  EXPECT_EQ(a.thinking, "Paris weather needs the tool.");
+  EXPECT_EQ(a.content, "");
+  ASSERT_EQ(a.calls.size(), 1u);
+  EXPECT_EQ(a.calls[0].arguments["city"], "Paris");
+  // /no_think: the prompt ends with the empty block, so the reply is all answer.
+  EXPECT_FALSE(prompt_opens_thinking("<|im_start|>assistant\n<think>\n\n</think>\n", *tags));
+  auto b = run("It is sunny.", false);
+  EXPECT_EQ(b.thinking, "");
+  EXPECT_EQ(b.content, "It is sunny.");
 }
 
 }  // namespace

@@ -393,3 +393,31 @@ TEST(TokenizerBpe, HarmonyEogAndRenderedMarkers) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+// Thinking and tool-call tags decode as text even when the vocabulary marks them control (as a
+// SmolLM3 or Phi-4-mini file may), so the chat output parser sees them; other control tokens
+// stay hidden, and such a vocabulary is not harmony.
+TEST(TokenizerBpe, ThinkAndToolCallTagsRenderAsText) {
+  GgufWriter w;
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "gpt-4o");
+  w.set_string_array("tokenizer.ggml.tokens", {"a", "b", "ab", "<think>", "</think>", "<|tool_call|>",
+                                               "<|/tool_call|>", "<|end|>", "<|assistant|>", "<tool_call>"});
+  w.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1, 3, 3, 3, 3, 3, 3, 3});
+  w.set_string_array("tokenizer.ggml.merges", {"a b"});
+  auto r = load_bytes(w.serialize());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& tok = *r;
+  EXPECT_FALSE(tok->is_harmony());
+  EXPECT_TRUE(tok->is_eog(7));
+  EXPECT_EQ(tok->decode(std::vector<int32_t>{8, 3, 0, 4, 5, 2, 6, 9, 7}),
+            "<think>a</think><|tool_call|>ab<|/tool_call|><tool_call>");
+  EXPECT_EQ(tok->token_to_piece(8), "");
+  EXPECT_EQ(tok->token_to_piece(8, true), "<|assistant|>");
+}
+
+}  // namespace
+}  // namespace corral
