@@ -156,7 +156,7 @@ TEST(ModelLoader, YarnScalingIsReadForAnyFamilyAndApplied) {
   for (size_t i = 0; i < static_cast<size_t>(kVocab); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f) << i;
   double diff = 0;
   for (size_t i = 5 * static_cast<size_t>(kVocab); i < a.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-  EXPECT_GT(diff, 1e-3);
+  EXPECT_GT(diff, 1e-5);  // small weights attend almost evenly: 4e-5 here, rounding is ~1e-7
   Spec bad = yarn;
   bad.keys = [](GgufWriter& w) {
     w.set_string("llama.rope.scaling.type", "yarn");
