@@ -2,7 +2,8 @@
 // Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases), qwen3 (q/k norms, key_length),
 // smollm3, gemma2 (post norms, soft-capping, sliding window) and gemma3 (q/k and post norms,
 // sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
-// LongRoPE factors) and mixtures of experts (qwen3moe; llama with --experts, as Mixtral), with
+// LongRoPE factors) and mixtures of experts (qwen3moe; llama with --experts, as Mixtral; gpt-oss
+// with its biases, sinks, alternating windows, YaRN and the MXFP4 expert mix), with
 // tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
@@ -55,6 +56,9 @@ struct Spec {
   int64_t n_expert_used = 2;
   int64_t n_ff_exp = 0;             // qwen3moe: expert width (0: n_ff); llama experts are n_ff wide
   double router_scale = 2.0;        // the router's weight on each routing dimension (see route_code)
+  double expert_gain = 1.0;         // gate/up experts' weights times this, down's divided by its square
+  double yarn_factor = 32.0;        // gpt-oss: rope.scaling.factor (YaRN)
+  int64_t yarn_orig_ctx = 4096;     // gpt-oss: rope.scaling.original_context_length
   uint64_t seed = 1;
   std::string name;
   std::string vocab_path;
@@ -98,6 +102,8 @@ enum class Init {
   kLongFactors,   // LongRoPE long factors: 1..16
   kShortFactors,  // LongRoPE short factors: 1..1.5
   kRouter,  // expert router: reads routing dimension e for expert e (see route_code)
+  kRouterBias,  // +- 0.02: small next to the routing margins
+  kSink,        // gpt-oss attention sinks: -1..3
 };
 
 struct PlannedTensor {
@@ -113,12 +119,15 @@ int64_t head_dim_of(const Spec& s) {
   return s.n_embd / s.n_head;
 }
 
+bool is_gptoss(const Spec& s) { return s.arch == "gpt-oss"; }
 bool is_tied(const Spec& s) {
-  return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3" && s.arch != "qwen3moe";
+  return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3" && s.arch != "qwen3moe" && !is_gptoss(s);
 }
 bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3"; }
 bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
-int64_t n_ff_exp_of(const Spec& s) { return s.arch == "qwen3moe" && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff; }
+int64_t n_ff_exp_of(const Spec& s) {
+  return (s.arch == "qwen3moe" || is_gptoss(s)) && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
+}
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
 bool is_encoder(const Spec& s) { return s.arch == "bert" || s.arch == "nomic-bert"; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
@@ -129,6 +138,9 @@ struct WeightTypes {
   GgmlType base = GgmlType::kF32;
   int k_mix = 0;  // 3, 4, 5: Q3_K_M, Q4_K_M, Q5_K_M; 0: every matrix in `base`
   uint32_t file_type = 0;
+  // "mxfp4": llama-quantize's MXFP4_MOE, as gpt-oss files are quantized: the 3-D expert tensors
+  // MXFP4, every other matrix Q8_0 (`base`); the router stays F32.
+  bool mxfp4_experts = false;
 };
 
 // llama-quantize's layer choice for the extra bits of Q4_K_M/Q5_K_M: the first and last eighth
@@ -139,6 +151,7 @@ bool use_more_bits(int64_t il, int64_t n_layer) {
 
 // The type of one matrix; `role` is the name without "blk.N." and ".weight".
 GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il, int64_t n_layer) {
+  if (wt.mxfp4_experts && role.size() > 5 && role.compare(role.size() - 5, 5, "_exps") == 0) return GgmlType::kMXFP4;
   if (wt.k_mix == 0) return wt.base;
   if (role == "output") return GgmlType::kQ6_K;  // also token_embd when it is tied to the output
   if (role == "attn_v") {
@@ -182,7 +195,7 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
       add(p + "attn_k.weight", mat("attn_k", il), {s.n_embd, kv_dim}, Init::kMatrix);
       add(p + "attn_v.weight", mat("attn_v", il), {s.n_embd, kv_dim}, Init::kMatrix);
     }
-    if (s.arch == "qwen2") {
+    if (s.arch == "qwen2" || is_gptoss(s)) {
       add(p + "attn_q.bias", GgmlType::kF32, {q_dim}, Init::kBias);
       add(p + "attn_k.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
       add(p + "attn_v.bias", GgmlType::kF32, {kv_dim}, Init::kBias);
@@ -192,8 +205,15 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
       add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
     }
     add(p + "attn_output.weight", mat("attn_output", il), {q_dim, s.n_embd}, Init::kMatrix);
-    if (is_gemma(s)) add(p + "post_attention_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
-    add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    if (is_gptoss(s)) {
+      // gpt-oss: output bias, a sink per head; its feed-forward norm is named post_attention_norm.
+      add(p + "attn_output.bias", GgmlType::kF32, {s.n_embd}, Init::kBias);
+      add(p + "attn_sinks.weight", GgmlType::kF32, {s.n_head}, Init::kSink);
+      add(p + "post_attention_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    } else {
+      if (is_gemma(s)) add(p + "post_attention_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+      add(p + "ffn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    }
     if (s.n_expert > 0) {
       // The router stays F32, as llama-quantize leaves it.
       const int64_t f = n_ff_exp_of(s);
@@ -201,6 +221,12 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
       add(p + "ffn_gate_exps.weight", mat("ffn_gate_exps", il), {s.n_embd, f, s.n_expert}, Init::kMatrix);
       add(p + "ffn_down_exps.weight", mat("ffn_down_exps", il), {f, s.n_embd, s.n_expert}, Init::kMatrix);
       add(p + "ffn_up_exps.weight", mat("ffn_up_exps", il), {s.n_embd, f, s.n_expert}, Init::kMatrix);
+      if (is_gptoss(s)) {
+        add(p + "ffn_gate_inp.bias", GgmlType::kF32, {s.n_expert}, Init::kRouterBias);
+        add(p + "ffn_gate_exps.bias", GgmlType::kF32, {f, s.n_expert}, Init::kBias);
+        add(p + "ffn_down_exps.bias", GgmlType::kF32, {s.n_embd, s.n_expert}, Init::kBias);
+        add(p + "ffn_up_exps.bias", GgmlType::kF32, {f, s.n_expert}, Init::kBias);
+      }
     } else if (is_phi3(s)) {
       add(p + "ffn_up.weight", mat("ffn_up", il), {s.n_embd, 2 * s.n_ff}, Init::kMatrix);
     } else {
@@ -313,7 +339,9 @@ void apply_routing(const Spec& s, const PlannedTensor& t, int64_t row, float* ds
     for (int64_t e = 0; e < X; ++e) dst[e] = route_code(s, row, e);
   } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight")) {
     if (row % s.n_embd < X) std::fill(dst, dst + t.ne[0], 0.0f);
-  } else if (ends_with(t.name, "ffn_norm.weight")) {
+  } else if (ends_with(t.name, "attn_output.bias") || ends_with(t.name, "ffn_down_exps.bias")) {
+    std::fill(dst, dst + X, 0.0f);  // gpt-oss: the output biases leave the routing dimensions alone
+  } else if (ends_with(t.name, "ffn_norm.weight") || (is_gptoss(s) && ends_with(t.name, "post_attention_norm.weight"))) {
     std::fill(dst, dst + X, 1.0f);
   } else if (t.init == Init::kRouter) {
     std::fill(dst, dst + t.ne[0], 0.0f);
@@ -331,6 +359,8 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     switch (t.init) {
       case Init::kMatrix: dst[i] = u * matrix_amp; break;
       case Init::kRouter: break;
+      case Init::kRouterBias: dst[i] = 0.02f * u; break;
+      case Init::kSink: dst[i] = 1.0f + 2.0f * u; break;
       case Init::kNorm: dst[i] = 1.0f + 0.1f * u; break;
       case Init::kBias: dst[i] = 0.1f * u; break;
       case Init::kRopeFreqs: break;
@@ -341,6 +371,13 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
   if (t.init == Init::kRopeFreqs) {
     const auto f = llama3_rope_factors(s);
     std::copy(f.begin(), f.end(), dst);
+  }
+  if (s.expert_gain != 1.0 && t.init == Init::kMatrix) {
+    // Wider expert activations (gpt-oss: enough to reach its SwiGLU clamp), the same scale out.
+    const auto gain = static_cast<float>(s.expert_gain);
+    const float k = ends_with(t.name, "ffn_down_exps.weight") ? 1.0f / (gain * gain)
+                    : ends_with(t.name, "ffn_gate_exps.weight") || ends_with(t.name, "ffn_up_exps.weight") ? gain : 1.0f;
+    for (int64_t i = 0; i < n; ++i) dst[i] *= k;
   }
   if (s.n_expert > 0) apply_routing(s, t, row, dst);
 }
@@ -400,6 +437,7 @@ Result<WeightTypes> parse_type(const std::string& name) {
   if (want == "q3_k_m") return WeightTypes{GgmlType::kQ3_K, 3, 12};
   if (want == "q4_k_m") return WeightTypes{GgmlType::kQ4_K, 4, 15};
   if (want == "q5_k_m") return WeightTypes{GgmlType::kQ5_K, 5, 17};
+  if (want == "mxfp4") return WeightTypes{GgmlType::kQ8_0, 0, 38, true};  // LLAMA_FTYPE_MOSTLY_MXFP4_MOE
   std::string known;
   for (uint32_t id = 0; id < 64; ++id) {
     const GgmlTypeInfo* info = ggml_type_info(id);
@@ -497,18 +535,20 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
-      !is_gemma(s) && !is_phi3(s) && !is_encoder(s))
+      !is_gemma(s) && !is_phi3(s) && !is_encoder(s) && !is_gptoss(s))
     return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, "
-                      "nomic-bert)", s.arch);
-  if (s.arch == "qwen3moe" && s.n_expert <= 0) return make_error("qwen3moe needs --experts");
-  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe") return make_error("--experts is for llama and qwen3moe");
+                      "nomic-bert, gpt-oss)", s.arch);
+  if ((s.arch == "qwen3moe" || is_gptoss(s)) && s.n_expert <= 0) return make_error("{} needs --experts", s.arch);
+  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s))
+    return make_error("--experts is for llama, qwen3moe and gpt-oss");
+  if (is_gptoss(s) && !(s.yarn_factor > 1.0 && s.yarn_orig_ctx > 0)) return make_error("bad --yarn-factor or --yarn-orig-ctx");
   if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
     return make_error("--experts-used must be between 1 and --experts");
   if (is_encoder(s) && s.n_head_kv != s.n_head) return make_error("an encoder has as many KV heads as query heads");
   if (s.pooling < 0 || s.pooling > 3) return make_error("--pooling must be 0 (none), 1 (mean), 2 (cls) or 3 (last)");
-  if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s)))
-    return make_error("--window is for gemma2, gemma3 and phi3");
+  if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s) && !is_gptoss(s)))
+    return make_error("--window is for gemma2, gemma3, phi3 and gpt-oss");
   if (n_rot_of(s) <= 0 || n_rot_of(s) > head_dim_of(s) || n_rot_of(s) % 2 != 0)
     return make_error("--n-rot {} must be even and at most the head size {}", n_rot_of(s), head_dim_of(s));
   if (s.llama3_rope && s.arch != "llama") return make_error("--llama3-rope is for --arch llama");
@@ -536,10 +576,11 @@ Status run(Spec s) {
     else if (s.arch == "gemma2" || s.arch == "phi3") s.rope_theta = 10000.0;
     else if (s.arch == "smollm3") s.rope_theta = 5000000.0;
     else if (s.arch == "nomic-bert") s.rope_theta = 1000.0;
+    else if (is_gptoss(s)) s.rope_theta = 150000.0;
     else s.rope_theta = 1000000.0;
   }
   if (is_encoder(s)) s.n_head_kv = s.n_head;
-  if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" ? 1e-5 : 1e-6;
+  if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" || is_gptoss(s) ? 1e-5 : 1e-6;
   if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
 
   GgufWriter w;
@@ -587,9 +628,17 @@ Status run(Spec s) {
   if (s.n_expert > 0) {
     w.set_u32(a + "expert_count", static_cast<uint32_t>(s.n_expert));
     w.set_u32(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
-    if (s.arch == "qwen3moe") w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp_of(s)));
+    if (s.arch == "qwen3moe" || is_gptoss(s))
+      w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp_of(s)));
   }
-  if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.head_dim > 0) {
+  if (is_gptoss(s)) {
+    // The converter's keys: the window (on alternate layers, by architecture) and YaRN.
+    w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(s.window > 0 ? s.window : 128));
+    w.set_string(a + "rope.scaling.type", "yarn");
+    w.set_f32(a + "rope.scaling.factor", static_cast<float>(s.yarn_factor));
+    w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(s.yarn_orig_ctx));
+  }
+  if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.head_dim > 0 || is_gptoss(s)) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
@@ -644,22 +693,25 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert or nomic-bert")
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, nomic-bert or gpt-oss")
       ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3", "bert",
-                             "nomic-bert"}));
+                             "nomic-bert", "gpt-oss"}));
   app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
   app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
-  app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe: expert_feed_forward_length (default --n-ff)");
+  app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe, gpt-oss: expert_feed_forward_length (default --n-ff)");
   app.add_option("--router-scale", s.router_scale, "Router weight on the routing dimensions (default 2)");
+  app.add_option("--expert-gain", s.expert_gain, "Gate/up expert weights times this, down's divided by its square");
+  app.add_option("--yarn-factor", s.yarn_factor, "gpt-oss: YaRN rope.scaling.factor (default 32)");
+  app.add_option("--yarn-orig-ctx", s.yarn_orig_ctx, "gpt-oss: rope.scaling.original_context_length (default 4096)");
   app.add_option("--pooling", s.pooling, "pooling_type: 1 mean (encoders' default), 2 cls, 3 last (qwen3: Qwen3-Embedding)");
-  app.add_option("--window", s.window, "gemma2/gemma3/phi3: sliding window (gemma default 4096; phi3: the context)");
+  app.add_option("--window", s.window, "gemma2/gemma3/phi3/gpt-oss: sliding window (gemma default 4096; phi3: the context; gpt-oss 128)");
   app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");
   app.add_flag("--factors-of-rot", s.factors_of_rot, "phi3: LongRoPE factors of n_rot/2 values (Phi-4-mini's layout)");
   app.add_option("--attn-softcap", s.attn_softcap, "gemma2: attention score soft-capping (default 50)");
   app.add_option("--final-softcap", s.final_softcap, "gemma2: output logit soft-capping (default 30)");
   app.add_option("--rope-scale-linear", s.rope_scale_linear, "Linear RoPE scaling factor (rope.scaling.type linear)");
-  app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ..., or a mix: q3_K_M, q4_K_M, q5_K_M");
+  app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ..., or a mix: q3_K_M, q4_K_M, q5_K_M, mxfp4 (experts MXFP4, the rest Q8_0)");
   app.add_option("--n-embd", s.n_embd);
   app.add_option("--n-ff", s.n_ff);
   app.add_option("--n-layer", s.n_layer);

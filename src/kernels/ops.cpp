@@ -1,7 +1,9 @@
 // Forward-pass ops: RMSNorm, RoPE, softmax, SwiGLU, dot and axpy.
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "base/fp16.h"
@@ -39,6 +41,25 @@ void rope_angles(int64_t n_rot, double pos, double freq_base, const float* freq_
   }
 }
 
+void rope_yarn_factors(int64_t n_rot, double freq_base, double factor, int64_t orig_ctx, double beta_fast,
+                       double beta_slow, float* divisors) {
+  constexpr double kPi = 3.14159265358979323846;
+  const auto dims = static_cast<double>(n_rot);
+  auto corr_dim = [&](double beta) {
+    return dims * std::log(static_cast<double>(orig_ctx) / (beta * 2.0 * kPi)) / (2.0 * std::log(freq_base));
+  };
+  const double low = std::max(0.0, std::floor(corr_dim(beta_fast)));
+  const double high = std::min(dims - 1.0, std::ceil(corr_dim(beta_slow)));
+  const double scale = 1.0 / factor;
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    const double y = (static_cast<double>(i) - low) / std::max(0.001, high - low);
+    const double keep = 1.0 - std::min(1.0, std::max(0.0, y));  // 1: extrapolate, 0: interpolate
+    divisors[i] = static_cast<float>(1.0 / (scale * (1.0 - keep) + keep));
+  }
+}
+
+double rope_yarn_mscale(double factor) { return factor > 1.0 ? 1.0 + 0.1 * std::log(factor) : 1.0; }
+
 void rope_rotate(float* x, int64_t n_rot, bool neox, const float* cos_sin) {
   const int64_t half = n_rot / 2;
   for (int64_t i = 0; i < half; ++i) {
@@ -69,6 +90,14 @@ void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void swiglu_clamped(float* gate, const float* up, int64_t n, float alpha, float limit) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = std::fmin(gate[i], limit);
+    const float u = std::fmax(std::fmin(up[i], limit), -limit);
+    gate[i] = g / (1.0f + std::exp(-alpha * g)) * (u + 1.0f);
   }
 }
 
@@ -113,9 +142,11 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 namespace {
 
+// sink: a logit in the softmax without a value row (-infinity: none).
 template <class E, class ToFloat>
 void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int64_t n_pos,
-                   int64_t hd, float scale, float cap, float* out, ToFloat to_float) {
+                   int64_t hd, float scale, float cap, float* out, ToFloat to_float,
+                   float sink = -std::numeric_limits<float>::infinity()) {
   thread_local std::vector<float> scores, row;
   scores.resize(static_cast<size_t>(n_pos));
   row.resize(static_cast<size_t>(hd));
@@ -125,7 +156,16 @@ void attention_ref(const float* q, const E* k, const E* v, size_t kv_stride, int
     scores[static_cast<size_t>(p)] = dot_f32(q, row.data(), hd) * scale;
   }
   if (cap > 0.0f) softcap(scores.data(), n_pos, cap);
-  softmax(scores.data(), n_pos);
+  if (std::isinf(sink)) {
+    softmax(scores.data(), n_pos);
+  } else {
+    float mx = sink;
+    for (int64_t p = 0; p < n_pos; ++p) mx = std::fmax(mx, scores[static_cast<size_t>(p)]);
+    double sum = std::exp(static_cast<double>(sink - mx));
+    for (int64_t p = 0; p < n_pos; ++p) sum += (scores[static_cast<size_t>(p)] = std::exp(scores[static_cast<size_t>(p)] - mx));
+    const auto inv = static_cast<float>(1.0 / sum);
+    for (int64_t p = 0; p < n_pos; ++p) scores[static_cast<size_t>(p)] *= inv;
+  }
   for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (int64_t p = 0; p < n_pos; ++p) {
     const E* vr = v + static_cast<size_t>(p) * kv_stride;
@@ -154,6 +194,16 @@ void attention_capped_f16(const float* q, const uint16_t* k, const uint16_t* v, 
 void attention_capped_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out) {
   attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](float f) { return f; });
+}
+
+void attention_sink_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                        int64_t n_pos, int64_t head_dim, float scale, float sink, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](uint16_t h) { return fp16_to_f32(h); }, sink);
+}
+
+void attention_sink_f32(const float* q, const float* k, const float* v, size_t kv_stride,
+                        int64_t n_pos, int64_t head_dim, float scale, float sink, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](float f) { return f; }, sink);
 }
 
 void attention_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,

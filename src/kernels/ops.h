@@ -25,11 +25,26 @@ void gelu(float* x, int64_t n);
 void rope_angles(int64_t n_rot, double pos, double freq_base, const float* freq_factors, float* cos_sin);
 void rope_rotate(float* x, int64_t n_rot, bool neox, const float* cos_sin);
 
+// YaRN (Peng et al. 2023, as the reference engines compute it): pair i's frequency is blended
+// between interpolation (divided by `factor`) and extrapolation (kept) by a ramp over the pair
+// index: kept below floor(d(beta_fast)), interpolated above ceil(d(beta_slow)), linear between,
+// where d(b) = n_rot * ln(orig_ctx / (2 pi b)) / (2 ln base) is the pair whose wavelength fits b
+// times into the original context. Writes n_rot/2 divisors of the frequencies, for
+// rope_angles's freq_factors (multiply them into other factors to combine). The matching
+// attention factor scales cos and sin: rope_yarn_mscale(factor) = 1 + 0.1 ln(factor).
+void rope_yarn_factors(int64_t n_rot, double freq_base, double factor, int64_t orig_ctx, double beta_fast,
+                       double beta_slow, float* divisors);
+double rope_yarn_mscale(double factor);
+
 // In-place softmax over n values.
 void softmax(float* x, int64_t n);
 
 // gate[i] = silu(gate[i]) * up[i]
 void swiglu(float* gate, const float* up, int64_t n);
+
+// gpt-oss's clamped SwiGLU: g = min(gate[i], limit), u = clamp(up[i], -limit, limit),
+// gate[i] = g * sigmoid(alpha * g) * (u + 1)
+void swiglu_clamped(float* gate, const float* up, int64_t n, float alpha, float limit);
 
 // gate[i] = gelu(gate[i]) * up[i], GELU in its tanh form (Gemma's gelu_pytorch_tanh)
 void geglu(float* gate, const float* up, int64_t n);
@@ -64,5 +79,13 @@ void attention_capped_f16(const float* q, const uint16_t* k, const uint16_t* v, 
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out);
 void attention_capped_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out);
+
+// Attention with a learned sink (gpt-oss): the softmax's denominator has one more term,
+// exp(sink), for a logit that takes part in the normalisation but has no value row, so a head
+// can attend to nothing. The scalar path, for layers with sinks only.
+void attention_sink_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                        int64_t n_pos, int64_t head_dim, float scale, float sink, float* out);
+void attention_sink_f32(const float* q, const float* k, const float* v, size_t kv_stride,
+                        int64_t n_pos, int64_t head_dim, float scale, float sink, float* out);
 
 }  // namespace corral

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kernels/ops.h"
 #include "model/family.h"
 
 namespace corral {
@@ -84,6 +85,23 @@ Result<HParams> read_hparams(const GgufFile& f) {
     if (!(factor >= 1.0 && factor <= 1024.0))
       return make_error("{}: bad rope scaling factor {}", f.path(), factor);
     hp.rope_freq_scale = 1.0 / factor;
+  }
+  if (scaling == "yarn") {
+    // YaRN: positions keep their scale; the frequencies are blended per dimension instead
+    // (Context turns this into frequency factors and an attention factor).
+    Yarn& y = hp.yarn;
+    y.factor = f.get_float(p + "rope.scaling.factor").value_or(1.0);
+    y.orig_ctx = f.get_int(p + "rope.scaling.original_context_length").value_or(hp.n_ctx_train);
+    y.beta_fast = f.get_float(p + "rope.scaling.yarn_beta_fast").value_or(32.0);
+    y.beta_slow = f.get_float(p + "rope.scaling.yarn_beta_slow").value_or(1.0);
+    y.attn_factor = f.get_float(p + "rope.scaling.attn_factor").value_or(1.0);
+    if (!(y.factor >= 1.0 && y.factor <= 1024.0)) return make_error("{}: bad YaRN factor {}", f.path(), y.factor);
+    if (y.orig_ctx <= 0 || y.orig_ctx > (int64_t{1} << 31))
+      return make_error("{}: bad rope.scaling.original_context_length {}", f.path(), y.orig_ctx);
+    if (!(y.beta_fast > 0.0 && y.beta_slow > 0.0 && y.attn_factor > 0.0))
+      return make_error("{}: bad YaRN parameters", f.path());
+    if (y.factor == 1.0) y.factor = 0;  // no extension: plain RoPE
+    if (y.factor > 0) hp.rope_attn_factor = static_cast<float>(y.attn_factor * rope_yarn_mscale(y.factor));
   }
   if (!(hp.rope_freq_base > 0.0)) return make_error("{}: bad rope frequency base {}", f.path(), hp.rope_freq_base);
   hp.rope_sets = {RopeSet{hp.rope_freq_base, hp.rope_freq_scale}};

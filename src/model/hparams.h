@@ -11,7 +11,7 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss };
 
 // How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
 // llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
@@ -21,6 +21,30 @@ const char* arch_name(Arch a);
 
 // One set of RoPE frequencies: theta_i = position * freq_scale * base^(-2i/n_rot) (freq_scale
 // is linear scaling's 1/factor).
+// YaRN context extension (rope.scaling.type yarn): frequencies interpolated by the scaling factor
+// below a band, kept above it, blended across it; cos/sin scaled by the attention factor
+// (kernels/ops.h rope_yarn_factors). factor 0: no YaRN.
+struct Yarn {
+  double factor = 0;         // rope.scaling.factor
+  int64_t orig_ctx = 0;      // rope.scaling.original_context_length (default: context_length)
+  double beta_fast = 32.0;   // rope.scaling.yarn_beta_fast
+  double beta_slow = 1.0;    // rope.scaling.yarn_beta_slow
+  double attn_factor = 1.0;  // rope.scaling.attn_factor, times YaRN's own 1 + 0.1 ln(factor)
+};
+
+// How a router's logits become the k picked experts' weights.
+enum class ExpertGating {
+  kSoftmax,        // softmax over all experts, the k largest (optionally renormalised)
+  kSoftmaxTopK,    // the k largest logits, then a softmax over those k only (gpt-oss)
+};
+
+// The feed-forward activation of the experts.
+enum class ExpertActivation {
+  kSwiglu,         // silu(gate) * up
+  kSwigluClamped,  // gpt-oss: gate clamped above at limit, up to [-limit, limit];
+                   // gate * sigmoid(alpha * gate) * (up + 1)
+};
+
 struct RopeSet {
   double base = 10000.0;
   double freq_scale = 1.0;
@@ -65,6 +89,12 @@ struct HParams {
   int64_t n_expert_used = 0;
   int64_t n_ff_exp = 0;
   bool expert_weights_norm = true;  // the k routing weights are divided by their sum
+  ExpertGating expert_gating = ExpertGating::kSoftmax;
+  ExpertActivation expert_act = ExpertActivation::kSwiglu;
+  float swiglu_alpha = 1.702f;      // kSwigluClamped's constants (gpt-oss fixes them)
+  float swiglu_limit = 7.0f;
+
+  Yarn yarn;  // rope.scaling.type yarn (factor > 0), for every layer's RoPE
 
   // Embedding models: the file's pooling (kMean when it names none), the encoders' LayerNorm
   // epsilon, and whether attention is bidirectional (an encoder: one pass over a whole sequence,

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/fp16.h"
+#include "kernels/ops.h"
 #include "model/context.h"
 
 namespace corral {
@@ -39,6 +40,14 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
     c->freq_factors_ = params.n_ctx > h.rope_orig_ctx ? m.rope_factors_long : m.rope_factors_short;
   else
     c->freq_factors_ = m.rope_freqs;
+  // YaRN: its per-pair divisors, combined with any factors the file has.
+  if (h.yarn.factor > 0) {
+    std::vector<float> yarn(static_cast<size_t>(h.n_rot / 2));
+    rope_yarn_factors(h.n_rot, h.rope_freq_base, h.yarn.factor, h.yarn.orig_ctx, h.yarn.beta_fast, h.yarn.beta_slow,
+                      yarn.data());
+    if (c->freq_factors_.empty()) c->freq_factors_.assign(yarn.size(), 1.0f);
+    for (size_t i = 0; i < yarn.size(); ++i) c->freq_factors_[i] *= yarn[i];
+  }
   c->window_first_.assign(static_cast<size_t>(h.n_layer) * static_cast<size_t>(params.n_seq), 0);
   if (params.kv_type == KvType::kF16) {
     c->k_f16_.assign(total, 0);

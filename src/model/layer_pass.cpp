@@ -80,10 +80,13 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
   }
   c_.attention(batch_, il);
   matmul(L.wo, c_.attn_.data(), QD, n, c_.xn_.data(), E);
+  if (L.bo.data != nullptr)
+    for (size_t t = 0; t < nt; ++t) axpy(1.0f, static_cast<const float*>(L.bo.data), &c_.xn_[t * static_cast<size_t>(E)], E);
 }
 
 // Attention for every (token, head) pair of the batch; reads K/V from the cache. A token at
-// position p attends to positions [p - window + 1, p] of a windowed layer, [0, p] otherwise.
+// position p attends to positions [p - window + 1, p] of a windowed layer, [0, p] otherwise;
+// a layer with sinks (gpt-oss) adds each head's sink logit to the softmax.
 void Context::attention(const Batch& batch, int64_t il) {
   const HParams& h = model_->hp;
   const int64_t window = h.layers[static_cast<size_t>(il)].window;
@@ -93,6 +96,7 @@ void Context::attention(const Batch& batch, int64_t il) {
   const float scale = h.query_scale();
   const float cap = h.attn_softcap;
   const bool f16 = params_.kv_type == KvType::kF16;
+  const auto* sinks = static_cast<const float*>(model_->layers[static_cast<size_t>(il)].attn_sinks.data);
   // Claimed in chunks: in a prompt, later tokens attend over more positions, so equal static
   // halves would leave the first thread idle for most of the loop.
   ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
@@ -107,7 +111,10 @@ void Context::attention(const Batch& batch, int64_t il) {
       float* out = &attn_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
       const size_t off = kv_offset(il, batch.seq[t], kv_slot(il, batch.seq[t], from)) + static_cast<size_t>(kvh * hd);
       const auto stride = static_cast<size_t>(h.kv_dim());  // elements between positions
-      if (cap > 0.0f) {
+      if (sinks != nullptr) {
+        if (f16) attention_sink_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, sinks[head], out);
+        else attention_sink_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, sinks[head], out);
+      } else if (cap > 0.0f) {
         if (f16) attention_capped_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, cap, out);
         else attention_capped_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, cap, out);
       } else if (f16) {

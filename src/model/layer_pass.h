@@ -22,12 +22,13 @@ class LayerPass {
   void norm_branch(const TensorView& w);
   // branch = self-attention of the branch: q/k/v projections (with biases and per-head q/k
   // norms when the layer has them), RoPE as the layer's shape says, the KV cache (windowed or
-  // full), the family's query scale and score soft-capping, the output projection.
+  // full), the family's query scale, score soft-capping or sinks, the output projection (and
+  // its bias when the layer has one).
   void attention(const LayerWeights& w, int64_t il);
   // branch = down(act(gate · branch) * (up · branch))
   void feed_forward(const LayerWeights& w, Activation act);
   // branch = the weighted sum of the branch's k picked experts, each a SwiGLU feed-forward
-  // (moe.cpp; routing in moe.h)
+  // (plain or clamped, with biases where the layer has them; moe.cpp; routing in moe.h)
   void mixture_of_experts(const LayerWeights& w);
   // residual += branch
   void add_to_residual();

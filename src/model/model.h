@@ -33,6 +33,13 @@ struct LayerWeights {
   TensorView ffn_gate_inp;
   TensorView ffn_gate_exps, ffn_up_exps;  // [n_embd -> n_ff_exp] x n_expert
   TensorView ffn_down_exps;               // [n_ff_exp -> n_embd] x n_expert
+  // gpt-oss (data == nullptr when absent): the attention output's bias [n_embd], one learned
+  // sink logit per query head [n_head], the router's bias [n_expert] and the experts' biases
+  // ([n_ff_exp] x n_expert for gate and up, [n_embd] x n_expert for down).
+  TensorView bo;
+  TensorView attn_sinks;
+  TensorView ffn_gate_inp_b;
+  TensorView ffn_gate_exps_b, ffn_up_exps_b, ffn_down_exps_b;
 };
 
 // What an encoder layer (bert, nomic-bert; model/encoder.h) has beyond LayerWeights' matrices

@@ -219,13 +219,27 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}, !biases));
     BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {h.head_dim}, !qk_norm));
     BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
-    BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
-    BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));
+    if (h.arch == Arch::kGptOss) {
+      // gpt-oss: the norm before the feed-forward is stored as post_attention_norm; the output
+      // projection has a bias, and each query head a learned sink logit.
+      BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
+      BIND(L.bo, b.bind_f32(p + "attn_output.bias", {h.n_embd}));
+      BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head}));
+    } else {
+      BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
+      BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));
+    }
     if (h.n_expert > 0) {
       BIND(L.ffn_gate_inp, b.bind(p + "ffn_gate_inp.weight", {h.n_embd, h.n_expert}));
       BIND(L.ffn_gate_exps, b.bind(p + "ffn_gate_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
       BIND(L.ffn_up_exps, b.bind(p + "ffn_up_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
       BIND(L.ffn_down_exps, b.bind(p + "ffn_down_exps.weight", {h.n_ff_exp, h.n_embd, h.n_expert}));
+      // Router and expert biases (gpt-oss has them; other families do not).
+      const bool exp_biases = h.arch == Arch::kGptOss;
+      BIND(L.ffn_gate_inp_b, b.bind_f32(p + "ffn_gate_inp.bias", {h.n_expert}, !exp_biases));
+      BIND(L.ffn_gate_exps_b, b.bind_f32(p + "ffn_gate_exps.bias", {h.n_ff_exp, h.n_expert}, !exp_biases));
+      BIND(L.ffn_up_exps_b, b.bind_f32(p + "ffn_up_exps.bias", {h.n_ff_exp, h.n_expert}, !exp_biases));
+      BIND(L.ffn_down_exps_b, b.bind_f32(p + "ffn_down_exps.bias", {h.n_embd, h.n_expert}, !exp_biases));
     } else if (file->find_tensor(p + "ffn_gate.weight") == nullptr) {  // Phi-3: gate and up in one tensor
       TensorView gate_up;
       BIND(gate_up, b.bind(p + "ffn_up.weight", {h.n_embd, 2 * h.n_ff}));

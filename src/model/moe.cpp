@@ -43,6 +43,46 @@ void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renorm
   }
 }
 
+void route_experts_topk_softmax(const float* logits, int64_t n_expert, int64_t k, int32_t* experts, float* weights) {
+  for (int64_t r = 0; r < k; ++r) {
+    int32_t best = -1;
+    for (int64_t i = 0; i < n_expert; ++i) {
+      bool taken = false;
+      for (int64_t j = 0; j < r; ++j) taken = taken || experts[j] == i;
+      if (!taken && (best < 0 || logits[i] > logits[best])) best = static_cast<int32_t>(i);
+    }
+    experts[r] = best;
+  }
+  // experts[0] holds the largest logit: the softmax's maximum.
+  const float max = logits[experts[0]];
+  double sum = 0.0;
+  for (int64_t r = 0; r < k; ++r) sum += static_cast<double>(weights[r] = std::exp(logits[experts[r]] - max));
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t r = 0; r < k; ++r) weights[r] *= inv;
+}
+
+namespace {
+
+// Row e of a per-expert bias tensor ([n] x n_expert, F32), or null when the layer has none.
+const float* expert_bias(const TensorView& b, int64_t e) {
+  return b.data == nullptr ? nullptr : static_cast<const float*>(b.data) + e * b.ne[0];
+}
+
+void add_bias(const float* bias, float* rows, int64_t n_rows, int64_t n) {
+  if (bias == nullptr) return;
+  for (int64_t j = 0; j < n_rows; ++j) axpy(1.0f, bias, rows + j * n, n);
+}
+
+// The experts' gated activation over n_rows rows of gate and up: gate = act(gate, up).
+void expert_activation(const HParams& h, float* g, const float* u, int64_t n_rows, int64_t n) {
+  for (int64_t j = 0; j < n_rows; ++j) {
+    if (h.expert_act == ExpertActivation::kSwigluClamped) swiglu_clamped(g + j * n, u + j * n, n, h.swiglu_alpha, h.swiglu_limit);
+    else swiglu(g + j * n, u + j * n, n);
+  }
+}
+
+}  // namespace
+
 TensorView expert_matrix(const TensorView& t, int64_t e) {
   TensorView v;
   v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1]) * t.row_bytes;
@@ -78,9 +118,14 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
   float* y = c_.moe_y_.data();  // [token][rank][n_embd]: each picked expert's output
 
   matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
-  for (size_t t = 0; t < nt; ++t)
-    route_experts(&c_.moe_logits_[t * static_cast<size_t>(X)], X, K, h.expert_weights_norm, &c_.moe_sel_[t * uK],
-                  &c_.moe_w_[t * uK]);
+  add_bias(static_cast<const float*>(L.ffn_gate_inp_b.data), c_.moe_logits_.data(), n, X);
+  for (size_t t = 0; t < nt; ++t) {
+    const float* logits = &c_.moe_logits_[t * static_cast<size_t>(X)];
+    if (h.expert_gating == ExpertGating::kSoftmaxTopK)
+      route_experts_topk_softmax(logits, X, K, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+    else
+      route_experts(logits, X, K, h.expert_weights_norm, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+  }
 
   if (nt == 1) {
     // Generation: the picked experts' gate and up rows over the one token, two experts per
@@ -93,8 +138,12 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
       matmul_many(std::span<const MatmulOut>(gate_up, r1 == r0 ? 2 : 4), xn, E, 1);
     }
     for (size_t r = 0; r < uK; ++r) {
-      swiglu(g + r * uF, u + r * uF, F);
-      matmul(expert_matrix(L.ffn_down_exps, c_.moe_sel_[r]), g + r * uF, F, 1, y + r * uE, E);
+      const int32_t e = c_.moe_sel_[r];
+      add_bias(expert_bias(L.ffn_gate_exps_b, e), g + r * uF, 1, F);
+      add_bias(expert_bias(L.ffn_up_exps_b, e), u + r * uF, 1, F);
+      expert_activation(h, g + r * uF, u + r * uF, 1, F);
+      matmul(expert_matrix(L.ffn_down_exps, e), g + r * uF, F, 1, y + r * uE, E);
+      add_bias(expert_bias(L.ffn_down_exps_b, e), y + r * uE, 1, E);
     }
   } else {
     // Prompts: (token, rank) pairs grouped by expert (a counting sort, in token order), the
@@ -117,8 +166,11 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
       const TensorView gw = expert_matrix(L.ffn_gate_exps, e), uw = expert_matrix(L.ffn_up_exps, e);
       const MatmulOut gate_up[] = {{&gw, g, F}, {&uw, u, F}};
       matmul_many(gate_up, xg, E, ne);
-      for (int64_t j = 0; j < ne; ++j) swiglu(g + static_cast<size_t>(j) * uF, u + static_cast<size_t>(j) * uF, F);
+      add_bias(expert_bias(L.ffn_gate_exps_b, e), g, ne, F);
+      add_bias(expert_bias(L.ffn_up_exps_b, e), u, ne, F);
+      expert_activation(h, g, u, ne, F);
       matmul(expert_matrix(L.ffn_down_exps, e), g, F, ne, xg, E);
+      add_bias(expert_bias(L.ffn_down_exps_b, e), xg, ne, E);
       for (int64_t j = 0; j < ne; ++j)
         std::memcpy(y + static_cast<size_t>(order[begin + j]) * uE, xg + static_cast<size_t>(j) * uE, uE * sizeof(float));
       begin = end;

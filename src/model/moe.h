@@ -16,6 +16,10 @@ namespace corral {
 void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renormalise, int32_t* experts,
                    float* weights);
 
+// gpt-oss's routing (hp.expert_gating kSoftmaxTopK): the k largest logits (ties: the lower
+// expert index first), ordered by rank, and a softmax over those k logits only as weights.
+void route_experts_topk_softmax(const float* logits, int64_t n_expert, int64_t k, int32_t* experts, float* weights);
+
 // Expert `e` of a 3-D expert tensor: its rows [e * ne[1], (e + 1) * ne[1]) as a 2-D view
 // (interleaved groups never straddle experts: repacking requires ne[1] % 8 == 0). The name is
 // left empty so that a view costs no allocation.

@@ -83,7 +83,8 @@ void Model::repack_for_kernels() {
   keep_small(output_norm);
   for (LayerWeights& l : layers)
     for (TensorView* t : {&l.attn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm, &l.ffn_norm,
-                          &l.ffn_post_norm})
+                          &l.ffn_post_norm, &l.bo, &l.attn_sinks, &l.ffn_gate_inp_b, &l.ffn_gate_exps_b,
+                          &l.ffn_up_exps_b, &l.ffn_down_exps_b})
       keep_small(*t);
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent

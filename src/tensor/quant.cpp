@@ -29,7 +29,7 @@ constexpr QuantTraits kQuantTable[] = {
     {GgmlType::kQ6_K, kQK_K, sizeof(BlockQ6_K), dequantize_row_q6_K, quantize_row_q6_K},
     {GgmlType::kIQ4_NL, kQK4_NL, sizeof(BlockIQ4_NL), dequantize_row_iq4_nl, nullptr},
     {GgmlType::kIQ4_XS, kQK_K, sizeof(BlockIQ4_XS), dequantize_row_iq4_xs, nullptr},
-    {GgmlType::kMXFP4, kQK_MXFP4, sizeof(BlockMXFP4), dequantize_row_mxfp4, nullptr},
+    {GgmlType::kMXFP4, kQK_MXFP4, sizeof(BlockMXFP4), dequantize_row_mxfp4, quantize_row_mxfp4},
     {GgmlType::kIQ2_XXS, kQK_K, sizeof(BlockIQ2_XXS), dequantize_row_iq2_xxs, nullptr},
     {GgmlType::kIQ2_XS, kQK_K, sizeof(BlockIQ2_XS), dequantize_row_iq2_xs, nullptr},
     {GgmlType::kIQ2_S, kQK_K, sizeof(BlockIQ2_S), dequantize_row_iq2_s, nullptr},

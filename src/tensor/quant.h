@@ -14,7 +14,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 
 // Quantizes n floats into `type`'s block layout, bit-compatible with ggml's reference
 // quantizers (quantize_row_*_ref). For the types whose QuantTraits::quantize is set (not IQ4_NL,
-// IQ4_XS, MXFP4: their files come from other quantizers).
+// IQ4_XS: their files come from other quantizers).
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
@@ -27,7 +27,7 @@ struct QuantTraits {
   int64_t block_elems;
   size_t block_bytes;
   DequantizeRowFn dequantize;
-  QuantizeRowFn quantize;  // null: no reference quantizer (IQ4_NL, IQ4_XS, MXFP4)
+  QuantizeRowFn quantize;  // null: no reference quantizer (IQ4_NL, IQ4_XS)
 };
 
 // The row for `type`, or nullptr when corral cannot compute with it (IQ2/IQ3/IQ1, TQ*, ...).

@@ -42,6 +42,7 @@ void quantize_row_q6_K(const float* src, void* dst, int64_t n);
 void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
 void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
 void dequantize_row_mxfp4(const void* src, float* dst, int64_t n);
+void quantize_row_mxfp4(const float* src, void* dst, int64_t n);  // ggml's reference quantizer
 float mxfp4_half_scale(uint8_t e);  // 2^(e - 128), exact for every byte
 
 // quant_iq_grid.cpp (lattice types; dequantizers only, test data from ggml)

@@ -85,8 +85,32 @@ struct Rules {
   // Mixture of experts: softmax over the router's logits, the n_used largest, renormalised
   // (Mixtral and Qwen3-MoE both divide the picked weights by their sum); experts n_ff_exp wide.
   int64_t n_expert = 0, n_used = 0, n_ff_exp = 0;
+  // gpt-oss (its model card and reference implementation): the router's top-k logits get a
+  // softmax of their own; the experts' SwiGLU is clamped; each head has a sink logit.
+  bool gptoss = false;
   std::vector<LayerRule> layers;
 };
+
+// YaRN's frequency divisors (the YaRN paper, section 3.2 "NTK-by-parts", with the correction
+// range rounded outwards to whole dimensions as the GGUF engines do): pair i keeps its
+// frequency while its wavelength fits more than beta_fast times into the original context,
+// is interpolated (divided by the factor) when it fits fewer than beta_slow times, linearly
+// between.
+std::vector<float> yarn_divisors(int64_t n_rot, double base, double factor, double orig_ctx, double beta_fast,
+                                 double beta_slow) {
+  const double pi = 3.14159265358979323846, d = static_cast<double>(n_rot);
+  // The pair index whose wavelength 2 pi base^(2i/d) equals orig_ctx / beta.
+  auto dim_of = [&](double beta) { return d * std::log(orig_ctx / (2 * pi * beta)) / (2 * std::log(base)); };
+  const double lo = std::max(0.0, std::floor(dim_of(beta_fast))), hi = std::min(d - 1, std::ceil(dim_of(beta_slow)));
+  std::vector<float> out;
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    double t = (static_cast<double>(i) - lo) / (hi > lo ? hi - lo : 0.001);
+    t = std::min(1.0, std::max(0.0, t));  // 0: extrapolate (keep), 1: interpolate
+    const double inv_freq_scale = (1 - t) + t / factor;
+    out.push_back(static_cast<float>(1.0 / inv_freq_scale));
+  }
+  return out;
+}
 
 Rules rules_for(const Model& m, int64_t n_ctx) {
   const GgufFile& f = *m.file;
@@ -125,6 +149,19 @@ Rules rules_for(const Model& m, int64_t n_ctx) {
     r.rope_mscale = f.get_float(p + "rope.scaling.attn_factor").value_or(1.0);
     for (LayerRule& l : r.layers) l.window = f.get_int(p + "attention.sliding_window").value_or(0);
   }
+  if (arch == "gpt-oss") {
+    // Even layers windowed, odd ones full; YaRN with beta_fast 32, beta_slow 1 and its
+    // attention scaling 0.1 ln(factor) + 1 on cos and sin.
+    r.gptoss = true;
+    r.n_ff_exp = f.get_int(p + "expert_feed_forward_length").value_or(0);
+    for (int64_t il = 0; il < h.n_layer; ++il) r.layers[static_cast<size_t>(il)].window = il % 2 == 0 ? window : 0;
+    if (f.get_string(p + "rope.scaling.type").value_or("") == "yarn") {
+      const double factor = f.get_float(p + "rope.scaling.factor").value_or(1.0);
+      const double orig = static_cast<double>(f.get_int(p + "rope.scaling.original_context_length").value_or(0));
+      r.factors = yarn_divisors(h.n_rot, h.rope_freq_base, factor, orig, 32.0, 1.0);
+      r.rope_mscale = 0.1 * std::log(factor) + 1.0;
+    }
+  }
   if (arch == "gemma2") {
     r.attn_cap = f.get_float(p + "attn_logit_softcapping").value_or(50.0);
     r.final_cap = f.get_float(p + "final_logit_softcapping").value_or(30.0);
@@ -134,15 +171,19 @@ Rules rules_for(const Model& m, int64_t n_ctx) {
 
 struct LayerF64 {
   Vec attn_norm, bq, bk, bv, q_norm, k_norm, post_attn, ffn_norm, post_ffn;
+  Vec bo, sinks, router_b, gate_exps_b, up_exps_b, down_exps_b;  // gpt-oss
   Matrix wq, wk, wv, wo, gate, up, down;
   Matrix router, gate_exps, up_exps, down_exps;  // experts: n_expert matrices stacked by rows
 };
 
 double silu(double x) { return x / (1.0 + std::exp(-x)); }
 
-// The mixture: each picked expert's SwiGLU output, weighted.
+// The mixture: each picked expert's SwiGLU output (gpt-oss: clamped, with biases), weighted.
 Vec experts(const Rules& r, const LayerF64& L, const Vec& x) {
-  const Vec logits = matvec(L.router, x);
+  Vec logits = matvec(L.router, x);
+  for (size_t i = 0; i < L.router_b.size(); ++i) logits[i] += L.router_b[i];
+  // gpt-oss's softmax over its top-k logits is the softmax over all renormalised over the k
+  // picked, which is what follows for every family.
   const double mx = *std::max_element(logits.begin(), logits.end());
   Vec p(logits.size());
   double sum = 0;
@@ -158,9 +199,19 @@ Vec experts(const Rules& r, const LayerF64& L, const Vec& x) {
   for (int64_t k = 0; k < r.n_used; ++k) {
     const int64_t e = idx[static_cast<size_t>(k)];
     Vec g = matvec(L.gate_exps, x, e * F, F);
-    const Vec u = matvec(L.up_exps, x, e * F, F);
-    for (size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
-    const Vec d = matvec(L.down_exps, g, e * E, E);
+    Vec u = matvec(L.up_exps, x, e * F, F);
+    if (r.gptoss) {
+      for (size_t i = 0; i < g.size(); ++i) {
+        const double gi = std::min(g[i] + L.gate_exps_b[static_cast<size_t>(e * F) + i], 7.0);
+        const double ui = std::clamp(u[i] + L.up_exps_b[static_cast<size_t>(e * F) + i], -7.0, 7.0);
+        g[i] = gi / (1.0 + std::exp(-1.702 * gi)) * (ui + 1.0);
+      }
+    } else {
+      for (size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
+    }
+    Vec d = matvec(L.down_exps, g, e * E, E);
+    if (r.gptoss)
+      for (size_t i = 0; i < d.size(); ++i) d[i] += L.down_exps_b[static_cast<size_t>(e * E) + i];
     const double w = p[static_cast<size_t>(e)] / wsum;
     for (size_t i = 0; i < out.size(); ++i) out[i] += w * d[i];
   }
@@ -183,9 +234,12 @@ std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, siz
     d.q_norm = vec(L.q_norm), d.k_norm = vec(L.k_norm), d.post_attn = vec(L.attn_post_norm);
     d.ffn_norm = vec(L.ffn_norm), d.post_ffn = vec(L.ffn_post_norm);
     d.wq = dequant(L.wq), d.wk = dequant(L.wk), d.wv = dequant(L.wv), d.wo = dequant(L.wo);
+    d.bo = vec(L.bo), d.sinks = vec(L.attn_sinks);
     if (rules.n_expert > 0) {
       d.router = dequant(L.ffn_gate_inp), d.gate_exps = dequant(L.ffn_gate_exps);
       d.up_exps = dequant(L.ffn_up_exps), d.down_exps = dequant(L.ffn_down_exps);
+      d.router_b = vec(L.ffn_gate_inp_b), d.gate_exps_b = vec(L.ffn_gate_exps_b);
+      d.up_exps_b = vec(L.ffn_up_exps_b), d.down_exps_b = vec(L.ffn_down_exps_b);
     } else {
       d.gate = dequant(L.ffn_gate), d.up = dequant(L.ffn_up), d.down = dequant(L.ffn_down);
     }
@@ -238,12 +292,16 @@ std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, siz
           s[p - from] = d;
           mx = std::max(mx, d);
         }
-        double sum = 0;
+        // A sink: one more logit in the normalisation, with no value.
+        const double sink = L.sinks.empty() ? -INFINITY : L.sinks[hh];
+        mx = std::max(mx, sink);
+        double sum = L.sinks.empty() ? 0.0 : std::exp(sink - mx);
         for (double& e : s) sum += (e = std::exp(e - mx));
         for (size_t p = from; p <= pos; ++p)
           for (size_t i = 0; i < hd; ++i) att[qo + i] += s[p - from] / sum * vc[il][p][kvo + i];
       }
       Vec o = matvec(L.wo, att);
+      for (size_t i = 0; i < L.bo.size(); ++i) o[i] += L.bo[i];
       if (rules.gemma) rmsnorm(o.data(), E, L.post_attn, eps);
       for (size_t i = 0; i < E; ++i) x[i] += o[i];
       Vec xf = x;

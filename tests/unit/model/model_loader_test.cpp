@@ -1,6 +1,8 @@
 // Model loading: hyper-parameters, tensor binding, and clear errors for every kind of bad file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include <functional>
@@ -32,6 +34,7 @@ struct Spec {
   std::function<std::vector<int64_t>(const std::string&, std::vector<int64_t>)> shape =
       [](const std::string&, std::vector<int64_t> s) { return s; };
   std::string iq_tensor;  // written with an unsupported type (q8_1)
+  std::function<void(GgufWriter&)> keys = [](GgufWriter&) {};  // extra metadata
 };
 
 std::string build(const Spec& spec) {
@@ -45,6 +48,7 @@ std::string build(const Spec& spec) {
   w.set_u32(p + "attention.head_count_kv", kHeadKv);
   w.set_u32(p + "context_length", 64);
   w.set_f32(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+  spec.keys(w);
   uint32_t seed = 1;
   auto add = [&](const std::string& name, std::vector<int64_t> ne) {
     if (spec.skip(name)) return;
@@ -119,6 +123,46 @@ TEST(ModelLoader, MissingOutputMeansTiedEmbeddings) {
   auto m = load_built(s);
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_TRUE((*m)->tied_embeddings);
+}
+
+// YaRN is read for any family: its factor, original context and attention factor; it leaves a
+// lone first token alone (no rotation at position 0, one key) and changes later positions.
+TEST(ModelLoader, YarnScalingIsReadForAnyFamilyAndApplied) {
+  Spec yarn;
+  yarn.keys = [](GgufWriter& w) {
+    w.set_string("llama.rope.scaling.type", "yarn");
+    w.set_f32("llama.rope.scaling.factor", 4.0f);
+    w.set_u32("llama.rope.scaling.original_context_length", 16);
+  };
+  auto m = load_built(yarn);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ((*m)->hp.yarn.factor, 4.0);
+  EXPECT_EQ((*m)->hp.yarn.orig_ctx, 16);
+  EXPECT_EQ((*m)->hp.yarn.beta_fast, 32.0);
+  EXPECT_EQ((*m)->hp.yarn.beta_slow, 1.0);
+  EXPECT_FLOAT_EQ((*m)->hp.rope_attn_factor, static_cast<float>(1.0 + 0.1 * std::log(4.0)));
+  auto plain = load_built(Spec{});
+  ASSERT_TRUE(plain.ok());
+  auto run = [](const std::shared_ptr<Model>& model) {
+    auto ctx = Context::create(model, ContextParams{});
+    EXPECT_TRUE(ctx.ok());
+    Batch b;
+    for (int32_t i = 0; i < 6; ++i) b.add(3 + i, i, 0, true);
+    auto out = (*ctx)->forward(b);
+    EXPECT_TRUE(out.ok());
+    return std::vector<float>(out->begin(), out->end());
+  };
+  const std::vector<float> a = run(*m), b = run(*plain);
+  for (size_t i = 0; i < static_cast<size_t>(kVocab); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f) << i;
+  double diff = 0;
+  for (size_t i = 5 * static_cast<size_t>(kVocab); i < a.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+  EXPECT_GT(diff, 1e-5);  // small weights attend almost evenly: 4e-5 here, rounding is ~1e-7
+  Spec bad = yarn;
+  bad.keys = [](GgufWriter& w) {
+    w.set_string("llama.rope.scaling.type", "yarn");
+    w.set_f32("llama.rope.scaling.factor", 0.5f);
+  };
+  EXPECT_NE(load_error(bad).find("bad YaRN factor"), std::string::npos);
 }
 
 TEST(ModelLoader, UnknownArchitectureIsRefused) {

@@ -74,6 +74,42 @@ TEST(MoeRouting, TiesGoToTheLowerIndexAndLargeLogitsStayFinite) {
   for (float w : weights) EXPECT_TRUE(std::isfinite(w));
 }
 
+// gpt-oss: the k largest logits, then a softmax over those k alone. A wrong k, a softmax over
+// all experts (the weights would sum to less than 1) or a wrong index all show.
+TEST(MoeRouting, GptOssSoftmaxOverTheTopKLogits) {
+  const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 1.25f, 3.0f, 0.0f, 1.5f, -0.5f};
+  int32_t experts[4];
+  float weights[4];
+  route_experts_topk_softmax(logits.data(), 8, 4, experts, weights);
+  const int32_t want[4] = {4, 1, 6, 3};
+  double z = 0;
+  for (int32_t e : want) z += std::exp(static_cast<double>(logits[static_cast<size_t>(e)]) - 3.0);
+  double sum = 0;
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(experts[r], want[r]) << r;
+    EXPECT_NEAR(weights[r], std::exp(logits[static_cast<size_t>(want[r])] - 3.0) / z, 1e-6) << r;
+    sum += weights[r];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-6);
+  // The same weights as a softmax over all experts renormalised over the k picked.
+  int32_t e2[4];
+  float w2[4];
+  route_experts(logits.data(), 8, 4, true, e2, w2);
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(e2[r], experts[r]);
+    EXPECT_NEAR(w2[r], weights[r], 1e-6);
+  }
+  // k = 1: weight 1; ties go to the lower index; huge logits stay finite.
+  const std::vector<float> tied = {1e30f, 5.0f, 1e30f};
+  route_experts_topk_softmax(tied.data(), 3, 2, experts, weights);
+  EXPECT_EQ(experts[0], 0);
+  EXPECT_EQ(experts[1], 2);
+  EXPECT_FLOAT_EQ(weights[0], 0.5f);
+  route_experts_topk_softmax(logits.data(), 8, 1, experts, weights);
+  EXPECT_EQ(experts[0], 4);
+  EXPECT_EQ(weights[0], 1.0f);
+}
+
 TEST(MoeRouting, ExpertMatrixIsThatExpertsRows) {
   TensorView t;
   std::vector<float> data(4 * 3 * 5);

@@ -27,8 +27,8 @@ TEST(QuantTraits, TableAgreesWithGgmlTypeTable) {
     EXPECT_EQ(q->block_elems, info->block_elems) << info->name;
     EXPECT_EQ(q->block_bytes, info->block_bytes) << info->name;
     EXPECT_NE(q->dequantize, nullptr);
-    // The IQ types and MXFP4 have no quantizer here (their test files come from ggml).
-    const bool no_quantizer = info->name.substr(0, 2) == "iq" || info->type == GgmlType::kMXFP4;
+    // The IQ types have no quantizer here (their test files come from ggml).
+    const bool no_quantizer = info->name.substr(0, 2) == "iq";
     EXPECT_EQ(q->quantize == nullptr, no_quantizer) << info->name;
     ++n_supported;
   }

@@ -126,6 +126,34 @@ TEST_P(DequantizeMatchesGgml, BitIdentical) {
   std::printf("  %s: %lld blocks, %u rows bit-identical\n", c.file, static_cast<long long>(blocks), f.rows);
 }
 
+// MXFP4's reference quantizer against ik_llama.cpp's: requantizing the values of blocks its
+// quantizer wrote gives back the same bytes (each block's largest magnitude sits at code 4 or 6,
+// so the exponent is found again, and every value is exactly a code).
+TEST(QuantizeMXFP4, ReproducesIkBlocks) {
+  const RefFile f = read_ref("ik-mxfp4-quantized.bin", GgmlType::kMXFP4);
+  ASSERT_GT(f.rows, 0u);
+  const size_t row_bytes = ggml_row_bytes(GgmlType::kMXFP4, f.cols);
+  std::vector<float> values(f.cols);
+  std::vector<uint8_t> again(row_bytes);
+  size_t mismatches = 0;
+  for (uint32_t r = 0; r < f.rows; ++r) {
+    dequantize_row(GgmlType::kMXFP4, &f.blocks[r * row_bytes], values.data(), f.cols);
+    quantize_row(GgmlType::kMXFP4, values.data(), again.data(), f.cols);
+    mismatches += std::memcmp(again.data(), &f.blocks[r * row_bytes], row_bytes) != 0;
+  }
+  EXPECT_EQ(mismatches, 0u);
+  // And a known block: amax 5 gives e = floor(log2 5) - 2 + 127 = 127 (scale 1), 5 -> 4 or 6
+  // (a tie: the first code, 4), 0.2 -> 0, -0.8 -> -1, 2.6 -> 3.
+  float x[32] = {5.0f, 0.2f, -0.8f, 2.6f};
+  BlockMXFP4 b{};
+  quantize_row(GgmlType::kMXFP4, x, &b, 32);
+  EXPECT_EQ(b.e, 127);
+  EXPECT_EQ(b.qs[0] & 0xF, 6);   // 4.0 = kMXFP4Values[6] / 2
+  EXPECT_EQ(b.qs[1] & 0xF, 0);
+  EXPECT_EQ(b.qs[2] & 0xF, 10);  // -1.0
+  EXPECT_EQ(b.qs[3] & 0xF, 5);   // 3.0
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Files, DequantizeMatchesGgml,
     ::testing::Values(RefCase{"mainline-iq4_nl-quantized.bin", GgmlType::kIQ4_NL},
