@@ -17,6 +17,7 @@
 
 #include "base/sha256.h"
 #include "engine/rerank.h"
+#include "model/context.h"
 #include "model/encoder.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -126,6 +127,57 @@ TEST(RerankModel, RefusesWithoutHeadAndFramesLongPairs) {
   auto too_long = frame_rerank_pair(**tok, doc, "doc", 64);
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().message.find("64"), std::string::npos);
+}
+
+// Qwen3-Reranker's layout (a qwen3 decoder named "...reranker"; GPT-2's vocabulary): the model
+// card's prompt gives the reference's token ids, and sigmoid(logit_yes - logit_no) at its last
+// token agrees with the score from ik_llama.cpp's logits (mainline c392e50 predates qwen3).
+TEST(DecoderRerank, Qwen3MatchesReferenceLogits) {
+  const std::string path = std::string(CORRAL_ENCODER_MODEL_DIR) + "/qwen3-rerank.gguf";
+  std::ifstream in(std::string(CORRAL_SOURCE_DIR) + "/tests/golden/testdata/rerank/qwen3-rerank.json");
+  ASSERT_TRUE(in.good());
+  const auto data = nlohmann::json::parse(in);
+  auto digest = sha256_file_hex(path);
+  ASSERT_TRUE(digest.ok());
+  ASSERT_EQ(*digest, data["model_sha256"].get<std::string>()) << path << ": make the references again (README.md)";
+  auto file = GgufFile::open(path);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  auto model = Model::from_gguf(*file);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  auto tok = Tokenizer::from_gguf(**file);
+  ASSERT_TRUE(tok.ok()) << tok.error().message;
+  ASSERT_TRUE(is_decoder_reranker(**model));
+  auto yn = yes_no_tokens(**tok);
+  ASSERT_TRUE(yn.has_value());
+  ContextParams cp;
+  cp.n_ctx = 512;
+  cp.n_seq = 1;
+  auto ctx = Context::create(*model, cp);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  double worst = 0.0;
+  for (const auto& c : data["cases"]) {
+    EXPECT_EQ(yn->yes, c["yes"].get<int32_t>());
+    EXPECT_EQ(yn->no, c["no"].get<int32_t>());
+    const auto ids = (*tok)->encode(
+        qwen3_rerank_prompt(c["query"].get<std::string>(), c["document"].get<std::string>(), kQwen3RerankInstruction),
+        false, true);
+    EXPECT_EQ(ids, c["ids"].get<std::vector<int32_t>>()) << c["document"];
+    auto score = decoder_rerank_score(**ctx, ids, *yn);
+    ASSERT_TRUE(score.ok()) << score.error().message;
+    const double ref = c["score"].get<double>();
+    const double d = std::abs(*score - ref) / ref;
+    worst = std::max(worst, d);
+    // 1e-3, not 1e-4: the reference rounds V and the softmax weights to F16 (ik_llama.cpp takes
+    // an F32 V cache only with flash attention, whose product rounds Q to F16 as well). With
+    // corral's default F16 cache, as the server runs, the worst seen is 2.5e-4.
+    EXPECT_LE(d, 1e-3) << c["document"] << ": " << *score << " vs " << ref;
+  }
+  std::printf("[ rerank   ] qwen3-rerank   %zu pairs, worst relative |d| %.2e\n", data["cases"].size(), worst);
+
+  // A plain decoder (no pooling_type rank, no "reranker" in its name) is not one.
+  auto plain = Model::load(std::string(CORRAL_ENCODER_MODEL_DIR) + "/qwen3-embed.gguf");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(is_decoder_reranker(**plain));
 }
 
 }  // namespace

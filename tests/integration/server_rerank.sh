@@ -18,7 +18,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
 
 export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
-export CORRAL_MODEL_PATHS="reranker=$MODEL,minilm=$BUILD/tests/encoder_models/bert.gguf"
+E=$BUILD/tests/encoder_models
+export CORRAL_MODEL_PATHS="reranker=$MODEL,minilm=$E/bert.gguf,qwen3rr=$E/qwen3-rerank.gguf,qwen3emb=$E/qwen3-embed.gguf"
 timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
@@ -41,6 +42,7 @@ expect 400 'query must be a string' -d '{"model":"reranker","documents":["a"]}' 
 expect 400 'top_n must be a positive integer' -d '{"model":"reranker","query":"q","documents":["a"],"top_n":0}' "$B/v1/rerank"
 expect 400 '"invalid_request_error"' -d '{"model":"reranker","query":"q","documents":["a"],"top_n":0}' "$B/v1/rerank"
 expect 400 '\"minilm\" does not support reranking' -d '{"model":"minilm","query":"q","documents":["a"]}' "$B/v1/rerank"
+expect 400 '\"qwen3emb\" does not support reranking' -d '{"model":"qwen3emb","query":"q","documents":["a"]}' "$B/v1/rerank"
 expect 404 'not found' -d '{"model":"nosuch","query":"q","documents":["a"]}' "$B/v1/rerank"
 
 # Scores, order, top_n, return_documents and usage against mainline llama.cpp's scores.
@@ -84,6 +86,28 @@ one = post("/v1/rerank", {"model": "reranker", "query": query, "documents": [doc
 assert len(one) == 1 and one[0]["index"] == 0
 assert one[0]["relevance_score"] == [x for x in first["results"] if x["index"] == 5][0]["relevance_score"], "packed and alone differ"
 print("rerank values ok")
+PY
+
+# Qwen3-Reranker's layout (a qwen3 decoder named "...reranker"): sigmoid(logit_yes - logit_no)
+# against ik_llama.cpp's logits (rerank_test.cpp explains the 1e-3).
+python3 - "$B" "$SRC/tests/golden/testdata/rerank/qwen3-rerank.json" <<'PY' || fail "qwen3 rerank values"
+import json, sys, urllib.request
+base, ref_path = sys.argv[1], sys.argv[2]
+cases = json.load(open(ref_path))["cases"]
+n_docs = 6
+for q in range(0, len(cases), n_docs):
+    group = cases[q:q + n_docs]
+    body = {"model": "qwen3rr", "query": group[0]["query"], "documents": [c["document"] for c in group], "top_n": 4}
+    req = urllib.request.Request(base + "/v1/rerank", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    r = json.load(urllib.request.urlopen(req))
+    want = sorted(range(n_docs), key=lambda i: -group[i]["score"])[:4]
+    assert [x["index"] for x in r["results"]] == want, (r["results"], want)
+    for x in r["results"]:
+        ref = group[x["index"]]["score"]
+        assert 0 < x["relevance_score"] < 1 and abs(x["relevance_score"] - ref) <= 1e-3 * ref, (x, ref)
+    tokens = sum(len(c["ids"]) for c in group)
+    assert r["usage"]["prompt_tokens"] == tokens, (r["usage"], tokens)
+print("qwen3 rerank values ok")
 PY
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "server_rerank: ok"
