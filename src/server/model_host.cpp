@@ -215,6 +215,8 @@ Expected<std::vector<std::vector<float>>> ModelHost::embed(ModelExtras& ex, cons
                                                            bool truncate, int64_t n_ctx, int64_t dimensions,
                                                            int64_t* n_tokens) {
   const auto& hp = ex.model->hp;
+  if (ex.encoder && hp.pooling == Pooling::kRank)
+    return HttpError{400, "this model is a reranker (pooling_type rank), which gives scores, not embeddings: use /v1/rerank"};
   if (ex.encoder) n_ctx = ex.encoder->max_tokens();
   if (hp.n_ctx_train > 0 && n_ctx > hp.n_ctx_train) n_ctx = hp.n_ctx_train;
   std::vector<std::vector<int32_t>> seqs;

@@ -43,6 +43,8 @@ expect 400 'top_n must be a positive integer' -d '{"model":"reranker","query":"q
 expect 400 '"invalid_request_error"' -d '{"model":"reranker","query":"q","documents":["a"],"top_n":0}' "$B/v1/rerank"
 expect 400 '\"minilm\" does not support reranking' -d '{"model":"minilm","query":"q","documents":["a"]}' "$B/v1/rerank"
 expect 400 '\"qwen3emb\" does not support reranking' -d '{"model":"qwen3emb","query":"q","documents":["a"]}' "$B/v1/rerank"
+expect 400 'use /v1/rerank' -d '{"model":"reranker","input":"q"}' "$B/api/embed"
+expect 400 'does not support chat' -d '{"model":"reranker","messages":[{"role":"user","content":"hi"}]}' "$B/api/chat"
 expect 404 'not found' -d '{"model":"nosuch","query":"q","documents":["a"]}' "$B/v1/rerank"
 
 # Scores, order, top_n, return_documents and usage against mainline llama.cpp's scores.
