@@ -21,6 +21,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/limits.h"
 #include "model/context.h"
+#include "model/encoder.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -96,6 +97,69 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Embedding mode (an encoder model): batches of `n_texts` random texts of `n_tokens` tokens each,
+// all of a batch embedded in the packed passes the server runs (Encoder::embed, or rank for a
+// cross-encoder); embeddings/s and tokens/s over `reps` batches, after one untimed batch.
+int bench_embeddings(const std::string& model_path, std::shared_ptr<const Model> model, int n_texts, int n_tokens,
+                     int reps, bool json) {
+  const HParams& hp = model->hp;
+  Encoder enc(model);
+  n_tokens = static_cast<int>(std::min<int64_t>(n_tokens, enc.max_tokens()));
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
+  std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(n_texts));
+  std::vector<size_t> second(seqs.size(), static_cast<size_t>(n_tokens) / 2);
+  const bool rank = hp.pooling == Pooling::kRank;
+  auto run = [&]() -> bool {
+    for (auto& s : seqs) {
+      s.resize(static_cast<size_t>(n_tokens));
+      for (auto& t : s) t = tok(rng);
+    }
+    bool ok = false;
+    std::string err;
+    if (rank) {
+      auto r = enc.rank(seqs, second);
+      ok = r.ok();
+      if (!ok) err = r.error().message;
+    } else {
+      auto r = enc.embed(seqs, hp.pooling == Pooling::kNone ? Pooling::kMean : hp.pooling);
+      ok = r.ok();
+      if (!ok) err = r.error().message;
+    }
+    if (!ok) std::fprintf(stderr, "Error: %s\n", err.c_str());
+    return ok;
+  };
+  if (!run()) return 1;  // warm-up: repack, page in, size the buffers
+  std::vector<double> eps, tps;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!run()) return 1;
+    const double s = seconds_since(t0);
+    eps.push_back(n_texts / s);
+    tps.push_back(static_cast<double>(n_texts) * n_tokens / s);
+  }
+  const Stats e = stats_of(eps), t = stats_of(tps);
+  const std::string name = model_path.substr(model_path.find_last_of('/') + 1);
+  const std::string test = fmt::format("{} {}x{}", rank ? "rank" : "embed", n_texts, n_tokens);
+  if (json) {
+    nlohmann::json j;
+    j["model"] = name;
+    j["kernels"] = kernel_table().name;
+    j["threads"] = ThreadPool::global().size();
+    j["results"] = nlohmann::json::array({{{"test", test}, {"texts", n_texts}, {"tokens_per_text", n_tokens},
+                                           {"embeddings_per_s_mean", e.mean}, {"embeddings_per_s_sd", e.sd},
+                                           {"tokens_per_s_mean", t.mean}, {"tokens_per_s_sd", t.sd},
+                                           {"passes_per_batch", static_cast<double>(enc.passes()) / (reps + 1)}}});
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| model | kernels | threads | test | embeddings/s | tokens/s |\n");
+  std::printf("| --- | --- | ---: | --- | ---: | ---: |\n");
+  std::printf("| %s | %s | %d | %s | %.2f ± %.2f | %.1f ± %.1f |\n", name.c_str(), kernel_table().name,
+              ThreadPool::global().size(), test.c_str(), e.mean, e.sd, t.mean, t.sd);
+  return 0;
+}
+
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
   std::string model_path;
@@ -108,6 +172,9 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("-r,--repetitions", reps, "Runs per test")->check(CLI::Range(1, 1000));
   app.add_option("-d,--depth", depth, "Context depth: tokens already in the KV cache before each test (as llama-bench -d)")
       ->check(CLI::Range(0, 1 << 22));
+  int embed_texts = 64, embed_tokens = 100;
+  app.add_option("--embed-texts", embed_texts, "Encoder models: texts per batch (embedding mode)")->check(CLI::Range(1, 1 << 16));
+  app.add_option("--embed-tokens", embed_tokens, "Encoder models: tokens per text")->check(CLI::Range(1, 1 << 16));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
   try {
@@ -127,6 +194,7 @@ int cmd_bench(int argc, char** argv) {
     return 1;
   }
   std::shared_ptr<const Model> model = *loaded;
+  if (model->hp.encoder) return bench_embeddings(model_path, model, embed_texts, embed_tokens, reps, json);
   const bool has_tokenizer = Tokenizer::from_gguf(*model->file).ok();
   const double load_s = seconds_since(t_load);
   const Rss rss_loaded = read_rss();

@@ -127,6 +127,26 @@ TEST(RerankModel, RefusesWithoutHeadAndFramesLongPairs) {
   auto too_long = frame_rerank_pair(**tok, doc, "doc", 64);
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().message.find("64"), std::string::npos);
+
+  // A vocabulary other than WordPiece gets llama.cpp's framing, BOS query EOS SEP document EOS,
+  // each special token only where the vocabulary has it (Llama's SentencePiece: no SEP).
+  auto spm_file = GgufFile::open(CORRAL_SHARED_DIR "/testdata/tokenizer/ggml-vocab-llama-spm.gguf");
+  ASSERT_TRUE(spm_file.ok());
+  auto spm = Tokenizer::from_gguf(**spm_file);
+  ASSERT_TRUE(spm.ok());
+  ASSERT_GE((*spm)->bos_id(), 0);
+  ASSERT_GE((*spm)->eos_id(), 0);
+  ASSERT_LT((*spm)->sep_id(), 0);
+  auto sp = frame_rerank_pair(**spm, "what is it", "a document", 512);
+  ASSERT_TRUE(sp.ok());
+  std::vector<int32_t> want{(*spm)->bos_id()};
+  for (int32_t t : (*spm)->encode("what is it", false, false)) want.push_back(t);
+  want.push_back((*spm)->eos_id());
+  const size_t second_from = want.size();
+  for (int32_t t : (*spm)->encode("a document", false, false)) want.push_back(t);
+  want.push_back((*spm)->eos_id());
+  EXPECT_EQ(sp->ids, want);
+  EXPECT_EQ(sp->second_from, second_from);
 }
 
 // Qwen3-Reranker's layout (a qwen3 decoder named "...reranker"; GPT-2's vocabulary): the model
