@@ -66,7 +66,8 @@ struct Spec {
   std::string tokenizer_config_path;  // empty: tokenizer_config.json beside tokenizer.json, if any
   std::string out;
   bool n_vocab_given = false;
-  int64_t pooling = 1;              // encoders: pooling_type (1 mean, 2 cls, 3 last)
+  int64_t pooling = 1;              // encoders: pooling_type (1 mean, 2 cls, 3 last, 4 rank)
+  int64_t n_token_types = 2;        // encoders: rows of token_types (1: XLM-RoBERTa rerankers)
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -254,7 +255,7 @@ std::vector<PlannedTensor> plan_encoder_tensors(const Spec& s, const WeightTypes
   };
   auto mat = [&](const std::string& role, int64_t il) { return matrix_type(wt, role, il, s.n_layer); };
   add("token_embd.weight", mat("token_embd", 0), {E, s.n_vocab}, Init::kMatrix);
-  add("token_types.weight", GgmlType::kF32, {E, 2}, Init::kMatrix);
+  add("token_types.weight", GgmlType::kF32, {E, s.n_token_types}, Init::kMatrix);
   if (bert) add("position_embd.weight", GgmlType::kF32, {E, s.n_ctx}, Init::kMatrix);
   add("token_embd_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
   add("token_embd_norm.bias", GgmlType::kF32, {E}, Init::kBias);
@@ -279,6 +280,12 @@ std::vector<PlannedTensor> plan_encoder_tensors(const Spec& s, const WeightTypes
     if (bert) add(p + "ffn_down.bias", GgmlType::kF32, {E}, Init::kBias);
     add(p + "layer_output_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
     add(p + "layer_output_norm.bias", GgmlType::kF32, {E}, Init::kBias);
+  }
+  if (s.pooling == 4) {  // a cross-encoder's classification head (RoBERTa's: dense, tanh, out_proj)
+    add("cls.weight", GgmlType::kF32, {E, E}, Init::kMatrix);
+    add("cls.bias", GgmlType::kF32, {E}, Init::kBias);
+    add("cls.output.weight", GgmlType::kF32, {E, 1}, Init::kMatrix);
+    add("cls.output.bias", GgmlType::kF32, {1}, Init::kBias);
   }
   return out;
 }
@@ -546,7 +553,9 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
     return make_error("--experts-used must be between 1 and --experts");
   if (is_encoder(s) && s.n_head_kv != s.n_head) return make_error("an encoder has as many KV heads as query heads");
-  if (s.pooling < 0 || s.pooling > 3) return make_error("--pooling must be 0 (none), 1 (mean), 2 (cls) or 3 (last)");
+  if (s.pooling < 0 || s.pooling > 4) return make_error("--pooling must be 0 (none), 1 (mean), 2 (cls), 3 (last) or 4 (rank)");
+  if (s.pooling == 4 && s.arch != "bert") return make_error("--pooling 4 (rank, a classification head) is for bert");
+  if (s.n_token_types < 1 || s.n_token_types > 2) return make_error("--token-types must be 1 or 2");
   if (s.window < 0 || (s.window > 0 && !is_gemma(s) && !is_phi3(s) && !is_gptoss(s)))
     return make_error("--window is for gemma2, gemma3, phi3 and gpt-oss");
   if (n_rot_of(s) <= 0 || n_rot_of(s) > head_dim_of(s) || n_rot_of(s) % 2 != 0)
@@ -646,12 +655,19 @@ Status run(Spec s) {
   if (is_encoder(s)) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
     w.set_bool(a + "attention.causal", false);
-    if (vocab_keys.empty()) w.set_u32("tokenizer.ggml.token_type_count", 2);
+    // The rows of token_types, which the reference engine reads from here (a vocabulary's own
+    // count is replaced below when --token-types differs).
+    if (vocab_keys.empty()) w.set_u32("tokenizer.ggml.token_type_count", static_cast<uint32_t>(s.n_token_types));
   }
   w.set_u32("general.file_type", wt->file_type);
   if (ggml_type_info(wtype).block_elems > 1) w.set_u32("general.quantization_version", 2);
   if (vocab_keys.empty()) write_synthetic_vocab(s, w);
-  for (const auto& [key, value] : vocab_keys) w.set_value(key, value);
+  for (const auto& [key, value] : vocab_keys) {
+    if (is_encoder(s) && s.n_token_types != 2 && key == "tokenizer.ggml.token_type_count")
+      w.set_u32(key, static_cast<uint32_t>(s.n_token_types));
+    else
+      w.set_value(key, value);
+  }
 
   const auto plan = plan_tensors(s, *wt);
   int64_t n_params = 0;
@@ -703,7 +719,10 @@ int main(int argc, char** argv) {
   app.add_option("--expert-gain", s.expert_gain, "Gate/up expert weights times this, down's divided by its square");
   app.add_option("--yarn-factor", s.yarn_factor, "gpt-oss: YaRN rope.scaling.factor (default 32)");
   app.add_option("--yarn-orig-ctx", s.yarn_orig_ctx, "gpt-oss: rope.scaling.original_context_length (default 4096)");
-  app.add_option("--pooling", s.pooling, "pooling_type: 1 mean (encoders' default), 2 cls, 3 last (qwen3: Qwen3-Embedding)");
+  app.add_option("--pooling", s.pooling,
+                 "pooling_type: 1 mean (encoders' default), 2 cls, 3 last (qwen3: Qwen3-Embedding), 4 rank (bert: "
+                 "a classification head, as BGE-reranker)");
+  app.add_option("--token-types", s.n_token_types, "encoders: token type rows (default 2; 1 as XLM-RoBERTa)");
   app.add_option("--window", s.window, "gemma2/gemma3/phi3/gpt-oss: sliding window (gemma default 4096; phi3: the context; gpt-oss 128)");
   app.add_option("--n-rot", s.n_rot, "rope.dimension_count (partial rotary; default the head size)");
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");

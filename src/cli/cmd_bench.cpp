@@ -22,6 +22,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/limits.h"
 #include "model/context.h"
+#include "model/encoder.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -68,7 +69,8 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("-d,--depth", depth, "Context depth: tokens already in the KV cache before each test (as llama-bench -d)")
       ->check(CLI::Range(0, 1 << 22));
   app.add_option("--embed", embed_batch,
-                 "Embedding mode (encoder models): embed batches of N random inputs of -p tokens each")
+                 "Embedding mode (encoder models; their default: 64 inputs of 100 tokens): embed batches of N "
+                 "random inputs of -p tokens each")
       ->check(CLI::Range(1, 1 << 16));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
@@ -89,9 +91,9 @@ int cmd_bench(int argc, char** argv) {
     return 1;
   }
   std::shared_ptr<const Model> model = *loaded;
-  if (embed_batch > 0)
-    return bench_embed(model, model_path.substr(model_path.find_last_of('/') + 1), embed_batch, n_prompt, reps, json,
-                       no_limits);
+  if (embed_batch > 0 || model->hp.encoder)  // an encoder has no decoding context: only this mode
+    return bench_embed(model, model_path.substr(model_path.find_last_of('/') + 1), embed_batch > 0 ? embed_batch : 64,
+                       app.count("-p") > 0 ? n_prompt : 100, reps, json, no_limits);
   const bool has_tokenizer = Tokenizer::from_gguf(*model->file).ok();
   const double load_s = seconds_since(t_load);
   const Rss rss_loaded = read_rss();

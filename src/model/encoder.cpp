@@ -1,4 +1,4 @@
-// The encoder pass (encoder.h): embeddings with token type 0 (and absolute positions for bert)
+// The encoder pass (encoder.h): embeddings with token types (and absolute positions for bert)
 // and a LayerNorm, then per layer: attention with biases (bert) or rotary positions (nomic-bert),
 // residual and post-LayerNorm, a GELU (bert) or SwiGLU (nomic-bert) feed-forward, residual and
 // post-LayerNorm. Rows are [n_tokens][dim] over all the packed sequences.
@@ -29,11 +29,11 @@ void normalize_l2(std::span<float> v) {
   for (float& x : v) x = static_cast<float>(x * inv);
 }
 
-Result<std::vector<std::vector<float>>> Encoder::embed(std::span<const std::vector<int32_t>> seqs, Pooling pooling) {
+template <class Fn>
+Status Encoder::passes_over(std::span<const std::vector<int32_t>> seqs, std::span<const size_t> second_from,
+                            Fn&& pooled) {
   const HParams& h = model_->hp;
   if (!h.encoder) return make_error("{} is not an encoder", arch_name(h.arch));
-  if (pooling != Pooling::kMean && pooling != Pooling::kCls && pooling != Pooling::kLast)
-    return make_error("pooling type {} gives no embedding per sequence", static_cast<int>(pooling));
   for (const auto& s : seqs) {
     if (s.empty()) return make_error("an input has no tokens");
     if (static_cast<int64_t>(s.size()) > max_tokens())
@@ -42,13 +42,23 @@ Result<std::vector<std::vector<float>>> Encoder::embed(std::span<const std::vect
       if (t < 0 || t >= h.n_vocab) return make_error("token id {} is outside the vocabulary (0..{})", t, h.n_vocab - 1);
   }
   model_->prepare_for_kernels();
-  const auto E = static_cast<size_t>(h.n_embd);
-  std::vector<std::vector<float>> out(seqs.size(), std::vector<float>(E, 0.0f));
   for (size_t first = 0; first < seqs.size();) {
     size_t last = first, n = 0;
     while (last < seqs.size() && (last == first || n + seqs[last].size() <= kPassTokens)) n += seqs[last++].size();
-    forward(seqs, first, last);
+    forward(seqs, second_from, first, last);
     ++passes_;
+    pooled(first, last);
+    first = last;
+  }
+  return {};
+}
+
+Result<std::vector<std::vector<float>>> Encoder::embed(std::span<const std::vector<int32_t>> seqs, Pooling pooling) {
+  if (pooling != Pooling::kMean && pooling != Pooling::kCls && pooling != Pooling::kLast)
+    return make_error("pooling type {} gives no embedding per sequence", static_cast<int>(pooling));
+  const auto E = static_cast<size_t>(model_->hp.n_embd);
+  std::vector<std::vector<float>> out(seqs.size(), std::vector<float>(E, 0.0f));
+  CORRAL_TRY(passes_over(seqs, {}, [&](size_t first, size_t last) {
     for (size_t s = first; s < last; ++s) {
       const size_t a = start_[s - first], b = start_[s - first + 1];
       float* dst = out[s].data();
@@ -62,12 +72,41 @@ Result<std::vector<std::vector<float>>> Encoder::embed(std::span<const std::vect
       const float inv = 1.0f / static_cast<float>(b - a);
       for (size_t e = 0; e < E; ++e) dst[e] *= inv;
     }
-    first = last;
-  }
+  }));
   return out;
 }
 
-void Encoder::forward(std::span<const std::vector<int32_t>> seqs, size_t first, size_t last) {
+Result<std::vector<float>> Encoder::rank(std::span<const std::vector<int32_t>> seqs, std::span<const size_t> second_from) {
+  const Model& m = *model_;
+  if (m.cls.data == nullptr) return make_error("the model has no classification head (cls.weight): not a reranker");
+  if (second_from.size() != seqs.size()) return make_error("rank: one segment start per sequence is needed");
+  const int64_t E = m.hp.n_embd, C = m.cls.ne[1];
+  const auto Es = static_cast<size_t>(E), Cs = static_cast<size_t>(C);
+  std::vector<float> out(seqs.size(), 0.0f);
+  CORRAL_TRY(passes_over(seqs, second_from, [&](size_t first, size_t last) {
+    const size_t n_seq = last - first;
+    if (cls_in_.size() < n_seq * Es) cls_in_.resize(n_seq * Es);
+    if (cls_mid_.size() < n_seq * Cs) cls_mid_.resize(n_seq * Cs);
+    for (size_t s = 0; s < n_seq; ++s) std::copy_n(&x_[start_[s] * Es], Es, &cls_in_[s * Es]);
+    // [n_seq][E] -> [n_seq][C]: tanh(cls * x + cls_b)
+    matmul(m.cls, cls_in_.data(), E, static_cast<int64_t>(n_seq), cls_mid_.data(), C);
+    const auto* cb = static_cast<const float*>(m.cls_b.data);
+    for (size_t s = 0; s < n_seq; ++s)
+      for (size_t c = 0; c < Cs; ++c) cls_mid_[s * Cs + c] = std::tanh(cls_mid_[s * Cs + c] + cb[c]);
+    if (m.cls_out.data == nullptr) {  // a head of one output (jina-reranker-v1-tiny): tanh is the score
+      for (size_t s = 0; s < n_seq; ++s) out[first + s] = cls_mid_[s * Cs];
+      return;
+    }
+    // [n_seq][C] -> [n_seq][1]
+    matmul(m.cls_out, cls_mid_.data(), C, static_cast<int64_t>(n_seq), cls_in_.data(), 1);
+    const float ob = m.cls_out_b.data != nullptr ? *static_cast<const float*>(m.cls_out_b.data) : 0.0f;
+    for (size_t s = 0; s < n_seq; ++s) out[first + s] = cls_in_[s] + ob;
+  }));
+  return out;
+}
+
+void Encoder::forward(std::span<const std::vector<int32_t>> seqs, std::span<const size_t> second_from, size_t first,
+                      size_t last) {
   const Model& m = *model_;
   const HParams& h = m.hp;
   const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), F = h.n_ff, hd = h.head_dim;
@@ -87,8 +126,10 @@ void Encoder::forward(std::span<const std::vector<int32_t>> seqs, size_t first, 
   grow(x_, E); grow(xn_, E); grow(q_, QD); grow(k_, KD); grow(v_, KD); grow(attn_, QD); grow(up_, F);
   if (h.arch == Arch::kNomicBert) grow(gate_, F);
 
-  // Embeddings: token + token type 0 (+ absolute position), then LayerNorm.
+  // Embeddings: token + token type (+ absolute position), then LayerNorm. Type 1 (a pair's
+  // second segment) only where the file has a second row; XLM-RoBERTa rerankers have one.
   const auto* type0 = static_cast<const float*>(m.token_types.data);
+  const float* type1 = m.token_types.ne[1] >= 2 ? type0 + Es : type0;
   const auto* en_w = static_cast<const float*>(m.embd_norm.data);
   const auto* en_b = static_cast<const float*>(m.embd_norm_b.data);
   std::vector<float> pos_row(m.pos_embd.data != nullptr ? Es : 0);
@@ -97,7 +138,8 @@ void Encoder::forward(std::span<const std::vector<int32_t>> seqs, size_t first, 
     for (size_t i = 0; i < seqs[s].size(); ++i, ++t) {
       float* row = &x_[t * Es];
       get_row_f32(m.token_embd, seqs[s][i], row);
-      for (size_t e = 0; e < Es; ++e) row[e] += type0[e];
+      const float* type = !second_from.empty() && i >= second_from[s] ? type1 : type0;
+      for (size_t e = 0; e < Es; ++e) row[e] += type[e];
       if (!pos_row.empty()) {
         get_row_f32(m.pos_embd, static_cast<int64_t>(i), pos_row.data());
         for (size_t e = 0; e < Es; ++e) row[e] += pos_row[e];

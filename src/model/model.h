@@ -66,6 +66,9 @@ struct Model {
   // token embedding, which a LayerNorm then normalises; per-layer extras beside `layers`.
   TensorView token_types, pos_embd, embd_norm, embd_norm_b;
   std::vector<EncoderLayerWeights> encoder_layers;
+  // Cross-encoder rerankers (pooling_type rank): classification head over the [CLS] row,
+  // cls [n_embd -> C] with bias (C = n_embd, or 1 without cls.output), cls.output [C -> 1] with bias.
+  TensorView cls, cls_b, cls_out, cls_out_b;
   // The one arena of weights repacked for the kernels in use (repack_weights.cpp); the views
   // point into it and the file pages they came from are released. The small tensors every pass
   // reads (norms, biases) are copied there too, so no pass touches the mapping near them.

@@ -128,6 +128,18 @@ Status bind_encoder(const GgufFile& f, Model& m) {
     BIND(X.out_norm, b.bind_f32(p + "layer_output_norm.weight", {E}));
     BIND(X.out_norm_b, b.bind_f32(p + "layer_output_norm.bias", {E}));
   }
+  if (h.pooling == Pooling::kRank) {  // the classification head of a cross-encoder reranker
+    const GgufTensor* cls = f.find_tensor("cls.weight");
+    if (cls == nullptr || cls->ne.size() < 2 || cls->ne[0] != E || (cls->ne[1] != E && cls->ne[1] != 1))
+      return make_error("{}: pooling_type rank needs the classification head 'cls.weight' [{}, {} or 1]", f.path(), E, E);
+    const int64_t C = cls->ne[1];
+    BIND(m.cls, b.bind("cls.weight", {E, C}));
+    BIND(m.cls_b, b.bind_f32("cls.bias", {C}));
+    BIND(m.cls_out, b.bind("cls.output.weight", {C, 1}, /*optional=*/true));
+    if (m.cls_out.data != nullptr) BIND(m.cls_out_b, b.bind_f32("cls.output.bias", {1}, /*optional=*/true));
+    if (m.cls_out.data == nullptr && C != 1)
+      return make_error("{}: a classification head of {} outputs needs 'cls.output.weight'", f.path(), C);
+  }
   for (const auto& t : f.tensors()) {
     if (!ggml_type_info(t.type).compute_supported)
       return make_error("{}: tensor '{}' has type {}, which corral does not support", f.path(), t.name,

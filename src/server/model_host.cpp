@@ -11,6 +11,7 @@
 #include "chat/jinja.h"
 #include "chat/ollama_template.h"
 #include "engine/loaded_model.h"
+#include "engine/rerank.h"
 
 namespace corral::server {
 
@@ -214,6 +215,8 @@ Expected<std::vector<std::vector<float>>> ModelHost::embed(ModelExtras& ex, cons
                                                            bool truncate, int64_t n_ctx, int64_t dimensions,
                                                            int64_t* n_tokens) {
   const auto& hp = ex.model->hp;
+  if (ex.encoder && hp.pooling == Pooling::kRank)
+    return HttpError{400, "this model is a reranker (pooling_type rank), which gives scores, not embeddings: use /v1/rerank"};
   if (ex.encoder) n_ctx = ex.encoder->max_tokens();
   if (hp.n_ctx_train > 0 && n_ctx > hp.n_ctx_train) n_ctx = hp.n_ctx_train;
   std::vector<std::vector<int32_t>> seqs;
@@ -253,6 +256,55 @@ Expected<std::vector<std::vector<float>>> ModelHost::embed(ModelExtras& ex, cons
       v.resize(static_cast<size_t>(dimensions));
       normalize_l2(v);
     }
+  }
+  return out;
+}
+
+Expected<std::vector<float>> ModelHost::rerank(ModelExtras& ex, const std::string& model, const std::string& query,
+                                               const std::vector<std::string>& docs, int64_t n_ctx, int64_t* n_tokens) {
+  const Model& m = *ex.model;
+  *n_tokens = 0;
+  const bool cross = ex.encoder && m.cls.data != nullptr;
+  const bool decoder = !ex.encoder && is_decoder_reranker(m);
+  if (!cross && !decoder)
+    return HttpError{400, fmt::format("\"{}\" does not support reranking (it is not a reranker model)", model)};
+  if (cross) {
+    std::vector<std::vector<int32_t>> seqs;
+    std::vector<size_t> second;
+    for (const std::string& doc : docs) {
+      auto p = frame_rerank_pair(*ex.tokenizer, query, doc, ex.encoder->max_tokens());
+      if (!p) return HttpError{400, p.error().message};
+      *n_tokens += static_cast<int64_t>(p->ids.size());
+      seqs.push_back(std::move(p->ids));
+      second.push_back(p->second_from);
+    }
+    std::lock_guard<std::mutex> lock(ex.embed_mu);
+    auto r = ex.encoder->rank(seqs, second);
+    if (!r) return HttpError{500, r.error().message};
+    return std::move(*r);
+  }
+  const auto yn = yes_no_tokens(*ex.tokenizer);
+  if (!yn) return HttpError{400, fmt::format("\"{}\" has no \"yes\" and \"no\" tokens to score with", model)};
+  if (m.hp.n_ctx_train > 0 && n_ctx > m.hp.n_ctx_train) n_ctx = m.hp.n_ctx_train;
+  std::vector<float> out;
+  std::lock_guard<std::mutex> lock(ex.embed_mu);
+  for (const std::string& doc : docs) {
+    std::vector<int32_t> ids =
+        ex.tokenizer->encode(qwen3_rerank_prompt(query, doc, kQwen3RerankInstruction), false, true);
+    if (static_cast<int64_t>(ids.size()) > n_ctx)
+      return HttpError{400, fmt::format("a rerank prompt of {} tokens exceeds the context length {}", ids.size(), n_ctx)};
+    if (!ex.embed_ctx || ex.embed_ctx->params().n_ctx < n_ctx) {
+      ContextParams cp;
+      cp.n_ctx = n_ctx;
+      cp.n_seq = 1;
+      auto c = Context::create(ex.model, cp);
+      if (!c) return HttpError{500, c.error().message};
+      ex.embed_ctx = std::move(*c);
+    }
+    auto s = decoder_rerank_score(*ex.embed_ctx, ids, *yn);
+    if (!s) return HttpError{500, s.error().message};
+    *n_tokens += static_cast<int64_t>(ids.size());
+    out.push_back(*s);
   }
   return out;
 }

@@ -108,6 +108,14 @@ class ModelHost {
   static Expected<std::vector<std::vector<float>>> embed(ModelExtras& ex, const std::vector<std::string>& texts,
                                                          bool truncate, int64_t n_ctx, int64_t dimensions,
                                                          int64_t* n_tokens);
+  // Relevance scores of `docs` for `query`, in document order (engine/rerank.h): a cross-encoder
+  // (pooling_type rank) scores every (query, document) pair in shared passes, its raw
+  // classification output as llama.cpp's server reports it; a decoder reranker (Qwen3-Reranker)
+  // scores one prompt at a time, sigmoid(logit_yes - logit_no). A model that is neither is a 400
+  // `"<model>" does not support reranking`; a pair longer than the context loses the document's
+  // tail. `n_tokens` gets the tokens evaluated.
+  static Expected<std::vector<float>> rerank(ModelExtras& ex, const std::string& model, const std::string& query,
+                                             const std::vector<std::string>& docs, int64_t n_ctx, int64_t* n_tokens);
   // 400 `"<model>" does not support <what>` for an embedding-only model, as Ollama answers.
   static std::optional<HttpError> check_completion(const ModelExtras& ex, const std::string& model, const char* what);
 

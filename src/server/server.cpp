@@ -353,6 +353,7 @@ HttpServer::HttpServer(std::shared_ptr<ServerState> state)
   register_model_routes(svr, st);
   register_openai_routes(svr, st);
   register_anthropic_routes(svr, st);
+  register_rerank_routes(svr, st);
   jobs_ = register_job_routes(svr, st);
   register_responses_routes(svr, st, job_store(*jobs_, nullptr));
 

@@ -80,6 +80,7 @@ void register_ollama_routes(httplib::Server& svr, ServerState& st);
 void register_model_routes(httplib::Server& svr, ServerState& st);
 void register_openai_routes(httplib::Server& svr, ServerState& st);
 void register_anthropic_routes(httplib::Server& svr, ServerState& st);  // routes_anthropic.cpp
+void register_rerank_routes(httplib::Server& svr, ServerState& st);     // routes_rerank.cpp
 // routes_jobs.cpp: /api/jobs and the OpenAI files/batches API. Its workers call this server on
 // loopback, so they start once the port is bound.
 struct JobService;
