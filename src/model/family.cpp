@@ -18,6 +18,7 @@ constexpr Family kFamilies[] = {
     {"gemma2", Arch::kGemma2, true, false, false, true, read_gemma2, gemma_layer},
     {"gemma3", Arch::kGemma3, true, false, true, true, read_gemma3, gemma_layer},
     {"phi3", Arch::kPhi3, true, false, false, false, read_phi3, llama_layer},
+    {"qwen35", Arch::kQwen35, true, false, true, false, read_qwen35, qwen35_layer},
     {"bert", Arch::kBert, false, true, false, false, read_bert, nullptr},
     {"nomic-bert", Arch::kNomicBert, true, false, false, false, read_bert, nullptr},
 };

@@ -18,6 +18,9 @@ Status read_smollm3(const GgufFile& f, HParams& hp);
 
 Status read_phi3(const GgufFile& f, HParams& hp);
 
+Status read_qwen35(const GgufFile& f, HParams& hp);
+void qwen35_layer(LayerPass& p, const LayerWeights& L, int64_t il);
+
 // bert, nomic-bert: encoders; their pass is model/encoder.cpp, so their rows have no layer.
 Status read_bert(const GgufFile& f, HParams& hp);
 
