@@ -62,7 +62,8 @@ class Context {
 
   // How many of the first `n` cached positions of `seq` a continuation can build on: `n`, or 0
   // when a sliding-window layer has already dropped positions the token at `n` would attend to
-  // (the cache then has to be filled again from the start).
+  // (the cache then has to be filled again from the start). With recurrent layers: `n` where
+  // the states are, else the checkpoint's position if it is at most `n`, else 0.
   int64_t reusable_prefix(int32_t seq, int64_t n) const;
 
   // KV cache elements (K and V together) the context holds; sliding-window layers hold only
@@ -70,13 +71,19 @@ class Context {
   size_t kv_elements() const { return 2 * kv_total_; }
 
   // Recurrent layers (Gated DeltaNet; recurrent_state.cpp): per layer and sequence slot a
-  // fixed-size state, F32, whatever n_ctx is. A state cannot be rewound: it has read the first
-  // recurrent_position(seq) tokens of its sequence, and a batch must continue a sequence there
-  // or restart it at position 0.
-  size_t recurrent_elements() const { return rec_.size(); }
+  // fixed-size state, F32, whatever n_ctx is, and one checkpoint of it per slot. A state cannot
+  // be rewound: it has read the first recurrent_position(seq) tokens of its sequence, and a
+  // batch must continue a sequence there, at its checkpoint, or restart it at position 0.
+  bool recurrent() const { return !rec_pos_.empty(); }
+  // Floats of the states and their checkpoints together.
+  size_t recurrent_elements() const { return rec_.size() + rec_ckpt_.size(); }
   int64_t recurrent_position(int32_t seq) const {
     return rec_pos_.empty() ? -1 : rec_pos_[static_cast<size_t>(seq)];
   }
+  // Keeps a copy of `seq`'s states at their current position (replacing the slot's previous
+  // checkpoint). A batch that starts the sequence at that position resumes from the copy;
+  // reusable_prefix counts it.
+  void checkpoint(int32_t seq);
 
  private:
   friend class LayerPass;
@@ -102,6 +109,7 @@ class Context {
   void init_recurrent();
   float* recurrent_state(int64_t il, int32_t seq);
   Status advance_recurrent(const Batch& batch);
+  void restore_checkpoint(int32_t seq);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
@@ -117,6 +125,8 @@ class Context {
   std::vector<float> rec_;
   std::vector<size_t> rec_offset_;
   std::vector<int64_t> rec_pos_;
+  std::vector<float> rec_ckpt_;      // the checkpoints, laid out as rec_
+  std::vector<int64_t> ckpt_pos_;    // [n_seq]: the checkpoint's position (-1: none)
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
   std::vector<float> q_gate_;  // [n_tokens][2 * q_dim]: attn_q's output where it carries a gate

@@ -331,7 +331,7 @@ TEST(HybridModel, ASequenceContinuesWhereItsStateIsOrRestarts) {
   ASSERT_TRUE(ctx.forward(b).ok());
   EXPECT_EQ(ctx.recurrent_position(0), 10);
   EXPECT_EQ(ctx.reusable_prefix(0, 10), 10);
-  EXPECT_EQ(ctx.reusable_prefix(0, 6), 0);  // the state cannot be rewound
+  EXPECT_EQ(ctx.reusable_prefix(0, 6), 0);  // the state cannot be rewound (no checkpoint yet)
   Batch skip;
   skip.add(kTokens[11], 11, 0, true);
   EXPECT_FALSE(ctx.forward(skip).ok());
@@ -345,6 +345,21 @@ TEST(HybridModel, ASequenceContinuesWhereItsStateIsOrRestarts) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::vector<float>(r->begin(), r->end()),
             std::vector<float>(want.begin() + 10 * kVocab, want.end()));
+  // A checkpoint at 10: the sequence may go on elsewhere and later resume from it.
+  Batch head;
+  for (int32_t i = 0; i < 10; ++i) head.add(kTokens[static_cast<size_t>(i)], i, 0, false);
+  ASSERT_TRUE(ctx.forward(head).ok());
+  ctx.checkpoint(0);
+  Batch other;
+  for (int32_t i = 10; i < 14; ++i) other.add(static_cast<int32_t>(i % 5), i, 0, false);
+  ASSERT_TRUE(ctx.forward(other).ok());
+  EXPECT_EQ(ctx.reusable_prefix(0, 10), 10);
+  EXPECT_EQ(ctx.reusable_prefix(0, 14), 14);
+  EXPECT_EQ(ctx.reusable_prefix(0, 12), 10);  // back to the checkpoint
+  EXPECT_EQ(ctx.reusable_prefix(0, 8), 0);
+  auto r3 = ctx.forward(rest);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(std::vector<float>(r3->begin(), r3->end()), std::vector<float>(want.begin() + 10 * kVocab, want.end()));
   // Restarting at 0 forgets the old state.
   Batch restart;
   for (size_t i = 0; i < kTokens.size(); ++i) restart.add(kTokens[i], static_cast<int32_t>(i), 0, true);
@@ -368,9 +383,10 @@ TEST(HybridModel, RecurrentMemoryDoesNotGrowWithTheContext) {
     rec[i] = (*c)->recurrent_elements();
     kv[i] = (*c)->kv_elements();
   }
-  // two DeltaNet layers x two sequences x ((taps - 1) x conv channels + heads x dk x dv)
+  // two DeltaNet layers x two sequences x ((taps - 1) x conv channels + heads x dk x dv), and
+  // as much again for the checkpoints
   const size_t per = static_cast<size_t>((kConv - 1) * kConvDim + kHeads * kDk * kDk);
-  EXPECT_EQ(rec[0], 2 * 2 * per);
+  EXPECT_EQ(rec[0], 2 * 2 * 2 * per);
   EXPECT_EQ(rec[1], rec[0]);
   // K and V only for the two attention layers
   EXPECT_EQ(kv[0], static_cast<size_t>(2 * 2 * 2 * 1024 * kHeadDim));
