@@ -142,6 +142,8 @@ Result<GenerateEvent> Runner::generate(GenerateRequest request, const EventFn& o
   return future.get();
 }
 
+size_t Runner::recurrent_state_bytes() const { return ctx_->recurrent_elements() * sizeof(float); }
+
 void Runner::start_slot(Slot& s, Pending&& p) {
   s.active = true;
   s.id = p.id;

@@ -11,6 +11,7 @@
 
 #include "engine/loaded_model.h"
 #include "engine/runner.h"
+#include "model/hparams.h"
 
 namespace corral {
 namespace {
@@ -109,6 +110,31 @@ TEST_F(RecurrentCache, ChunkedPromptGivesTheSameTokens) {
   const std::vector<int32_t> prompt = ids(5, 60);
   auto whole = runner(512), chunked = runner(7);
   EXPECT_EQ(run(*whole, seeded(prompt, 3, 15)).context, run(*chunked, seeded(prompt, 3, 15)).context);
+}
+
+// The states a loaded model is charged with (the scheduler's estimate, `corral ps`): per
+// slot, per DeltaNet layer, the convolution window and the state matrices, twice (checkpoints),
+// whatever the context length; the KV cache is that of the attention layer only.
+TEST_F(RecurrentCache, StateMemoryIsCountedAndConstantInTheContext) {
+  const HParams& h = model_.model->hp;
+  int64_t n_delta = 0;
+  for (const LayerShape& l : h.layers) n_delta += l.recurrent ? 1 : 0;
+  ASSERT_EQ(n_delta, 3);
+  const size_t per_slot_layer = static_cast<size_t>((h.ssm_d_conv - 1) * h.delta_conv_dim() +
+                                                    h.ssm_dt_rank * h.ssm_d_state * h.delta_head_v()) * sizeof(float);
+  for (int32_t n_ctx : {1024, 8192, 32768}) {
+    RunnerParams p;
+    p.n_ctx = n_ctx;
+    p.n_parallel = 2;
+    auto r = Runner::create(model_.model, model_.tokenizer, p);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ((*r)->recurrent_state_bytes(), 2 * 2 * 3 * per_slot_layer) << "n_ctx " << n_ctx;
+  }
+  auto stories = load_model(CORRAL_SHARED_DIR "/models/stories260K.gguf");
+  ASSERT_TRUE(stories.ok());
+  auto r = Runner::create(stories->model, stories->tokenizer, RunnerParams{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->recurrent_state_bytes(), 0u);
 }
 
 }  // namespace
