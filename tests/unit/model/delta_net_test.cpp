@@ -99,12 +99,16 @@ struct Weights {
 // A qwen35 model of `n_layer` layers, full attention every `interval` (1 DeltaNet layer with
 // interval 2 and n_layer 1). Every layer's feed-forward is there but writes nothing (its down
 // projection is zero) when `zero_ffn`. The first DeltaNet layer's weights go to `w`.
-std::shared_ptr<const Model> make_model(int64_t n_layer, int64_t interval, bool zero_ffn, Weights& w, std::string& image) {
+// With `mtp`, the file also has a multi-token-prediction layer after them (block_count one more,
+// nextn_predict_layers 1), whose tensors the model must not need.
+std::shared_ptr<const Model> make_model(int64_t n_layer, int64_t interval, bool zero_ffn, Weights& w, std::string& image,
+                                        bool mtp = false) {
   const std::string p = "qwen35.";
   GgufWriter g;
   g.set_string("general.architecture", "qwen35");
   g.set_u32(p + "embedding_length", kEmbd);
-  g.set_u32(p + "block_count", static_cast<uint32_t>(n_layer));
+  g.set_u32(p + "block_count", static_cast<uint32_t>(n_layer + (mtp ? 1 : 0)));
+  if (mtp) g.set_u32(p + "nextn_predict_layers", 1);
   g.set_u32(p + "feed_forward_length", 32);
   g.set_u32(p + "attention.head_count", 2);
   g.set_u32(p + "attention.head_count_kv", 1);
@@ -174,6 +178,13 @@ std::shared_ptr<const Model> make_model(int64_t n_layer, int64_t interval, bool 
     std::vector<float> down = values(32 * kEmbd, 0.0f);
     if (zero_ffn) down.assign(down.size(), 0.0f);
     add(b + "ffn_down.weight", {32, kEmbd}, down);
+  }
+  if (mtp) {  // a few of the MTP layer's tensors, in the converter's names
+    const std::string b = "blk." + std::to_string(n_layer) + ".";
+    add(b + "nextn.enorm.weight", {kEmbd}, values(kEmbd, 1.0f));
+    add(b + "nextn.hnorm.weight", {kEmbd}, values(kEmbd, 1.0f));
+    add(b + "nextn.eh_proj.weight", {2 * kEmbd, kEmbd}, values(2 * kEmbd * kEmbd, 0.0f));
+    add(b + "attn_norm.weight", {kEmbd}, values(kEmbd, 1.0f));
   }
   image = g.serialize();
   auto f = GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "delta-net-test");
@@ -366,6 +377,19 @@ TEST(HybridModel, ASequenceContinuesWhereItsStateIsOrRestarts) {
   auto r2 = ctx.forward(restart);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(std::vector<float>(r2->begin(), r2->end()), want);
+}
+
+TEST(HybridModel, MultiTokenPredictionLayersAreReadPastAndNotRun) {
+  Weights w, w2;
+  std::string image, image2;
+  const auto plain = make_model(4, 2, false, w, image);
+  const auto with_mtp = make_model(4, 2, false, w2, image2, true);
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(with_mtp, nullptr);
+  EXPECT_EQ(with_mtp->hp.n_layer, 4);
+  EXPECT_EQ(with_mtp->layers.size(), 4u);
+  // The same weights drawn in the same order (the MTP tensors come last): the same logits.
+  EXPECT_EQ(run(with_mtp, kTokens, true), run(plain, kTokens, true));
 }
 
 TEST(HybridModel, RecurrentMemoryDoesNotGrowWithTheContext) {
