@@ -38,10 +38,18 @@ void delta_rule_step(float* state, const float* q, const float* k, const float* 
   float sk[512], sq[512];
   std::fill(sk, sk + dv, 0.0f);
   std::fill(sq, sq + dv, 0.0f);
+  // Blocks of 8 columns with a fixed trip count, which the compiler vectorises; each column
+  // still sums over i in order, so the blocking does not change the result.
+  const int64_t dv8 = dv / 8 * 8;
   for (int64_t i = 0; i < dk; ++i) {
     const float* row = state + i * dv;
     const float ki = k[i], qi = q[i];
-    for (int64_t j = 0; j < dv; ++j) {
+    for (int64_t j0 = 0; j0 < dv8; j0 += 8)
+      for (int64_t j = j0; j < j0 + 8; ++j) {
+        sk[j] += row[j] * ki;
+        sq[j] += row[j] * qi;
+      }
+    for (int64_t j = dv8; j < dv; ++j) {
       sk[j] += row[j] * ki;
       sq[j] += row[j] * qi;
     }
@@ -54,7 +62,10 @@ void delta_rule_step(float* state, const float* q, const float* k, const float* 
   for (int64_t i = 0; i < dk; ++i) {
     float* row = state + i * dv;
     const float ki = k[i];
-    for (int64_t j = 0; j < dv; ++j) row[j] = std::clamp(decay * row[j] + sk[j] * ki, -kStateClamp, kStateClamp);
+    auto update = [&](int64_t j) { row[j] = std::min(std::max(decay * row[j] + sk[j] * ki, -kStateClamp), kStateClamp); };
+    for (int64_t j0 = 0; j0 < dv8; j0 += 8)
+      for (int64_t j = j0; j < j0 + 8; ++j) update(j);
+    for (int64_t j = dv8; j < dv; ++j) update(j);
   }
 }
 
