@@ -1,5 +1,6 @@
 // Conformance of the families beyond ../shared/conformance (gemma3, gemma2, smollm3, phi3 with
-// LongRoPE short and long, the mixtures of experts qwen3moe and Mixtral-style llama) on the random-weight models make_test_model writes at build time
+// LongRoPE short and long, the mixtures of experts qwen3moe and Mixtral-style llama, the
+// hybrid qwen35 with Gated DeltaNet layers) on the random-weight models make_test_model writes at build time
 // (testdata/families/README.md), against two references:
 // - the float64 forward pass of these tests (f64_reference.h), with the conformance bounds of
 //   ../shared/conformance/README.md, batched and one token at a time;
