@@ -2,8 +2,9 @@
 // Llama-3 rope_freqs and tied embeddings), qwen2 (q/k/v biases), qwen3 (q/k norms, key_length),
 // smollm3, gemma2 (post norms, soft-capping, sliding window) and gemma3 (q/k and post norms,
 // sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
-// LongRoPE factors) and mixtures of experts (qwen3moe; llama with --experts, as Mixtral; gpt-oss
-// with its biases, sinks, alternating windows, YaRN and the MXFP4 expert mix), with
+// LongRoPE factors), mixtures of experts (qwen3moe; llama with --experts, as Mixtral; gpt-oss
+// with its biases, sinks, alternating windows, YaRN and the MXFP4 expert mix), and qwen35
+// (Gated DeltaNet layers with a full-attention layer every --full-attn-interval), with
 // tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
@@ -68,6 +69,14 @@ struct Spec {
   bool n_vocab_given = false;
   int64_t pooling = 1;              // encoders: pooling_type (1 mean, 2 cls, 3 last, 4 rank)
   int64_t n_token_types = 2;        // encoders: rows of token_types (1: XLM-RoBERTa rerankers)
+  // qwen35: a full-attention layer every full_attn_interval layers, Gated DeltaNet layers
+  // between, with ssm_groups q/k heads and ssm_heads value heads, all ssm_state wide, and a
+  // convolution of ssm_conv taps.
+  int64_t full_attn_interval = 4;
+  int64_t ssm_conv = 4;
+  int64_t ssm_state = 64;
+  int64_t ssm_groups = 2;
+  int64_t ssm_heads = 4;
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -105,6 +114,7 @@ enum class Init {
   kRouter,  // expert router: reads routing dimension e for expert e (see route_code)
   kRouterBias,  // +- 0.02: small next to the routing margins
   kSink,        // gpt-oss attention sinks: -1..3
+  kDecayScale,  // qwen35 ssm_a: -exp(u) / 2, in [-1.36, -0.18] (the decay's negative scale)
 };
 
 struct PlannedTensor {
@@ -131,6 +141,8 @@ int64_t n_ff_exp_of(const Spec& s) {
 }
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
 bool is_encoder(const Spec& s) { return s.arch == "bert" || s.arch == "nomic-bert"; }
+bool is_qwen35(const Spec& s) { return s.arch == "qwen35"; }
+bool is_delta_layer(const Spec& s, int64_t il) { return is_qwen35(s) && (il + 1) % s.full_attn_interval != 0; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
@@ -169,6 +181,43 @@ GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il,
 
 std::vector<PlannedTensor> plan_encoder_tensors(const Spec& s, const WeightTypes& wt);
 
+// qwen35 after attn_norm: a Gated DeltaNet layer (q/k/v in attn_qkv, the output gate attn_gate,
+// the convolution's taps, the decay's bias and scale, beta and alpha, the output norm and
+// projection; the small ones F32, as llama-quantize leaves them) or a full-attention layer with
+// a gate per head in attn_q and q/k norms; then the feed-forward, whose norm is named
+// post_attention_norm.
+void plan_qwen35_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::vector<PlannedTensor>& out) {
+  const std::string p = "blk." + std::to_string(il) + ".";
+  const int64_t E = s.n_embd, hd = head_dim_of(s), key_dim = s.ssm_groups * s.ssm_state;
+  const int64_t value_dim = s.ssm_heads * s.ssm_state, conv_dim = 2 * key_dim + value_dim;
+  auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
+    out.push_back({std::move(name), t, std::move(ne), init});
+  };
+  auto mat = [&](const std::string& role) { return matrix_type(wt, role, il, s.n_layer); };
+  add(p + "post_attention_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  if (is_delta_layer(s, il)) {
+    add(p + "attn_qkv.weight", mat("attn_qkv"), {E, conv_dim}, Init::kMatrix);
+    add(p + "attn_gate.weight", mat("attn_gate"), {E, value_dim}, Init::kMatrix);
+    add(p + "ssm_conv1d.weight", GgmlType::kF32, {s.ssm_conv, conv_dim}, Init::kMatrix);
+    add(p + "ssm_dt.bias", GgmlType::kF32, {s.ssm_heads}, Init::kBias);
+    add(p + "ssm_a", GgmlType::kF32, {s.ssm_heads}, Init::kDecayScale);
+    add(p + "ssm_beta.weight", mat("ssm_beta"), {E, s.ssm_heads}, Init::kMatrix);
+    add(p + "ssm_alpha.weight", mat("ssm_alpha"), {E, s.ssm_heads}, Init::kMatrix);
+    add(p + "ssm_norm.weight", GgmlType::kF32, {s.ssm_state}, Init::kNorm);
+    add(p + "ssm_out.weight", mat("ssm_out"), {value_dim, E}, Init::kMatrix);
+  } else {
+    add(p + "attn_q.weight", mat("attn_q"), {E, 2 * s.n_head * hd}, Init::kMatrix);
+    add(p + "attn_k.weight", mat("attn_k"), {E, s.n_head_kv * hd}, Init::kMatrix);
+    add(p + "attn_v.weight", mat("attn_v"), {E, s.n_head_kv * hd}, Init::kMatrix);
+    add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
+    add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
+    add(p + "attn_output.weight", mat("attn_output"), {s.n_head * hd, E}, Init::kMatrix);
+  }
+  add(p + "ffn_gate.weight", mat("ffn_gate"), {E, s.n_ff}, Init::kMatrix);
+  add(p + "ffn_up.weight", mat("ffn_up"), {E, s.n_ff}, Init::kMatrix);
+  add(p + "ffn_down.weight", mat("ffn_down"), {s.n_ff, E}, Init::kMatrix);
+}
+
 std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   if (is_encoder(s)) return plan_encoder_tensors(s, wt);
   const int64_t hd = head_dim_of(s);
@@ -189,6 +238,10 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   for (int64_t il = 0; il < s.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     add(p + "attn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
+    if (is_qwen35(s)) {
+      plan_qwen35_layer(s, wt, il, out);
+      continue;
+    }
     if (is_phi3(s)) {
       add(p + "attn_qkv.weight", mat("attn_qkv", il), {s.n_embd, q_dim + 2 * kv_dim}, Init::kMatrix);
     } else {
@@ -373,6 +426,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
       case Init::kRopeFreqs: break;
       case Init::kLongFactors: dst[i] = 1.0f + 7.5f * (u + 1.0f); break;
       case Init::kShortFactors: dst[i] = 1.0f + 0.25f * (u + 1.0f); break;
+      case Init::kDecayScale: dst[i] = -0.5f * std::exp(u); break;
     }
   }
   if (t.init == Init::kRopeFreqs) {
@@ -542,9 +596,16 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
-      !is_gemma(s) && !is_phi3(s) && !is_encoder(s) && !is_gptoss(s))
+      !is_gemma(s) && !is_phi3(s) && !is_encoder(s) && !is_gptoss(s) && !is_qwen35(s))
     return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, "
-                      "nomic-bert, gpt-oss)", s.arch);
+                      "nomic-bert, gpt-oss, qwen35)", s.arch);
+  if (is_qwen35(s)) {
+    if (s.full_attn_interval < 1 || s.ssm_conv < 2 || s.ssm_state < 2 || s.ssm_groups < 1 || s.ssm_heads % s.ssm_groups != 0)
+      return make_error("qwen35: --full-attn-interval >= 1, --ssm-conv >= 2, --ssm-state >= 2, and --ssm-heads a "
+                        "multiple of --ssm-groups");
+    if ((s.ssm_heads * s.ssm_state) % ggml_type_info(wtype).block_elems != 0)
+      return make_error("qwen35: --ssm-heads x --ssm-state must be a multiple of the type's block");
+  }
   if ((s.arch == "qwen3moe" || is_gptoss(s)) && s.n_expert <= 0) return make_error("{} needs --experts", s.arch);
   if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s))
     return make_error("--experts is for llama, qwen3moe and gpt-oss");
@@ -652,6 +713,18 @@ Status run(Spec s) {
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
   if (is_encoder(s) || s.pooling != 1) w.set_u32(a + "pooling_type", static_cast<uint32_t>(s.pooling));
+  if (is_qwen35(s)) {
+    w.set_u32(a + "ssm.conv_kernel", static_cast<uint32_t>(s.ssm_conv));
+    w.set_u32(a + "ssm.state_size", static_cast<uint32_t>(s.ssm_state));
+    w.set_u32(a + "ssm.group_count", static_cast<uint32_t>(s.ssm_groups));
+    w.set_u32(a + "ssm.time_step_rank", static_cast<uint32_t>(s.ssm_heads));
+    w.set_u32(a + "ssm.inner_size", static_cast<uint32_t>(s.ssm_heads * s.ssm_state));
+    w.set_u32(a + "full_attention_interval", static_cast<uint32_t>(s.full_attn_interval));
+    // The RoPE pairs split over three axes (text: all the same position), as Qwen 3.5's
+    // [11, 11, 10, 0] splits its 32 pairs.
+    const int32_t half = static_cast<int32_t>(n_rot_of(s) / 2);
+    w.set_i32_array(a + "rope.dimension_sections", {(half + 2) / 3, (half + 1) / 3, half / 3, 0});
+  }
   if (is_encoder(s)) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
     w.set_bool(a + "attention.causal", false);
@@ -709,9 +782,14 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, nomic-bert or gpt-oss")
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, nomic-bert, gpt-oss or qwen35")
       ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3", "bert",
-                             "nomic-bert", "gpt-oss"}));
+                             "nomic-bert", "gpt-oss", "qwen35"}));
+  app.add_option("--full-attn-interval", s.full_attn_interval, "qwen35: a full-attention layer every N layers (default 4)");
+  app.add_option("--ssm-conv", s.ssm_conv, "qwen35: convolution taps (default 4)");
+  app.add_option("--ssm-state", s.ssm_state, "qwen35: DeltaNet head size (default 64)");
+  app.add_option("--ssm-groups", s.ssm_groups, "qwen35: DeltaNet q/k heads (default 2)");
+  app.add_option("--ssm-heads", s.ssm_heads, "qwen35: DeltaNet value heads (default 4)");
   app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
   app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
   app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe, gpt-oss: expert_feed_forward_length (default --n-ff)");

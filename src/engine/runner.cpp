@@ -142,6 +142,8 @@ Result<GenerateEvent> Runner::generate(GenerateRequest request, const EventFn& o
   return future.get();
 }
 
+size_t Runner::recurrent_state_bytes() const { return ctx_->recurrent_elements() * sizeof(float); }
+
 void Runner::start_slot(Slot& s, Pending&& p) {
   s.active = true;
   s.id = p.id;
@@ -329,7 +331,12 @@ bool Runner::step() {
       const bool in_prompt = s.n_shifts == 0 && s.n_evaluated < s.n_prompt;
       if ((pass == 0) == in_prompt) continue;
       const size_t remaining = s.tokens.size() - s.n_evaluated;
-      const size_t take = std::min(remaining, budget);
+      size_t take = std::min(remaining, budget);
+      // A recurrent model's state cannot be rewound: the prompt stops before its last token,
+      // where the context keeps a checkpoint (below) that the same prompt, or one extending
+      // it, resumes from.
+      const size_t ckpt = s.n_prompt - 1;
+      if (in_prompt && ctx_->recurrent() && s.n_evaluated < ckpt) take = std::min(take, ckpt - s.n_evaluated);
       for (size_t i = 0; i < take; ++i) {
         const size_t idx = s.n_evaluated + i;
         const bool last = idx + 1 == s.tokens.size();
@@ -352,6 +359,9 @@ bool Runner::step() {
     Slot& s = *slots_[static_cast<size_t>(batch.seq[i])];
     if (s.n_shifts == 0 && s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
     s.n_evaluated++;
+    if (ctx_->recurrent() && s.n_shifts == 0 && s.n_evaluated + 1 == s.n_prompt &&
+        (i + 1 == batch.size() || batch.seq[i + 1] != batch.seq[i]))
+      ctx_->checkpoint(s.index);
   }
   const int32_t n_vocab = static_cast<int32_t>(model_->hp.n_vocab);
   std::vector<float> logits(static_cast<size_t>(n_vocab));

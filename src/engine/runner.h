@@ -49,6 +49,10 @@ class Runner {
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const RunnerParams& params() const { return params_; }
+  // Bytes of the recurrent layers' states and their prompt-cache checkpoints (0 for a model
+  // without recurrent layers): constant in the context length, counted in the memory a loaded
+  // model is charged with.
+  size_t recurrent_state_bytes() const;
   size_t n_active() const { return n_active_.load(); }
   size_t n_queued() const;
 

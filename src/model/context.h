@@ -62,12 +62,28 @@ class Context {
 
   // How many of the first `n` cached positions of `seq` a continuation can build on: `n`, or 0
   // when a sliding-window layer has already dropped positions the token at `n` would attend to
-  // (the cache then has to be filled again from the start).
+  // (the cache then has to be filled again from the start). With recurrent layers: `n` where
+  // the states are, else the checkpoint's position if it is at most `n`, else 0.
   int64_t reusable_prefix(int32_t seq, int64_t n) const;
 
   // KV cache elements (K and V together) the context holds; sliding-window layers hold only
-  // their window plus one micro-batch, whatever n_ctx is.
+  // their window plus one micro-batch, whatever n_ctx is; recurrent layers hold none.
   size_t kv_elements() const { return 2 * kv_total_; }
+
+  // Recurrent layers (Gated DeltaNet; recurrent_state.cpp): per layer and sequence slot a
+  // fixed-size state, F32, whatever n_ctx is, and one checkpoint of it per slot. A state cannot
+  // be rewound: it has read the first recurrent_position(seq) tokens of its sequence, and a
+  // batch must continue a sequence there, at its checkpoint, or restart it at position 0.
+  bool recurrent() const { return !rec_pos_.empty(); }
+  // Floats of the states and their checkpoints together.
+  size_t recurrent_elements() const { return rec_.size() + rec_ckpt_.size(); }
+  int64_t recurrent_position(int32_t seq) const {
+    return rec_pos_.empty() ? -1 : rec_pos_[static_cast<size_t>(seq)];
+  }
+  // Keeps a copy of `seq`'s states at their current position (replacing the slot's previous
+  // checkpoint). A batch that starts the sequence at that position resumes from the copy;
+  // reusable_prefix counts it.
+  void checkpoint(int32_t seq);
 
  private:
   friend class LayerPass;
@@ -88,6 +104,12 @@ class Context {
   Status prepare_windows(const Batch& batch);
   // Finishes output rows: final soft-capping where the family has it.
   void finish_logits(float* logits, size_t n) const;
+  // Recurrent states (recurrent_state.cpp): allocation, the state of (layer, sequence), and the
+  // check that a batch continues each sequence where its states are (which it then records).
+  void init_recurrent();
+  float* recurrent_state(int64_t il, int32_t seq);
+  Status advance_recurrent(const Batch& batch);
+  void restore_checkpoint(int32_t seq);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
@@ -97,8 +119,20 @@ class Context {
   std::vector<size_t> layer_offset_;    // [n_layer]: where a layer's cache starts
   std::vector<int64_t> layer_slots_;    // [n_layer]: positions a sequence holds in that layer
   std::vector<int64_t> window_first_;   // [n_layer * n_seq]: first position in a window buffer
+  // Recurrent states: rec_offset_[il] is where layer il's states start (one per sequence,
+  // HParams::recurrent_state_floats() each); rec_pos_[seq] the tokens they have read (-1:
+  // unusable, the sequence must restart at 0).
+  std::vector<float> rec_;
+  std::vector<size_t> rec_offset_;
+  std::vector<int64_t> rec_pos_;
+  std::vector<float> rec_ckpt_;      // the checkpoints, laid out as rec_
+  std::vector<int64_t> ckpt_pos_;    // [n_seq]: the checkpoint's position (-1: none)
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
+  std::vector<float> q_gate_;  // [n_tokens][2 * q_dim]: attn_q's output where it carries a gate
+  // Gated DeltaNet (delta_net.cpp): q/k/v after the convolution, the gate z, beta and decay per
+  // value head, the heads' outputs
+  std::vector<float> dn_qkv_, dn_z_, dn_beta_, dn_decay_, dn_out_;
   // mixture of experts (moe.cpp): router logits [n_tokens][n_expert]; per (token, rank) the
   // expert, its weight and its output [n_embd]; the counting sort by expert; gathered rows
   std::vector<float> moe_logits_, moe_w_, moe_y_, moe_x_;

@@ -19,6 +19,7 @@ constexpr Family kFamilies[] = {
     {"gemma3", Arch::kGemma3, true, false, true, true, read_gemma3, gemma_layer},
     {"phi3", Arch::kPhi3, true, false, false, false, read_phi3, llama_layer},
     {"gpt-oss", Arch::kGptOss, true, true, false, false, read_gptoss, gptoss_layer},
+    {"qwen35", Arch::kQwen35, true, false, true, false, read_qwen35, qwen35_layer},
     {"bert", Arch::kBert, false, true, false, false, read_bert, nullptr},
     {"nomic-bert", Arch::kNomicBert, true, false, false, false, read_bert, nullptr},
 };

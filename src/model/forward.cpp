@@ -25,6 +25,7 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
     if (batch.seq[t] < 0 || batch.seq[t] >= params_.n_seq)
       return make_error("sequence {} is outside the {} slots", batch.seq[t], params_.n_seq);
   }
+  CORRAL_TRY(advance_recurrent(batch));
   const bool windows = h.has_windows();
   if (nt <= kMicroBatch || !positions_rise_per_sequence(batch)) {
     if (windows) CORRAL_TRY(prepare_windows(batch));

@@ -19,6 +19,12 @@ bool HParams::has_windows() const {
   return false;
 }
 
+bool HParams::has_recurrent() const {
+  for (const LayerShape& l : layers)
+    if (l.recurrent) return true;
+  return false;
+}
+
 Status read_expert_hparams(const GgufFile& f, HParams& hp, bool required) {
   const std::string p = std::string(arch_name(hp.arch)) + ".";
   hp.n_expert = f.get_int(p + "expert_count").value_or(0);

@@ -11,7 +11,7 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss, kQwen35 };
 
 // How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
 // llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
@@ -55,6 +55,7 @@ struct LayerShape {
   bool rope = true;     // false: no positional rotation (SmolLM3's NoPE layers)
   int rope_set = 0;     // index into HParams::rope_sets
   int64_t window = 0;   // > 0: attends only to the last `window` positions (itself included)
+  bool recurrent = false;  // a Gated DeltaNet layer (qwen35): a recurrent state, no KV cache
 };
 
 struct HParams {
@@ -104,6 +105,18 @@ struct HParams {
   float norm_eps = 1e-12f;
   bool encoder = false;
 
+  // Gated DeltaNet (qwen35's linear-attention layers; LayerShape::recurrent): q/k heads of
+  // ssm_d_state, ssm_n_group of them; ssm_dt_rank value heads of ssm_d_inner / ssm_dt_rank; a
+  // causal convolution of ssm_d_conv taps over q, k and v together.
+  int64_t ssm_d_conv = 0;
+  int64_t ssm_d_state = 0;
+  int64_t ssm_n_group = 0;
+  int64_t ssm_dt_rank = 0;
+  int64_t ssm_d_inner = 0;
+  // attn_q holds, per head, the query and then a gate: the attention output is multiplied by
+  // sigmoid(gate) before the output projection (qwen35's full-attention layers).
+  bool attn_output_gate = false;
+
   std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
   std::vector<LayerShape> layers;   // n_layer entries
 
@@ -111,6 +124,14 @@ struct HParams {
   int64_t kv_dim() const { return n_head_kv * head_dim; }
   float query_scale() const;
   bool has_windows() const;
+  bool has_recurrent() const;
+  int64_t delta_conv_dim() const { return 2 * ssm_n_group * ssm_d_state + ssm_d_inner; }
+  int64_t delta_head_v() const { return ssm_dt_rank > 0 ? ssm_d_inner / ssm_dt_rank : 0; }
+  // Floats of one recurrent layer's state for one sequence: the convolution's last
+  // ssm_d_conv - 1 inputs per channel, then a [ssm_d_state x head_v] matrix per value head.
+  size_t recurrent_state_floats() const {
+    return static_cast<size_t>((ssm_d_conv - 1) * delta_conv_dim() + ssm_dt_rank * ssm_d_state * delta_head_v());
+  }
 };
 
 // Reads <arch>.expert_count, expert_used_count and expert_feed_forward_length (default: n_ff,

@@ -26,8 +26,10 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
     const int64_t window = h.layers[static_cast<size_t>(il)].window;
     // A batch stores all its tokens before any attends, so a window buffer keeps the window
     // before the batch's first token plus the batch (micro-batches of kMicroBatch tokens).
-    const int64_t slots = window > 0 ? std::min<int64_t>(params.n_ctx, window + static_cast<int64_t>(kMicroBatch))
-                                     : params.n_ctx;
+    // A recurrent layer keeps a state instead (recurrent_state.cpp).
+    const int64_t slots = h.layers[static_cast<size_t>(il)].recurrent ? 0
+                          : window > 0 ? std::min<int64_t>(params.n_ctx, window + static_cast<int64_t>(kMicroBatch))
+                                       : params.n_ctx;
     c->layer_offset_.push_back(total);
     c->layer_slots_.push_back(slots);
     total += static_cast<size_t>(params.n_seq) * static_cast<size_t>(slots) * kv_dim;
@@ -48,6 +50,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
     if (c->freq_factors_.empty()) c->freq_factors_.assign(yarn.size(), 1.0f);
     for (size_t i = 0; i < yarn.size(); ++i) c->freq_factors_[i] *= yarn[i];
   }
+  c->init_recurrent();
   c->window_first_.assign(static_cast<size_t>(h.n_layer) * static_cast<size_t>(params.n_seq), 0);
   if (params.kv_type == KvType::kF16) {
     c->k_f16_.assign(total, 0);
@@ -129,6 +132,12 @@ Status Context::prepare_windows(const Batch& batch) {
 
 int64_t Context::reusable_prefix(int32_t seq, int64_t n) const {
   const HParams& h = model_->hp;
+  // A recurrent state continues only from exactly where it is, or from its checkpoint when
+  // that is within the prefix.
+  if (!rec_pos_.empty() && rec_pos_[static_cast<size_t>(seq)] != n) {
+    const int64_t ckpt = ckpt_pos_[static_cast<size_t>(seq)];
+    n = ckpt >= 0 && ckpt <= n ? ckpt : 0;
+  }
   for (int64_t il = 0; il < h.n_layer && n > 0; ++il) {
     const int64_t window = h.layers[static_cast<size_t>(il)].window;
     if (window <= 0) continue;
@@ -145,7 +154,7 @@ void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
   for (int64_t il = 0; il < model_->hp.n_layer; ++il) {
     // A window buffer is copied whole with its start; a full layer up to n.
     const bool windowed = model_->hp.layers[static_cast<size_t>(il)].window > 0;
-    const int64_t count = windowed ? layer_slots_[static_cast<size_t>(il)] : n;
+    const int64_t count = std::min(windowed ? layer_slots_[static_cast<size_t>(il)] : n, layer_slots_[static_cast<size_t>(il)]);
     const size_t len = static_cast<size_t>(count) * static_cast<size_t>(model_->hp.kv_dim());
     const size_t s = kv_offset(il, src, 0), d = kv_offset(il, dst, 0);
     if (params_.kv_type == KvType::kF16) {
@@ -157,6 +166,15 @@ void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
     }
     window_first_[static_cast<size_t>(il) * n_seq + static_cast<size_t>(dst)] =
         window_first_[static_cast<size_t>(il) * n_seq + static_cast<size_t>(src)];
+  }
+  // Recurrent states hold a prefix only when they have read exactly n tokens.
+  if (!rec_pos_.empty()) {
+    const bool whole = rec_pos_[static_cast<size_t>(src)] == n;
+    for (int64_t il = 0; il < model_->hp.n_layer && whole; ++il)
+      if (model_->hp.layers[static_cast<size_t>(il)].recurrent)
+        std::copy_n(recurrent_state(il, src), model_->hp.recurrent_state_floats(), recurrent_state(il, dst));
+    rec_pos_[static_cast<size_t>(dst)] = whole ? n : -1;
+    ckpt_pos_[static_cast<size_t>(dst)] = -1;
   }
 }
 

@@ -53,8 +53,23 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
   const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), hd = h.head_dim;
   const size_t nt = batch_.size();
   const auto n = static_cast<int64_t>(nt);
-  const MatmulOut qkv[] = {{&L.wq, c_.q_.data(), QD}, {&L.wk, c_.k_.data(), KD}, {&L.wv, c_.v_.data(), KD}};
-  matmul_many(qkv, c_.xn_.data(), E, n);
+  if (h.attn_output_gate) {
+    // attn_q's rows hold, per head, the query and then the gate: split them.
+    const size_t need = nt * static_cast<size_t>(2 * QD);
+    if (c_.q_gate_.size() < need) c_.q_gate_.resize(need);
+    const MatmulOut qkv[] = {{&L.wq, c_.q_gate_.data(), 2 * QD}, {&L.wk, c_.k_.data(), KD}, {&L.wv, c_.v_.data(), KD}};
+    matmul_many(qkv, c_.xn_.data(), E, n);
+    for (size_t t = 0; t < nt; ++t)
+      for (int64_t hh = 0; hh < h.n_head; ++hh) {
+        const float* src = &c_.q_gate_[t * static_cast<size_t>(2 * QD) + static_cast<size_t>(2 * hh * hd)];
+        std::copy_n(src, hd, &c_.q_[t * static_cast<size_t>(QD) + static_cast<size_t>(hh * hd)]);
+        // the gate goes to the front half of its own row, where the output reads it
+        std::copy_n(src + hd, hd, &c_.q_gate_[t * static_cast<size_t>(2 * QD) + static_cast<size_t>(hh * hd)]);
+      }
+  } else {
+    const MatmulOut qkv[] = {{&L.wq, c_.q_.data(), QD}, {&L.wk, c_.k_.data(), KD}, {&L.wv, c_.v_.data(), KD}};
+    matmul_many(qkv, c_.xn_.data(), E, n);
+  }
   const size_t rope_stride = nt * static_cast<size_t>(h.n_rot);
   for (size_t t = 0; t < nt; ++t) {
     float* q = &c_.q_[t * static_cast<size_t>(QD)];
@@ -79,6 +94,12 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
     c_.store_kv(il, batch_.seq[t], batch_.pos[t], k, v);
   }
   c_.attention(batch_, il);
+  if (h.attn_output_gate)
+    for (size_t t = 0; t < nt; ++t) {
+      float* o = &c_.attn_[t * static_cast<size_t>(QD)];
+      const float* g = &c_.q_gate_[t * static_cast<size_t>(2 * QD)];
+      for (int64_t i = 0; i < QD; ++i) o[i] *= 1.0f / (1.0f + std::exp(-g[i]));
+    }
   matmul(L.wo, c_.attn_.data(), QD, n, c_.xn_.data(), E);
   if (L.bo.data != nullptr)
     for (size_t t = 0; t < nt; ++t) axpy(1.0f, static_cast<const float*>(L.bo.data), &c_.xn_[t * static_cast<size_t>(E)], E);

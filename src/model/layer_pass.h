@@ -22,9 +22,14 @@ class LayerPass {
   void norm_branch(const TensorView& w);
   // branch = self-attention of the branch: q/k/v projections (with biases and per-head q/k
   // norms when the layer has them), RoPE as the layer's shape says, the KV cache (windowed or
-  // full), the family's query scale, score soft-capping or sinks, the output projection (and
-  // its bias when the layer has one).
+  // full), the family's query scale, score soft-capping or sinks, the output gate where the
+  // family has one (HParams::attn_output_gate), the output projection (and its bias when the
+  // layer has one).
   void attention(const LayerWeights& w, int64_t il);
+  // branch = a Gated DeltaNet layer of the branch (delta_net.h): projections, short causal
+  // convolution, the gated delta rule over the sequence's recurrent state, gated output norm,
+  // output projection.
+  void delta_net(const LayerWeights& w, int64_t il);
   // branch = down(act(gate · branch) * (up · branch))
   void feed_forward(const LayerWeights& w, Activation act);
   // branch = the weighted sum of the branch's k picked experts, each a SwiGLU feed-forward

@@ -40,6 +40,13 @@ struct LayerWeights {
   TensorView attn_sinks;
   TensorView ffn_gate_inp_b;
   TensorView ffn_gate_exps_b, ffn_up_exps_b, ffn_down_exps_b;
+  // Gated DeltaNet (qwen35's recurrent layers, which have no wq/wk/wv/wo; model/delta_net.h):
+  // q, k and v in one projection [n_embd -> conv_dim], the output gate z [n_embd -> d_inner],
+  // beta and alpha [n_embd -> value heads], the convolution's taps [d_conv] per channel, the
+  // decay's bias (ssm_dt) and scale (ssm_a) per value head, the output norm [head_v] and
+  // projection [d_inner -> n_embd].
+  TensorView delta_qkv, delta_z, delta_beta, delta_alpha;
+  TensorView delta_conv, delta_dt, delta_a, delta_norm, delta_out;
 };
 
 // What an encoder layer (bert, nomic-bert; model/encoder.h) has beyond LayerWeights' matrices

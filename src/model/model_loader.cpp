@@ -77,6 +77,22 @@ struct Binder {
     dst = std::move(*r_);      \
   } while (0)
 
+// A Gated DeltaNet layer (qwen35; model/delta_net.h). The convolution's taps, the decay's
+// bias and scale and the output norm feed float code directly: F32.
+Status bind_delta_net(Binder& b, const std::string& p, const HParams& h, LayerWeights& L) {
+  const int64_t E = h.n_embd, CD = h.delta_conv_dim(), VD = h.ssm_d_inner, NV = h.ssm_dt_rank;
+  BIND(L.delta_qkv, b.bind(p + "attn_qkv.weight", {E, CD}));
+  BIND(L.delta_z, b.bind(p + "attn_gate.weight", {E, VD}));
+  BIND(L.delta_beta, b.bind(p + "ssm_beta.weight", {E, NV}));
+  BIND(L.delta_alpha, b.bind(p + "ssm_alpha.weight", {E, NV}));
+  BIND(L.delta_conv, b.bind_f32(p + "ssm_conv1d.weight", {h.ssm_d_conv, CD}));
+  BIND(L.delta_dt, b.bind_f32(p + "ssm_dt.bias", {NV}));
+  BIND(L.delta_a, b.bind_f32(p + "ssm_a", {NV}));
+  BIND(L.delta_norm, b.bind_f32(p + "ssm_norm.weight", {h.delta_head_v()}));
+  BIND(L.delta_out, b.bind(p + "ssm_out.weight", {VD, E}));
+  return {};
+}
+
 // Encoders (bert, nomic-bert): token-type and position embeddings, the embedding LayerNorm, and
 // layers of q/k/v (or fused qkv), output, post-LayerNorms and a plain (bert) or SwiGLU
 // (nomic-bert) feed-forward. No output norm or output matrix: the pass ends at the last layer.
@@ -214,29 +230,36 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     LayerWeights& L = m->layers[static_cast<size_t>(il)];
     const std::string p = "blk." + std::to_string(il) + ".";
     BIND(L.attn_norm, b.bind_f32(p + "attn_norm.weight", {h.n_embd}));
-    if (file->find_tensor(p + "attn_qkv.weight") != nullptr) {
+    if (h.layers[static_cast<size_t>(il)].recurrent) {
+      CORRAL_TRY(bind_delta_net(b, p, h, L));
+    } else if (file->find_tensor(p + "attn_qkv.weight") != nullptr) {
       TensorView qkv;
       BIND(qkv, b.bind(p + "attn_qkv.weight", {h.n_embd, h.q_dim() + 2 * h.kv_dim()}));
       L.wq = Binder::rows(qkv, 0, h.q_dim());
       L.wk = Binder::rows(qkv, h.q_dim(), h.kv_dim());
       L.wv = Binder::rows(qkv, h.q_dim() + h.kv_dim(), h.kv_dim());
     } else {
-      BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, h.q_dim()}));
+      // With an output gate (qwen35) attn_q holds a query and a gate per head.
+      BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, (h.attn_output_gate ? 2 : 1) * h.q_dim()}));
       BIND(L.wk, b.bind(p + "attn_k.weight", {h.n_embd, h.kv_dim()}));
       BIND(L.wv, b.bind(p + "attn_v.weight", {h.n_embd, h.kv_dim()}));
     }
-    BIND(L.wo, b.bind(p + "attn_output.weight", {h.q_dim(), h.n_embd}));
-    BIND(L.bq, b.bind_f32(p + "attn_q.bias", {h.q_dim()}, !biases));
-    BIND(L.bk, b.bind_f32(p + "attn_k.bias", {h.kv_dim()}, !biases));
-    BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}, !biases));
-    BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {h.head_dim}, !qk_norm));
-    BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
+    if (!h.layers[static_cast<size_t>(il)].recurrent) {
+      BIND(L.wo, b.bind(p + "attn_output.weight", {h.q_dim(), h.n_embd}));
+      BIND(L.bq, b.bind_f32(p + "attn_q.bias", {h.q_dim()}, !biases));
+      BIND(L.bk, b.bind_f32(p + "attn_k.bias", {h.kv_dim()}, !biases));
+      BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}, !biases));
+      BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {h.head_dim}, !qk_norm));
+      BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
+    }
     if (h.arch == Arch::kGptOss) {
       // gpt-oss: the norm before the feed-forward is stored as post_attention_norm; the output
       // projection has a bias, and each query head a learned sink logit.
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
       BIND(L.bo, b.bind_f32(p + "attn_output.bias", {h.n_embd}));
       BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head}));
+    } else if (h.arch == Arch::kQwen35) {  // its feed-forward norm is named post_attention_norm
+      BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
     } else {
       BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
       BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));

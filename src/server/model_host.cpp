@@ -81,7 +81,8 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
     }
     if (auto t = lm->model->file->get_string("tokenizer.chat_template")) ex->gguf_chat_template = *t;
     inst.user = ex;
-    inst.size_bytes = spec.estimated_bytes;
+    // Recurrent models (qwen35) also hold fixed-size states per slot (and their checkpoints).
+    inst.size_bytes = spec.estimated_bytes + (inst.runner ? static_cast<int64_t>(inst.runner->recurrent_state_bytes()) : 0);
     return inst;
   };
   scheduler_ = std::make_unique<Scheduler>(config, std::move(loader));

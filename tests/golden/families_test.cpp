@@ -1,5 +1,6 @@
 // Conformance of the families beyond ../shared/conformance (gemma3, gemma2, smollm3, phi3 with
-// LongRoPE short and long, the mixtures of experts qwen3moe, Mixtral-style llama and gpt-oss) on the random-weight models make_test_model writes at build time
+// LongRoPE short and long, the mixtures of experts qwen3moe, Mixtral-style llama and gpt-oss, the
+// hybrid qwen35 with Gated DeltaNet layers) on the random-weight models make_test_model writes at build time
 // (testdata/families/README.md), against two references:
 // - the float64 forward pass of these tests (f64_reference.h), with the conformance bounds of
 //   ../shared/conformance/README.md, batched and one token at a time;
@@ -62,11 +63,17 @@ struct Bounds {
   double max_kl;      // mean KL per case against the float64 pass
   double margin;      // same top-1 wherever the reference's margin is at least this
   double engine_lp;   // |log-probability| difference of the engine's top tokens from float64
+  double engine_margin;  // corral's top-1 is the engine's wherever the engine's margin is at least this
 };
 
-Bounds bounds_for(const std::string& type) {
-  if (type == "f32") return {1e-5, 0.1, 0.02};
-  return {5e-3, 0.25, 0.25};
+Bounds bounds_for(const std::string& family, const std::string& type) {
+  if (type == "f32") return {1e-5, 0.1, 0.02, 0.1};
+  // qwen35: the per-head RMS norms of the DeltaNet outputs (small vectors in the first tokens
+  // of a sequence) magnify the rounding of an engine that quantizes activations to 8 bits; the
+  // reference engine lands up to 0.28 from float64 on Q4_K_M (corral: mean KL <= 3.8e-3, inside
+  // the bound). Its top-1 is compared only where its margin exceeds its own error twice over.
+  if (family == "qwen35") return {5e-3, 0.25, 0.35, 0.7};
+  return {5e-3, 0.25, 0.25, 0.25};
 }
 
 struct Param {
@@ -98,7 +105,7 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
   auto f64_model = Model::load(model_path);
   ASSERT_TRUE(f64_model.ok()) << f64_model.error().message;
   const auto n_vocab = static_cast<size_t>((*model)->hp.n_vocab);
-  const Bounds bounds = bounds_for(p.type);
+  const Bounds bounds = bounds_for(p.family, p.type);
 
   ContextParams cp;
   cp.n_ctx = 256;
@@ -149,7 +156,7 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
         // The reference engine's top-1, where its own margin is clear.
         for (const auto* eng : {&ec.batched, &ec.one_token}) {
           const EnginePos& e = (*eng)[i];
-          if (e.top[0].second - e.top[1].second >= bounds.margin) {
+          if (e.top[0].second - e.top[1].second >= bounds.engine_margin) {
             EXPECT_EQ(argmax(row, n_vocab), static_cast<size_t>(e.top[0].first))
                 << name << " case " << ci << " position " << i << " " << label << " vs reference engine";
           }
@@ -196,7 +203,7 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
 
 std::vector<Param> all_params() {
   std::vector<Param> ps;
-  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral"})
+  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral", "qwen35"})
     for (const char* t : {"f32", "q8_0", "q4_K_M"}) ps.push_back({f, t});
   // gpt-oss as its files are quantized: MXFP4 experts with the rest Q8_0 (and all Q8_0).
   for (const char* t : {"f32", "q8_0", "mxfp4"}) ps.push_back({"gptoss", t});

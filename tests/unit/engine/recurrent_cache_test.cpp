@@ -1,0 +1,141 @@
+// The prompt cache with a recurrent model (qwen35: Gated DeltaNet states beside the KV cache of
+// its attention layers). A recurrent state cannot be rewound, so the runner reuses a slot's
+// cache only where the state is (the end of the previous turn) or where its checkpoint is (just
+// before the last token of the previous prompt), and evaluates everything again otherwise.
+// Each case gives the same tokens as a cold runner, and evaluates as many prompt tokens as
+// the reuse allows.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/loaded_model.h"
+#include "engine/runner.h"
+#include "model/hparams.h"
+
+namespace corral {
+namespace {
+
+const char* kQwen35 = CORRAL_FAMILY_MODEL_DIR "/qwen35-f32.gguf";
+
+GenerateRequest seeded(std::vector<int32_t> tokens, uint64_t seed, int n) {
+  GenerateRequest r;
+  r.prompt_tokens = std::move(tokens);
+  r.sampling.temperature = 0.9f;
+  r.sampling.seed = seed;
+  r.sampling.has_seed = true;
+  r.num_predict = n;
+  return r;
+}
+
+class RecurrentCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = load_model(kQwen35);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    model_ = *m;
+    ASSERT_TRUE(model_.model->hp.has_recurrent());
+  }
+  std::unique_ptr<Runner> runner(int32_t n_batch = 512) {
+    RunnerParams p;
+    p.n_batch = n_batch;
+    p.n_parallel = 1;
+    auto r = Runner::create(model_.model, model_.tokenizer, p);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  GenerateEvent run(Runner& r, GenerateRequest req) {
+    auto res = r.generate(std::move(req));
+    EXPECT_TRUE(res.ok());
+    return res.ok() ? *res : GenerateEvent{};
+  }
+  // `second` on a runner that has just run `first`, and on a cold one: the same tokens.
+  GenerateEvent warm_equals_cold(const std::vector<int32_t>& first, const std::vector<int32_t>& second) {
+    auto warm = runner();
+    run(*warm, seeded(first, 1, 12));
+    const GenerateEvent w = run(*warm, seeded(second, 2, 12));
+    auto cold = runner();
+    const GenerateEvent c = run(*cold, seeded(second, 2, 12));
+    EXPECT_EQ(c.prompt_eval_count, static_cast<int32_t>(second.size()));
+    EXPECT_EQ(w.context, c.context);
+    EXPECT_EQ(w.eval_count, 12);
+    return w;
+  }
+  static std::vector<int32_t> ids(int32_t from, int32_t n) {
+    std::vector<int32_t> v = {1};
+    for (int32_t i = 0; i < n; ++i) v.push_back(3 + (from + i * 37) % 500);
+    return v;
+  }
+
+  LoadedModel model_;
+};
+
+TEST_F(RecurrentCache, NextTurnContinuesTheState) {
+  auto warm = runner();
+  const std::vector<int32_t> prompt = ids(0, 30);
+  const GenerateEvent first = run(*warm, seeded(prompt, 1, 12));
+  std::vector<int32_t> second = first.context;  // the prompt, the answer, new text
+  for (int32_t t : ids(7, 9)) second.push_back(t);
+  const GenerateEvent w = run(*warm, seeded(second, 2, 12));
+  auto cold = runner();
+  const GenerateEvent c = run(*cold, seeded(second, 2, 12));
+  EXPECT_EQ(w.context, c.context);
+  // Only what follows the evaluated part of turn one: its last answer token and the new text.
+  EXPECT_EQ(w.prompt_eval_count, 1 + 10);
+}
+
+TEST_F(RecurrentCache, SamePromptResumesFromTheCheckpoint) {
+  const std::vector<int32_t> prompt = ids(0, 40);
+  const GenerateEvent w = warm_equals_cold(prompt, prompt);
+  EXPECT_EQ(w.prompt_eval_count, 1);  // the last prompt token, from the checkpoint before it
+}
+
+TEST_F(RecurrentCache, ExtendedPromptResumesFromTheCheckpoint) {
+  const std::vector<int32_t> prompt = ids(0, 40);
+  std::vector<int32_t> longer = prompt;
+  for (int32_t t : ids(11, 15)) longer.push_back(t);
+  const GenerateEvent w = warm_equals_cold(prompt, longer);
+  EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(longer.size() - (prompt.size() - 1)));
+}
+
+TEST_F(RecurrentCache, SharedPrefixShorterThanTheCheckpointStartsOver) {
+  const std::vector<int32_t> prompt = ids(0, 40);
+  std::vector<int32_t> other(prompt.begin(), prompt.begin() + 20);
+  for (int32_t t : ids(99, 20)) other.push_back(t);
+  const GenerateEvent w = warm_equals_cold(prompt, other);
+  EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(other.size()));  // nothing to resume from
+}
+
+TEST_F(RecurrentCache, ChunkedPromptGivesTheSameTokens) {
+  const std::vector<int32_t> prompt = ids(5, 60);
+  auto whole = runner(512), chunked = runner(7);
+  EXPECT_EQ(run(*whole, seeded(prompt, 3, 15)).context, run(*chunked, seeded(prompt, 3, 15)).context);
+}
+
+// The states a loaded model is charged with (the scheduler's estimate, `corral ps`): per
+// slot, per DeltaNet layer, the convolution window and the state matrices, twice (checkpoints),
+// whatever the context length; the KV cache is that of the attention layer only.
+TEST_F(RecurrentCache, StateMemoryIsCountedAndConstantInTheContext) {
+  const HParams& h = model_.model->hp;
+  int64_t n_delta = 0;
+  for (const LayerShape& l : h.layers) n_delta += l.recurrent ? 1 : 0;
+  ASSERT_EQ(n_delta, 3);
+  const size_t per_slot_layer = static_cast<size_t>((h.ssm_d_conv - 1) * h.delta_conv_dim() +
+                                                    h.ssm_dt_rank * h.ssm_d_state * h.delta_head_v()) * sizeof(float);
+  for (int32_t n_ctx : {1024, 8192, 32768}) {
+    RunnerParams p;
+    p.n_ctx = n_ctx;
+    p.n_parallel = 2;
+    auto r = Runner::create(model_.model, model_.tokenizer, p);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ((*r)->recurrent_state_bytes(), 2 * 2 * 3 * per_slot_layer) << "n_ctx " << n_ctx;
+  }
+  auto stories = load_model(CORRAL_SHARED_DIR "/models/stories260K.gguf");
+  ASSERT_TRUE(stories.ok());
+  auto r = Runner::create(stories->model, stories->tokenizer, RunnerParams{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->recurrent_state_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace corral
