@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "api/rerank.h"
 #include "server/server.h"
 
 namespace corral::server {
@@ -18,26 +19,13 @@ namespace {
 void rerank(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   auto body = api::parse_json_body(req.body);
   if (!body) return send_openai_error(res, {400, body.error().message});
-  if (!body->is_object()) return send_openai_error(res, {400, "the request body must be a JSON object"});
-  std::string model, query;
-  if (auto s = api::get_string(*body, "model", &model); !s.ok()) return send_openai_error(res, {400, s.error().message});
-  auto q = body->find("query");
-  if (q == body->end() || !q->is_string()) return send_openai_error(res, {400, "query must be a string"});
-  query = q->get<std::string>();
-  auto d = body->find("documents");
-  if (d == body->end() || !d->is_array()) return send_openai_error(res, {400, "documents must be an array of strings"});
-  std::vector<std::string> docs;
-  for (const auto& doc : *d) {
-    if (!doc.is_string()) return send_openai_error(res, {400, "documents must be an array of strings"});
-    docs.push_back(doc.get<std::string>());
-  }
-  if (docs.empty()) return send_openai_error(res, {400, "documents must not be empty"});
-  int64_t top_n = static_cast<int64_t>(docs.size());
-  if (auto s = api::get_int(*body, "top_n", &top_n); !s.ok()) return send_openai_error(res, {400, s.error().message});
-  if (top_n < 1) return send_openai_error(res, {400, "top_n must be a positive integer"});
-  bool return_documents = false;
-  if (auto s = api::get_bool(*body, "return_documents", &return_documents); !s.ok())
-    return send_openai_error(res, {400, s.error().message});
+  auto parsed = api::parse_rerank_request(*body);
+  if (!parsed) return send_openai_error(res, {400, parsed.error().message});
+  const std::string& model = parsed->model;
+  const std::string& query = parsed->query;
+  const std::vector<std::string>& docs = parsed->documents;
+  const int64_t top_n = parsed->top_n;
+  const bool return_documents = parsed->return_documents;
 
   auto ref = st.host.resolve(model);
   if (!ref.ok()) return send_openai_error(res, ref.error);
