@@ -17,6 +17,21 @@
 
 namespace corral {
 
+namespace {
+
+// The r-th pick of a selection: the largest logit not among experts[0, r) (ties: the lower index).
+int32_t next_largest(const float* logits, int64_t n_expert, const int32_t* experts, int64_t r) {
+  int32_t best = -1;
+  for (int64_t i = 0; i < n_expert; ++i) {
+    bool taken = false;
+    for (int64_t j = 0; j < r; ++j) taken = taken || experts[j] == i;
+    if (!taken && (best < 0 || logits[i] > logits[best])) best = static_cast<int32_t>(i);
+  }
+  return best;
+}
+
+}  // namespace
+
 void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renormalise, int32_t* experts,
                    float* weights) {
   float max = logits[0];
@@ -26,12 +41,7 @@ void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renorm
   const auto inv = static_cast<float>(1.0 / sum);
   // k passes of a selection: the largest logit not yet taken (the softmax keeps the order).
   for (int64_t r = 0; r < k; ++r) {
-    int32_t best = -1;
-    for (int64_t i = 0; i < n_expert; ++i) {
-      bool taken = false;
-      for (int64_t j = 0; j < r; ++j) taken = taken || experts[j] == i;
-      if (!taken && (best < 0 || logits[i] > logits[best])) best = static_cast<int32_t>(i);
-    }
+    const int32_t best = next_largest(logits, n_expert, experts, r);
     experts[r] = best;
     weights[r] = std::exp(logits[best] - max) * inv;
   }
@@ -44,15 +54,7 @@ void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renorm
 }
 
 void route_experts_topk_softmax(const float* logits, int64_t n_expert, int64_t k, int32_t* experts, float* weights) {
-  for (int64_t r = 0; r < k; ++r) {
-    int32_t best = -1;
-    for (int64_t i = 0; i < n_expert; ++i) {
-      bool taken = false;
-      for (int64_t j = 0; j < r; ++j) taken = taken || experts[j] == i;
-      if (!taken && (best < 0 || logits[i] > logits[best])) best = static_cast<int32_t>(i);
-    }
-    experts[r] = best;
-  }
+  for (int64_t r = 0; r < k; ++r) experts[r] = next_largest(logits, n_expert, experts, r);
   // experts[0] holds the largest logit: the softmax's maximum.
   const float max = logits[experts[0]];
   double sum = 0.0;

@@ -175,17 +175,23 @@ std::optional<HttpError> ModelHost::check_completion(const ModelExtras& ex, cons
 
 namespace {
 
+// The model's single-sequence context for embeddings and rerank scores, made (or made larger)
+// for n_ctx positions when needed.
+std::optional<HttpError> ensure_embed_context(ModelExtras& ex, int64_t n_ctx) {
+  if (ex.embed_ctx && ex.embed_ctx->params().n_ctx >= n_ctx) return std::nullopt;
+  ContextParams cp;
+  cp.n_ctx = n_ctx;
+  cp.n_seq = 1;
+  auto c = Context::create(ex.model, cp);
+  if (!c) return HttpError{500, c.error().message};
+  ex.embed_ctx = std::move(*c);
+  return std::nullopt;
+}
+
 // Pools a decoder's final-norm rows of one sequence (run through a single-sequence context).
 Expected<std::vector<float>> decoder_embedding(ModelExtras& ex, const std::vector<int32_t>& toks, int64_t n_ctx) {
   const auto& hp = ex.model->hp;
-  if (!ex.embed_ctx || ex.embed_ctx->params().n_ctx < n_ctx) {
-    ContextParams cp;
-    cp.n_ctx = n_ctx;
-    cp.n_seq = 1;
-    auto c = Context::create(ex.model, cp);
-    if (!c) return HttpError{500, c.error().message};
-    ex.embed_ctx = std::move(*c);
-  }
+  if (auto e = ensure_embed_context(ex, n_ctx)) return *e;
   const auto E = static_cast<size_t>(hp.n_embd);
   const Pooling pooling = hp.pooling;
   std::vector<double> sum(E, 0.0);
@@ -294,14 +300,7 @@ Expected<std::vector<float>> ModelHost::rerank(ModelExtras& ex, const std::strin
         ex.tokenizer->encode(qwen3_rerank_prompt(query, doc, kQwen3RerankInstruction), false, true);
     if (static_cast<int64_t>(ids.size()) > n_ctx)
       return HttpError{400, fmt::format("a rerank prompt of {} tokens exceeds the context length {}", ids.size(), n_ctx)};
-    if (!ex.embed_ctx || ex.embed_ctx->params().n_ctx < n_ctx) {
-      ContextParams cp;
-      cp.n_ctx = n_ctx;
-      cp.n_seq = 1;
-      auto c = Context::create(ex.model, cp);
-      if (!c) return HttpError{500, c.error().message};
-      ex.embed_ctx = std::move(*c);
-    }
+    if (auto e = ensure_embed_context(ex, n_ctx)) return *e;
     auto s = decoder_rerank_score(*ex.embed_ctx, ids, *yn);
     if (!s) return HttpError{500, s.error().message};
     *n_tokens += static_cast<int64_t>(ids.size());
