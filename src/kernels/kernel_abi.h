@@ -115,6 +115,15 @@ using AttentionF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_
                                 float* out);
 using AttentionF32Fn = void (*)(const float* q, const float* k, const float* v, size_t kv_stride,
                                 int64_t n_pos, int64_t head_dim, float scale, float* out);
+// The same with the score transforms some families add: cap > 0 soft-caps each score
+// (cap * tanh(s / cap), Gemma 2); a finite sink adds one logit without a value row to the
+// softmax (gpt-oss). cap 0 and sink -infinity give attention_f16/f32's bits.
+using AttentionExtF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v,
+                                   size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale,
+                                   float cap, float sink, float* out);
+using AttentionExtF32Fn = void (*)(const float* q, const float* k, const float* v, size_t kv_stride,
+                                   int64_t n_pos, int64_t head_dim, float scale, float cap,
+                                   float sink, float* out);
 
 // Aggregates without member initialisers on purpose: a non-trivial constructor would be emitted
 // as a weak symbol by every unit, the ISA ones included, and the linker may keep any copy.
@@ -142,6 +151,8 @@ struct KernelTable {
   QuantizeActFn quantize_q8_k;
   AttentionF16Fn attention_f16;
   AttentionF32Fn attention_f32;
+  AttentionExtF16Fn attention_ext_f16;
+  AttentionExtF32Fn attention_ext_f32;
   ReadStreamFn read_stream;
   Int8PeakFn int8_peak;
   int64_t int8_peak_madds_per_iter;  // multiply-adds per iteration of int8_peak (0: kInt8PeakMaddsPerIter)

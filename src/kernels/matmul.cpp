@@ -78,6 +78,8 @@ KernelTable make_reference_table() {
   t.matmul[static_cast<uint32_t>(GgmlType::kF32)] = TypeKernel{ref_rows_f32, ActFormat::kF32};
   t.attention_f16 = attention_f16_ref;
   t.attention_f32 = attention_f32_ref;
+  t.attention_ext_f16 = attention_ext_f16_ref;
+  t.attention_ext_f32 = attention_ext_f32_ref;
   t.read_stream = ref_read_stream;
   t.int8_peak = ref_int8_peak;
   return t;

@@ -186,24 +186,34 @@ void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv
   attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](float f) { return f; });
 }
 
+void attention_ext_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                           int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](uint16_t h) { return fp16_to_f32(h); }, sink);
+}
+
+void attention_ext_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
+                           int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out) {
+  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](float f) { return f; }, sink);
+}
+
 void attention_capped_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](uint16_t h) { return fp16_to_f32(h); });
+  kernel_table().attention_ext_f16(q, k, v, kv_stride, n_pos, head_dim, scale, cap, kNoSink, out);
 }
 
 void attention_capped_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, cap, out, [](float f) { return f; });
+  kernel_table().attention_ext_f32(q, k, v, kv_stride, n_pos, head_dim, scale, cap, kNoSink, out);
 }
 
 void attention_sink_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
                         int64_t n_pos, int64_t head_dim, float scale, float sink, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](uint16_t h) { return fp16_to_f32(h); }, sink);
+  kernel_table().attention_ext_f16(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, sink, out);
 }
 
 void attention_sink_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                         int64_t n_pos, int64_t head_dim, float scale, float sink, float* out) {
-  attention_ref(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, out, [](float f) { return f; }, sink);
+  kernel_table().attention_ext_f32(q, k, v, kv_stride, n_pos, head_dim, scale, 0.0f, sink, out);
 }
 
 void attention_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,

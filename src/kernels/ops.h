@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 namespace corral {
 
@@ -73,19 +74,23 @@ void attention_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, siz
 void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
                        int64_t n_pos, int64_t head_dim, float scale, float* out);
 
-// Attention with soft-capped scores (softcap(scale * q·K, cap) before the softmax): the scalar
-// path, for Gemma 2's layers only.
+// Attention with the score transforms of some families, through the table's fused kernel
+// (one pass, online softmax) like attention_f16/f32: soft-capped scores (softcap(scale * q·K,
+// cap) before the softmax; Gemma 2), or a learned sink (gpt-oss: the softmax's denominator has
+// one more term, exp(sink), for a logit without a value row, so a head can attend to nothing).
+inline constexpr float kNoSink = -std::numeric_limits<float>::infinity();
 void attention_capped_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out);
 void attention_capped_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                           int64_t n_pos, int64_t head_dim, float scale, float cap, float* out);
-
-// Attention with a learned sink (gpt-oss): the softmax's denominator has one more term,
-// exp(sink), for a logit that takes part in the normalisation but has no value row, so a head
-// can attend to nothing. The scalar path, for layers with sinks only.
 void attention_sink_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
                         int64_t n_pos, int64_t head_dim, float scale, float sink, float* out);
 void attention_sink_f32(const float* q, const float* k, const float* v, size_t kv_stride,
                         int64_t n_pos, int64_t head_dim, float scale, float sink, float* out);
+// Their scalar references (all scores, cap, softmax with the sink, weighted sum).
+void attention_ext_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                           int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+void attention_ext_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
+                           int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
 
 }  // namespace corral

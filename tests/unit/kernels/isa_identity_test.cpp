@@ -16,6 +16,7 @@
 #include "gguf/ggml_type.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 #include "kernels/repack.h"
 #include "tensor/quant.h"
 #include "unit/kernels/random_weights.h"
@@ -146,6 +147,12 @@ TEST(IsaIdentity, FusedAttentionGivesTheSameBits) {
       t.avx2->attention_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, a.data());
       t.avx512->attention_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, b.data());
       EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "f32 hd " << hd << " n_pos " << n_pos;
+      t.avx2->attention_ext_f16(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, 3.0f, kNoSink, a.data());
+      t.avx512->attention_ext_f16(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, 3.0f, kNoSink, b.data());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "capped f16 hd " << hd << " n_pos " << n_pos;
+      t.avx2->attention_ext_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, 0.0f, 1.5f, a.data());
+      t.avx512->attention_ext_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, 0.0f, 1.5f, b.data());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "sink f32 hd " << hd << " n_pos " << n_pos;
     }
   }
 }

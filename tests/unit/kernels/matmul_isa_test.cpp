@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -174,6 +175,55 @@ TEST_P(IsaPath, FusedAttentionMatchesReference) {
       table->attention_f16(q.data(), &k16[static_cast<size_t>(hd)], &v16[static_cast<size_t>(hd)], stride, n_pos, hd, scale, out.data());
       attention_f16_ref(q.data(), &k16[static_cast<size_t>(hd)], &v16[static_cast<size_t>(hd)], stride, n_pos, hd, scale, want.data());
       for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5) << "f16 hd " << hd << " n_pos " << n_pos << " i " << i;
+    }
+  }
+}
+
+// Gemma 2's soft-capped scores and gpt-oss's sink logit run in the same fused kernel: each table
+// agrees with the scalar reference (all scores, cap, softmax with the sink term), plain
+// attention keeps its bits when neither is asked for, and both transforms change the result
+// (a kernel ignoring them would fail here).
+TEST_P(IsaPath, FusedAttentionWithCapOrSinkMatchesReference) {
+  const KernelTable* table = kernel_table_by_name(GetParam());
+  if (table == nullptr) GTEST_SKIP() << GetParam() << " cannot run on this CPU";
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  struct Case {
+    float cap, sink;
+  };
+  const Case cases[] = {{0.0f, kNoSink}, {2.0f, kNoSink}, {50.0f, kNoSink}, {0.0f, -3.0f}, {0.0f, 0.5f}, {0.0f, 6.0f}};
+  for (int64_t hd : {64, 36}) {
+    for (int64_t n_pos : {1, 33, 200}) {
+      const size_t stride = static_cast<size_t>(hd) * 2;
+      std::vector<float> q(static_cast<size_t>(hd)), k(stride * static_cast<size_t>(n_pos)), v(k.size());
+      for (auto& e : q) e = nd(rng) * 3.0f;
+      for (auto& e : k) e = nd(rng);
+      for (auto& e : v) e = nd(rng);
+      std::vector<uint16_t> k16(k.size()), v16(v.size());
+      for (size_t i = 0; i < k.size(); ++i) {
+        k16[i] = f32_to_fp16(k[i]);
+        v16[i] = f32_to_fp16(v[i]);
+      }
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      std::vector<float> plain(static_cast<size_t>(hd)), out(plain.size()), want(plain.size());
+      table->attention_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, plain.data());
+      for (const Case& c : cases) {
+        const std::string what = "hd " + std::to_string(hd) + " n_pos " + std::to_string(n_pos) + " cap " +
+                                 std::to_string(c.cap) + " sink " + std::to_string(c.sink);
+        table->attention_ext_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, c.cap, c.sink, out.data());
+        attention_ext_f32_ref(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, c.cap, c.sink, want.data());
+        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5) << "f32 " << what << " i " << i;
+        if (c.cap == 0.0f && c.sink == kNoSink) {
+          EXPECT_EQ(std::memcmp(out.data(), plain.data(), out.size() * sizeof(float)), 0) << what;
+        } else if (c.sink >= 6.0f || (c.cap == 2.0f && n_pos > 1)) {  // cases whose effect is large
+          float diff = 0.0f;
+          for (size_t i = 0; i < out.size(); ++i) diff = std::max(diff, std::fabs(out[i] - plain[i]));
+          EXPECT_GT(diff, 1e-3f) << "the transform changed nothing: " << what;
+        }
+        table->attention_ext_f16(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, c.cap, c.sink, out.data());
+        attention_ext_f16_ref(q.data(), k16.data(), v16.data(), stride, n_pos, hd, scale, c.cap, c.sink, want.data());
+        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5) << "f16 " << what << " i " << i;
+      }
     }
   }
 }
