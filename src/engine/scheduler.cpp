@@ -11,6 +11,7 @@
 
 #include "base/duration.h"
 #include "base/log.h"
+#include "base/meminfo.h"
 
 namespace corral {
 
@@ -76,11 +77,8 @@ SchedulerConfig scheduler_config_from_env() {
     auto b = parse_byte_size(v);
     if (b) c.memory_budget_bytes = *b;
     else CORRAL_LOG_WARN("ignoring CORRAL_MAX_MEMORY: {}", b.error().message);
-  } else if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
-    char buf[4096];
-    const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    c.memory_budget_bytes = memory_budget_from_meminfo(std::string_view(buf, n));
+  } else {
+    c.memory_budget_bytes = static_cast<int64_t>(static_cast<double>(mem_available_bytes()) * 0.9);
   }
   if (c.memory_budget_bytes > 0)
     CORRAL_LOG_DEBUG("scheduler: memory budget for loaded models {} MiB", c.memory_budget_bytes >> 20);
@@ -115,18 +113,7 @@ Result<int64_t> parse_byte_size(std::string_view s) {
 }
 
 int64_t memory_budget_from_meminfo(std::string_view meminfo) {
-  // "MemAvailable:   12345678 kB"
-  const size_t at = meminfo.find("MemAvailable:");
-  if (at == std::string_view::npos) return 0;
-  std::string_view rest = meminfo.substr(at + 13);
-  const size_t eol = rest.find('\n');
-  if (eol != std::string_view::npos) rest = rest.substr(0, eol);
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  size_t digits = 0;
-  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-  double kb = 0;
-  if (digits == 0 || !parse_number(rest.substr(0, digits), &kb)) return 0;
-  return static_cast<int64_t>(kb * 1024.0 * 0.9);
+  return static_cast<int64_t>(static_cast<double>(mem_available_from_meminfo(meminfo)) * 0.9);
 }
 
 Scheduler::Lease& Scheduler::Lease::operator=(Lease&& o) noexcept {

@@ -82,6 +82,12 @@ struct Model {
   std::unique_ptr<uint8_t, void (*)(void*)> repacked{nullptr, std::free};
   size_t repacked_bytes = 0;  // the repacked matrices' bytes
   size_t arena_bytes = 0;     // the arena's size (repacked matrices, small tensors, padding)
+  // Bytes the repack may copy out of the file mapping; -1: 80% of the machine's free memory
+  // (MemAvailable) when it runs. A model larger than that still runs: what does not fit stays
+  // mapped from the file, expert tensors first (a token reads only k of them), so the page
+  // cache holds what it can and the active weights are read from the file as needed.
+  int64_t repack_memory_limit = -1;
+  size_t weights_left_mapped = 0;  // matrix bytes left in the file layout for lack of memory
 
   // Opens `path`, reads hyper-parameters and binds every tensor, checking shapes and types.
   static Result<std::shared_ptr<Model>> load(const std::string& path);
@@ -99,6 +105,7 @@ struct Model {
   void prepare_for_kernels() const;
 
  private:
+  void fit_to_free_memory(std::vector<TensorView*>& todo);
   mutable std::once_flag repack_once_;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/meminfo.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/repack.h"
@@ -51,6 +52,32 @@ void Model::prepare_for_kernels() const {
   std::call_once(repack_once_, [this] { const_cast<Model*>(this)->repack_for_kernels(); });
 }
 
+// Drops from `todo` what the repack's copy would not fit into (repack_memory_limit): expert
+// tensors first, then everything. Copying a model larger than free memory would push the
+// machine into swap or the OOM killer; left in the file mapping it runs from the page cache.
+void Model::fit_to_free_memory(std::vector<TensorView*>& todo) {
+  const int64_t limit = repack_memory_limit >= 0 ? repack_memory_limit
+                                                 : static_cast<int64_t>(static_cast<double>(mem_available_bytes()) * 0.8);
+  if (limit <= 0 && repack_memory_limit < 0) return;  // free memory unknown: repack as before
+  auto bytes = [](const std::vector<TensorView*>& v) {
+    size_t n = 0;
+    for (const TensorView* t : v) n += t->row_bytes * static_cast<size_t>(t->n_rows());
+    return n;
+  };
+  const size_t wanted = bytes(todo);
+  if (wanted <= static_cast<size_t>(limit)) return;
+  std::vector<TensorView*> dense;
+  for (TensorView* t : todo)
+    if (t->ne[2] <= 1) dense.push_back(t);
+  if (bytes(dense) > static_cast<size_t>(limit)) dense.clear();
+  weights_left_mapped = wanted - bytes(dense);
+  CORRAL_LOG_WARN(
+      "model: {} MiB of weights to repack, room for {} MiB: {} MiB stay mapped from the file and run "
+      "from the page cache (slower when it cannot hold them)",
+      wanted >> 20, limit >> 20, weights_left_mapped >> 20);
+  todo = std::move(dense);
+}
+
 void Model::repack_for_kernels() {
   if (!repack_enabled()) return;
   const KernelTable& table = kernel_table();
@@ -71,6 +98,8 @@ void Model::repack_for_kernels() {
     for (TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
       if (t->ne[1] % kRowsInterleaved == 0) consider(*t);
   }
+  if (todo.empty()) return;
+  fit_to_free_memory(todo);
   if (todo.empty()) return;
   // The small tensors every pass reads (norms, biases) sit in the file between the matrices
   // whose pages are released below. The page cache may hold the file in 2 MiB folios, and a
