@@ -128,6 +128,11 @@ enum class Init {
   kDecayScale,  // qwen35 ssm_a: -exp(u) / 2, in [-1.36, -0.18] (the decay's negative scale)
   kProportionalRope,  // gemma4 rope_freqs: 1 for the first quarter of the pairs, 1e30 after (unrotated)
   kLayerScale,  // gemma4 layer_output_scale: 0.5..1
+  // gemma4 q/k norms: 0.4 +- 0.04. Its attention is not scaled, so with weights near 1 the
+  // scores of random heads (std ~ head size) make every softmax one-hot, and a cache's F16
+  // rounding moves logits by more than the conformance bounds; near 0.4 the scores are of
+  // order 1, as a trained model's are.
+  kQkNorm,
 };
 
 struct PlannedTensor {
@@ -256,8 +261,8 @@ void plan_gemma4_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::ve
     add(p + "attn_k.weight", mat("attn_k", E), {E, s.n_head_kv * hd}, Init::kMatrix);
     if (!(s.k_eq_v && !is_swa_layer(s, il))) add(p + "attn_v.weight", mat("attn_v", E), {E, s.n_head_kv * hd}, Init::kMatrix);
   }
-  add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
-  if (own_kv) add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
+  add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
+  if (own_kv) add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
   add(p + "attn_output.weight", mat("attn_output", s.n_head * hd), {s.n_head * hd, E}, Init::kMatrix);
   add(p + "post_attention_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
   add(p + "ffn_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
@@ -499,6 +504,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
       case Init::kDecayScale: dst[i] = -0.5f * std::exp(u); break;
       case Init::kProportionalRope: dst[i] = i < n / 4 ? 1.0f : 1e30f; break;
       case Init::kLayerScale: dst[i] = 0.75f + 0.25f * u; break;
+      case Init::kQkNorm: dst[i] = 0.4f + 0.04f * u; break;
     }
   }
   if (t.init == Init::kRopeFreqs) {
