@@ -4,8 +4,7 @@
 # created in the store, rendered (system prompt folded into the first user turn, as Gemma's
 # template does), answered by `corral run` and /api/chat (the prompt counted once, BOS not
 # doubled), and shown with its family's details; smollm3, gemma2, phi3, qwen35 and gemma4 files
-# answer too (gemma4 also through `corral run`), and qwen35's loaded size includes its recurrent
-# states.
+# answer too, and qwen35's loaded size includes its recurrent states.
 set -euo pipefail
 : "${CORRAL_BIN:?}" "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
 BIN=$(realpath "$CORRAL_BIN")
@@ -86,8 +85,6 @@ r = json.load(sys.stdin)
 assert r["done"] is True and r["eval_count"] >= 1 and r["prompt_eval_count"] >= 2, r
 ' || fail "$f-test: $r"
 done
-out=$(timeout 120 "$BIN" run gemma4-test "abc def" </dev/null) || fail "corral run gemma4-test"
-[ -n "$out" ] || fail "corral run gemma4-test printed nothing"
 # qwen35's loaded size counts its recurrent states: per slot, 3 DeltaNet layers of
 # (3 x 512 + 4 x 64 x 64) floats, and a checkpoint of each (tests/CMakeLists.txt family_args_qwen35).
 ps=$(curl -sf "$B/api/ps") || fail "/api/ps"
