@@ -4,7 +4,9 @@
 // sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
 // LongRoPE factors), mixtures of experts (qwen3moe; llama with --experts, as Mixtral; gpt-oss
 // with its biases, sinks, alternating windows, YaRN and the MXFP4 expert mix), and qwen35
-// (Gated DeltaNet layers with a full-attention layer every --full-attn-interval), with
+// (Gated DeltaNet layers with a full-attention layer every --full-attn-interval), and gemma4
+// (windowed layers with their own head size and RoPE, shared-KV layers, per-layer embeddings,
+// layers whose values are their keys, rope_freqs on the global layers), with
 // tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
@@ -77,6 +79,15 @@ struct Spec {
   int64_t ssm_state = 64;
   int64_t ssm_groups = 2;
   int64_t ssm_heads = 4;
+  // gemma4: every swa_period-th layer global, the others windowed (their heads head_dim_swa
+  // wide, RoPE base rope_theta_swa); the last shared_kv layers read earlier layers' caches;
+  // per-layer embeddings n_embd_per_layer wide; k_eq_v: global layers without attn_v.
+  int64_t swa_period = 3;
+  int64_t head_dim_swa = 0;     // 0: half the head size
+  double rope_theta_swa = 10000.0;
+  int64_t shared_kv = 0;
+  int64_t n_embd_per_layer = 32;
+  bool k_eq_v = false;
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -115,6 +126,13 @@ enum class Init {
   kRouterBias,  // +- 0.02: small next to the routing margins
   kSink,        // gpt-oss attention sinks: -1..3
   kDecayScale,  // qwen35 ssm_a: -exp(u) / 2, in [-1.36, -0.18] (the decay's negative scale)
+  kProportionalRope,  // gemma4 rope_freqs: 1 for the first quarter of the pairs, 1e30 after (unrotated)
+  kLayerScale,  // gemma4 layer_output_scale: 0.5..1
+  // gemma4 q/k norms: 0.4 +- 0.04. Its attention is not scaled, so with weights near 1 the
+  // scores of random heads (std ~ head size) make every softmax one-hot, and a cache's F16
+  // rounding moves logits by more than the conformance bounds; near 0.4 the scores are of
+  // order 1, as a trained model's are.
+  kQkNorm,
 };
 
 struct PlannedTensor {
@@ -134,7 +152,7 @@ bool is_gptoss(const Spec& s) { return s.arch == "gpt-oss"; }
 bool is_tied(const Spec& s) {
   return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3" && s.arch != "qwen3moe" && !is_gptoss(s);
 }
-bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3"; }
+bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3" || s.arch == "gemma4"; }
 bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
 int64_t n_ff_exp_of(const Spec& s) {
   return (s.arch == "qwen3moe" || is_gptoss(s)) && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
@@ -143,6 +161,9 @@ bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
 bool is_encoder(const Spec& s) { return s.arch == "bert" || s.arch == "nomic-bert"; }
 bool is_qwen35(const Spec& s) { return s.arch == "qwen35"; }
 bool is_delta_layer(const Spec& s, int64_t il) { return is_qwen35(s) && (il + 1) % s.full_attn_interval != 0; }
+bool is_gemma4(const Spec& s) { return s.arch == "gemma4"; }
+bool is_swa_layer(const Spec& s, int64_t il) { return is_gemma4(s) && (il + 1) % s.swa_period != 0; }
+int64_t head_dim_swa_of(const Spec& s) { return s.head_dim_swa > 0 ? s.head_dim_swa : head_dim_of(s) / 2; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
@@ -218,6 +239,45 @@ void plan_qwen35_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::ve
   add(p + "ffn_down.weight", mat("ffn_down"), {s.n_ff, E}, Init::kMatrix);
 }
 
+// gemma4 after attn_norm: queries (and, unless the layer shares another's cache, keys and
+// values, or keys only on global layers with --k-eq-v) with q/k norms of the layer's head size,
+// the output projection and post-norm, the GELU feed-forward with its norms, the per-layer
+// embedding's gate, projection and norm, and the output scalar. Matrices whose rows the type's
+// blocks do not divide (the per-layer embedding's, narrow heads' output) are Q8_0, as
+// llama-quantize falls back to another type for them.
+void plan_gemma4_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::vector<PlannedTensor>& out) {
+  const std::string p = "blk." + std::to_string(il) + ".";
+  const int64_t E = s.n_embd, hd = is_swa_layer(s, il) ? head_dim_swa_of(s) : head_dim_of(s);
+  const bool own_kv = il < s.n_layer - s.shared_kv;
+  auto add = [&](std::string name, GgmlType t, std::vector<int64_t> ne, Init init) {
+    out.push_back({std::move(name), t, std::move(ne), init});
+  };
+  auto mat = [&](const std::string& role, int64_t row) {
+    const GgmlType t = matrix_type(wt, role, il, s.n_layer);
+    return row % ggml_type_info(t).block_elems == 0 ? t : GgmlType::kQ8_0;
+  };
+  add(p + "attn_q.weight", mat("attn_q", E), {E, s.n_head * hd}, Init::kMatrix);
+  if (own_kv) {
+    add(p + "attn_k.weight", mat("attn_k", E), {E, s.n_head_kv * hd}, Init::kMatrix);
+    if (!(s.k_eq_v && !is_swa_layer(s, il))) add(p + "attn_v.weight", mat("attn_v", E), {E, s.n_head_kv * hd}, Init::kMatrix);
+  }
+  add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
+  if (own_kv) add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
+  add(p + "attn_output.weight", mat("attn_output", s.n_head * hd), {s.n_head * hd, E}, Init::kMatrix);
+  add(p + "post_attention_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  add(p + "ffn_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  add(p + "ffn_gate.weight", mat("ffn_gate", E), {E, s.n_ff}, Init::kMatrix);
+  add(p + "ffn_up.weight", mat("ffn_up", E), {E, s.n_ff}, Init::kMatrix);
+  add(p + "ffn_down.weight", mat("ffn_down", s.n_ff), {s.n_ff, E}, Init::kMatrix);
+  add(p + "post_ffw_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  if (s.n_embd_per_layer > 0) {
+    add(p + "inp_gate.weight", mat("inp_gate", E), {E, s.n_embd_per_layer}, Init::kMatrix);
+    add(p + "proj.weight", mat("proj", s.n_embd_per_layer), {s.n_embd_per_layer, E}, Init::kMatrix);
+    add(p + "post_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  }
+  add(p + "layer_output_scale.weight", GgmlType::kF32, {1}, Init::kLayerScale);
+}
+
 std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   if (is_encoder(s)) return plan_encoder_tensors(s, wt);
   const int64_t hd = head_dim_of(s);
@@ -230,6 +290,17 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
   auto mat = [&](const std::string& role, int64_t il) { return matrix_type(wt, role, il, s.n_layer); };
   add("token_embd.weight", mat(is_tied(s) ? "output" : "token_embd", 0), {s.n_embd, s.n_vocab}, Init::kMatrix);
   if (s.llama3_rope) add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kRopeFreqs);
+  if (is_gemma4(s)) {
+    add("rope_freqs.weight", GgmlType::kF32, {hd / 2}, Init::kProportionalRope);
+    if (s.n_embd_per_layer > 0) {
+      const int64_t width = s.n_embd_per_layer * s.n_layer;
+      const GgmlType t = mat("per_layer_token_embd", 0);
+      add("per_layer_token_embd.weight", width % ggml_type_info(t).block_elems == 0 ? t : GgmlType::kQ8_0,
+          {width, s.n_vocab}, Init::kMatrix);
+      add("per_layer_model_proj.weight", mat("per_layer_model_proj", 0), {s.n_embd, width}, Init::kMatrix);
+      add("per_layer_proj_norm.weight", GgmlType::kF32, {s.n_embd_per_layer}, Init::kNorm);
+    }
+  }
   if (is_phi3(s)) {
     const int64_t n = (s.factors_of_rot ? n_rot_of(s) : hd) / 2;
     add("rope_factors_long.weight", GgmlType::kF32, {n}, Init::kLongFactors);
@@ -240,6 +311,10 @@ std::vector<PlannedTensor> plan_tensors(const Spec& s, const WeightTypes& wt) {
     add(p + "attn_norm.weight", GgmlType::kF32, {s.n_embd}, Init::kNorm);
     if (is_qwen35(s)) {
       plan_qwen35_layer(s, wt, il, out);
+      continue;
+    }
+    if (is_gemma4(s)) {
+      plan_gemma4_layer(s, wt, il, out);
       continue;
     }
     if (is_phi3(s)) {
@@ -427,6 +502,9 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
       case Init::kLongFactors: dst[i] = 1.0f + 7.5f * (u + 1.0f); break;
       case Init::kShortFactors: dst[i] = 1.0f + 0.25f * (u + 1.0f); break;
       case Init::kDecayScale: dst[i] = -0.5f * std::exp(u); break;
+      case Init::kProportionalRope: dst[i] = i < n / 4 ? 1.0f : 1e30f; break;
+      case Init::kLayerScale: dst[i] = 0.75f + 0.25f * u; break;
+      case Init::kQkNorm: dst[i] = 0.4f + 0.04f * u; break;
     }
   }
   if (t.init == Init::kRopeFreqs) {
@@ -597,8 +675,21 @@ Status read_tokenizer_json(Spec& s, KeyValues& out) {
 Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix type
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
       !is_gemma(s) && !is_phi3(s) && !is_encoder(s) && !is_gptoss(s) && !is_qwen35(s))
-    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, "
-                      "nomic-bert, gpt-oss, qwen35)", s.arch);
+    return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, gemma4, phi3, "
+                      "bert, nomic-bert, gpt-oss, qwen35)", s.arch);
+  if (is_gemma4(s)) {
+    if (s.swa_period < 2 || s.shared_kv < 0 || s.shared_kv >= s.n_layer || s.n_embd_per_layer < 0 ||
+        head_dim_swa_of(s) % 2 != 0 || head_dim_swa_of(s) <= 0)
+      return make_error("gemma4: --swa-period >= 2, --shared-kv below --n-layer, --n-embd-per-layer >= 0, and an even "
+                        "--head-dim-swa");
+    // Each shared layer reads the last earlier layer of its kind that has a cache.
+    const int64_t own = s.n_layer - s.shared_kv;
+    for (int64_t il = own; il < s.n_layer; ++il) {
+      bool found = false;
+      for (int64_t src = 0; src < own; ++src) found = found || is_swa_layer(s, src) == is_swa_layer(s, il);
+      if (!found) return make_error("gemma4: shared layer {} has no earlier layer of its kind", il);
+    }
+  }
   if (is_qwen35(s)) {
     if (s.full_attn_interval < 1 || s.ssm_conv < 2 || s.ssm_state < 2 || s.ssm_groups < 1 || s.ssm_heads % s.ssm_groups != 0)
       return make_error("qwen35: --full-attn-interval >= 1, --ssm-conv >= 2, --ssm-state >= 2, and --ssm-heads a "
@@ -650,6 +741,7 @@ Status run(Spec s) {
     else s.rope_theta = 1000000.0;
   }
   if (is_encoder(s)) s.n_head_kv = s.n_head;
+  if (is_gemma4(s) && s.tied < 0) s.tied = 1;
   if (s.rms_eps == 0) s.rms_eps = s.arch == "llama" || is_gptoss(s) ? 1e-5 : 1e-6;
   if (s.name.empty()) s.name = "corral-test-" + s.arch + "-" + s.type_name;
 
@@ -683,6 +775,22 @@ Status run(Spec s) {
     w.set_f32(a + "rope.scaling.factor", static_cast<float>(s.rope_scale_linear));
   }
   if (is_gemma(s)) w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(s.window > 0 ? s.window : 4096));
+  if (is_gemma4(s)) {
+    // The converter's keys: one windowed flag per layer, the windowed layers' head size, rotated
+    // dimensions and RoPE base, the shared-KV layer count, the per-layer embedding width and
+    // the final soft-capping.
+    GgufArray pattern;
+    pattern.elem_type = GgufValueType::kBool;
+    for (int64_t il = 0; il < s.n_layer; ++il) pattern.ints.push_back(is_swa_layer(s, il) ? 1 : 0);
+    w.set_value(a + "attention.sliding_window_pattern", GgufValue{GgufValueType::kArray, pattern});
+    w.set_u32(a + "attention.key_length_swa", static_cast<uint32_t>(head_dim_swa_of(s)));
+    w.set_u32(a + "attention.value_length_swa", static_cast<uint32_t>(head_dim_swa_of(s)));
+    w.set_u32(a + "rope.dimension_count_swa", static_cast<uint32_t>(head_dim_swa_of(s)));
+    w.set_f32(a + "rope.freq_base_swa", static_cast<float>(s.rope_theta_swa));
+    w.set_u32(a + "attention.shared_kv_layers", static_cast<uint32_t>(s.shared_kv));
+    w.set_u32(a + "embedding_length_per_layer_input", static_cast<uint32_t>(s.n_embd_per_layer));
+    w.set_f32(a + "final_logit_softcapping", static_cast<float>(s.final_softcap));
+  }
   if (is_phi3(s)) {
     // The converter's LongRoPE attention factor: sqrt(1 + ln(context / original) / ln(original)).
     const double scale = static_cast<double>(s.n_ctx) / static_cast<double>(s.rope_orig_ctx);
@@ -708,7 +816,7 @@ Status run(Spec s) {
     w.set_f32(a + "rope.scaling.factor", static_cast<float>(s.yarn_factor));
     w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(s.yarn_orig_ctx));
   }
-  if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.head_dim > 0 || is_gptoss(s)) {
+  if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.head_dim > 0 || is_gptoss(s) || is_gemma4(s)) {
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(hd));
     w.set_u32(a + "attention.value_length", static_cast<uint32_t>(hd));
   }
@@ -782,9 +890,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, phi3, bert, nomic-bert, gpt-oss or qwen35")
-      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "phi3", "bert",
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, gemma4, phi3, bert, nomic-bert, gpt-oss or qwen35")
+      ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "gemma4", "phi3", "bert",
                              "nomic-bert", "gpt-oss", "qwen35"}));
+  app.add_option("--swa-period", s.swa_period, "gemma4: every N-th layer global, the others windowed (default 3)");
+  app.add_option("--head-dim-swa", s.head_dim_swa, "gemma4: the windowed layers' head size (default half the head size)");
+  app.add_option("--rope-theta-swa", s.rope_theta_swa, "gemma4: the windowed layers' RoPE base (default 10000)");
+  app.add_option("--shared-kv", s.shared_kv, "gemma4: the last N layers share earlier layers' KV caches (default 0)");
+  app.add_option("--n-embd-per-layer", s.n_embd_per_layer, "gemma4: per-layer embedding width (default 32; 0: none)");
+  app.add_flag("--k-eq-v", s.k_eq_v, "gemma4: global layers without attn_v (values are the keys)");
   app.add_option("--full-attn-interval", s.full_attn_interval, "qwen35: a full-attention layer every N layers (default 4)");
   app.add_option("--ssm-conv", s.ssm_conv, "qwen35: convolution taps (default 4)");
   app.add_option("--ssm-state", s.ssm_state, "qwen35: DeltaNet head size (default 64)");
@@ -806,7 +920,7 @@ int main(int argc, char** argv) {
   app.add_option("--rope-orig-ctx", s.rope_orig_ctx, "phi3: LongRoPE's original context (default 4096)");
   app.add_flag("--factors-of-rot", s.factors_of_rot, "phi3: LongRoPE factors of n_rot/2 values (Phi-4-mini's layout)");
   app.add_option("--attn-softcap", s.attn_softcap, "gemma2: attention score soft-capping (default 50)");
-  app.add_option("--final-softcap", s.final_softcap, "gemma2: output logit soft-capping (default 30)");
+  app.add_option("--final-softcap", s.final_softcap, "gemma2, gemma4: output logit soft-capping (default 30)");
   app.add_option("--rope-scale-linear", s.rope_scale_linear, "Linear RoPE scaling factor (rope.scaling.type linear)");
   app.add_option("--type", s.type_name, "Type of the weight matrices: f32, f16, bf16, q8_0, q4_K, ..., or a mix: q3_K_M, q4_K_M, q5_K_M, mxfp4 (experts MXFP4, the rest Q8_0)");
   app.add_option("--n-embd", s.n_embd);

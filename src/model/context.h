@@ -102,6 +102,8 @@ class Context {
   // starts where the batch's earliest token of a sequence needs it. Fails when the batch needs
   // positions a window has dropped, or spans more than a buffer holds.
   Status prepare_windows(const Batch& batch);
+  // Gemma 4: fills ple_ with the batch's per-layer inputs (forward.cpp).
+  void per_layer_inputs(const Batch& batch);
   // Finishes output rows: final soft-capping where the family has it.
   void finish_logits(float* logits, size_t n) const;
   // Recurrent states (recurrent_state.cpp): allocation, the state of (layer, sequence), and the
@@ -137,9 +139,12 @@ class Context {
   // expert, its weight and its output [n_embd]; the counting sort by expert; gathered rows
   std::vector<float> moe_logits_, moe_w_, moe_y_, moe_x_;
   std::vector<int32_t> moe_sel_, moe_count_, moe_order_;
-  // [rope set][n_tokens][n_rot]: each token's cos/sin pairs, computed once per pass for all the
+  // [rope set][n_tokens][rope_width_]: each token's cos/sin pairs, computed once per pass for all the
   // layers that share a set of frequencies
   std::vector<float> rope_cs_;
+  int64_t rope_width_ = 0;           // floats per token and set in rope_cs_ (the largest n_rot)
+  // Gemma 4: each token's per-layer inputs [n_tokens][n_layer * n_embd_per_layer]
+  std::vector<float> ple_;
   std::vector<float> freq_factors_;  // RoPE frequency factors in use (Llama 3's, or a LongRoPE set)
   Batch slice_;                   // one micro-batch of a long batch
   std::vector<float> hidden_;     // [n_out][n_embd]: final-norm rows gathered over the micro-batches

@@ -56,6 +56,33 @@ Result<std::span<const float>> Context::forward(const Batch& batch) {
   return std::span<const float>(logits_.data(), need);
 }
 
+// Gemma 4's per-layer inputs of each token (x_ holds the scaled embeddings): its row of
+// per_layer_token_embd times sqrt(P), plus the projection of its embedding with each layer's
+// part RMS-normalised (epsilon times n_embd: the reference engines normalise the unscaled
+// projection, which is the model's projection times sqrt(n_embd)), the sum times 1/sqrt(2).
+void Context::per_layer_inputs(const Batch& batch) {
+  const Model& m = *model_;
+  const HParams& h = m.hp;
+  const int64_t E = h.n_embd, P = h.n_embd_per_layer, W = P * h.n_layer;
+  const size_t nt = batch.size();
+  const size_t need = nt * static_cast<size_t>(W);
+  if (ple_.size() < need) ple_.resize(need);
+  matmul(m.per_layer_model_proj, x_.data(), E, static_cast<int64_t>(nt), ple_.data(), W);
+  const auto* norm_w = static_cast<const float*>(m.per_layer_proj_norm.data);
+  const float row_scale = std::sqrt(static_cast<float>(P));
+  const float sum_scale = 1.0f / std::sqrt(2.0f);
+  std::vector<float> row(static_cast<size_t>(W));
+  for (size_t t = 0; t < nt; ++t) {
+    float* out = &ple_[t * static_cast<size_t>(W)];
+    get_row_f32(m.per_layer_token_embd, batch.tokens[t], row.data());
+    for (int64_t il = 0; il < h.n_layer; ++il) {
+      float* part = out + il * P;
+      rmsnorm(part, norm_w, part, P, h.rms_eps * static_cast<float>(E));
+      for (int64_t i = 0; i < P; ++i) part[i] = (part[i] + row[static_cast<size_t>(il * P + i)] * row_scale) * sum_scale;
+    }
+  }
+}
+
 bool Context::positions_rise_per_sequence(const Batch& batch) {
   last_pos_.assign(static_cast<size_t>(params_.n_seq), -1);
   for (size_t t = 0; t < batch.size(); ++t) {
@@ -75,7 +102,8 @@ std::span<const float> Context::forward_validated(const Batch& batch) {
   const Model& m = *model_;
   const HParams& h = m.hp;
   const size_t nt = batch.size();
-  const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), F = h.n_ff;
+  const int64_t E = h.n_embd, QD = h.n_head * h.max_head_dim(), KD = h.n_head_kv * h.max_head_dim();
+  const int64_t F = std::max(h.n_ff, h.n_embd_per_layer);
   auto grow = [nt](std::vector<float>& v, int64_t dim) {
     const size_t need = nt * static_cast<size_t>(dim);
     if (v.size() < need) v.resize(need);
@@ -90,17 +118,21 @@ std::span<const float> Context::forward_validated(const Batch& batch) {
       for (int64_t i = 0; i < E; ++i) row[i] *= h.embd_scale;
   }
 
+  if (h.n_embd_per_layer > 0) per_layer_inputs(batch);
+
   // Each token's RoPE angles, once per set of frequencies for all the layers that use it.
   const float* freq_factors = freq_factors_.empty() ? nullptr : freq_factors_.data();
-  grow(rope_cs_, h.n_rot * static_cast<int64_t>(h.rope_sets.size()));
+  rope_width_ = h.max_n_rot();
+  const auto R = static_cast<size_t>(rope_width_);
+  grow(rope_cs_, rope_width_ * static_cast<int64_t>(h.rope_sets.size()));
   for (size_t set = 0; set < h.rope_sets.size(); ++set) {
     const RopeSet& rs = h.rope_sets[set];
     for (size_t t = 0; t < nt; ++t)
-      rope_angles(h.n_rot, static_cast<double>(batch.pos[t]) * rs.freq_scale, rs.base, freq_factors,
-                  &rope_cs_[(set * nt + t) * static_cast<size_t>(h.n_rot)]);
+      rope_angles(h.n_rot_of(rs), static_cast<double>(batch.pos[t]) * rs.freq_scale, rs.base,
+                  rs.factors ? freq_factors : nullptr, &rope_cs_[(set * nt + t) * R]);
   }
   if (h.rope_attn_factor != 1.0f)
-    for (size_t i = 0; i < h.rope_sets.size() * nt * static_cast<size_t>(h.n_rot); ++i) rope_cs_[i] *= h.rope_attn_factor;
+    for (size_t i = 0; i < h.rope_sets.size() * nt * R; ++i) rope_cs_[i] *= h.rope_attn_factor;
   LayerPass pass(*this, batch);
   const auto layer = family_of(h.arch).layer;
   for (int64_t il = 0; il < h.n_layer; ++il) layer(pass, m.layers[static_cast<size_t>(il)], il);

@@ -2,6 +2,7 @@
 // converters write them); the family's own keys and fixed rules follow in families/*.cpp.
 #include "model/hparams.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/ops.h"
@@ -17,6 +18,18 @@ bool HParams::has_windows() const {
   for (const LayerShape& l : layers)
     if (l.window > 0) return true;
   return false;
+}
+
+int64_t HParams::max_head_dim() const {
+  int64_t d = head_dim;
+  for (const LayerShape& l : layers) d = std::max(d, l.head_dim);
+  return d;
+}
+
+int64_t HParams::max_n_rot() const {
+  int64_t r = n_rot;
+  for (const RopeSet& s : rope_sets) r = std::max(r, n_rot_of(s));
+  return r;
 }
 
 bool HParams::has_recurrent() const {

@@ -11,7 +11,7 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss, kQwen35 };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss, kQwen35, kGemma4 };
 
 // How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
 // llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
@@ -48,6 +48,8 @@ enum class ExpertActivation {
 struct RopeSet {
   double base = 10000.0;
   double freq_scale = 1.0;
+  int64_t n_rot = 0;         // dimensions rotated by the layers of this set (0: HParams::n_rot)
+  bool factors = true;       // the file's frequency factors apply (Gemma 4: global layers only)
 };
 
 // What differs between the layers of one model.
@@ -56,6 +58,10 @@ struct LayerShape {
   int rope_set = 0;     // index into HParams::rope_sets
   int64_t window = 0;   // > 0: attends only to the last `window` positions (itself included)
   bool recurrent = false;  // a Gated DeltaNet layer (qwen35): a recurrent state, no KV cache
+  int64_t head_dim = 0;    // this layer's q/k/v head size (0: HParams::head_dim; Gemma 4's windowed layers)
+  // >= 0: the layer computes only queries and attends over layer kv_from's cache (Gemma 4's
+  // shared-KV layers); it holds no cache of its own. -1: its own K/V.
+  int64_t kv_from = -1;
 };
 
 struct HParams {
@@ -117,11 +123,31 @@ struct HParams {
   // sigmoid(gate) before the output projection (qwen35's full-attention layers).
   bool attn_output_gate = false;
 
+  // Gemma 4: values are RMS-normalised per head (no weight) before the cache; the layer adds
+  // the per-layer embeddings (n_embd_per_layer wide per layer; 0: none) after its feed-forward.
+  bool attn_v_norm = false;
+  int64_t n_embd_per_layer = 0;
+
   std::vector<RopeSet> rope_sets;   // [0] is the file's (rope_freq_base, rope_freq_scale)
   std::vector<LayerShape> layers;   // n_layer entries
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }
+  // Per layer (layers may differ in head size): head size, q and kv widths, rotated dimensions.
+  int64_t head_dim_of(int64_t il) const {
+    const int64_t d = layers[static_cast<size_t>(il)].head_dim;
+    return d > 0 ? d : head_dim;
+  }
+  int64_t q_dim_of(int64_t il) const { return n_head * head_dim_of(il); }
+  int64_t kv_dim_of(int64_t il) const { return n_head_kv * head_dim_of(il); }
+  int64_t n_rot_of(const RopeSet& s) const { return s.n_rot > 0 ? s.n_rot : n_rot; }
+  int64_t max_head_dim() const;
+  int64_t max_n_rot() const;
+  // The layer whose cache layer il reads and writes (itself unless it shares another's).
+  int64_t kv_layer(int64_t il) const {
+    const int64_t src = layers[static_cast<size_t>(il)].kv_from;
+    return src >= 0 ? src : il;
+  }
   float query_scale() const;
   bool has_windows() const;
   bool has_recurrent() const;

@@ -20,14 +20,15 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   c->model_ = std::move(model);
   c->params_ = params;
   const HParams& h = c->model_->hp;
-  const auto kv_dim = static_cast<size_t>(h.kv_dim());
   size_t total = 0;
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const int64_t window = h.layers[static_cast<size_t>(il)].window;
+    const auto kv_dim = static_cast<size_t>(h.kv_dim_of(il));
     // A batch stores all its tokens before any attends, so a window buffer keeps the window
     // before the batch's first token plus the batch (micro-batches of kMicroBatch tokens).
-    // A recurrent layer keeps a state instead (recurrent_state.cpp).
-    const int64_t slots = h.layers[static_cast<size_t>(il)].recurrent ? 0
+    // A recurrent layer keeps a state instead (recurrent_state.cpp); a layer that shares
+    // another's cache (Gemma 4) holds none.
+    const int64_t slots = h.layers[static_cast<size_t>(il)].recurrent || h.layers[static_cast<size_t>(il)].kv_from >= 0 ? 0
                           : window > 0 ? std::min<int64_t>(params.n_ctx, window + static_cast<int64_t>(kMicroBatch))
                                        : params.n_ctx;
     c->layer_offset_.push_back(total);
@@ -65,7 +66,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
 size_t Context::kv_offset(int64_t il, int32_t seq, int64_t slot) const {
   const auto slots = static_cast<size_t>(layer_slots_[static_cast<size_t>(il)]);
   return layer_offset_[static_cast<size_t>(il)] +
-         (static_cast<size_t>(seq) * slots + static_cast<size_t>(slot)) * static_cast<size_t>(model_->hp.kv_dim());
+         (static_cast<size_t>(seq) * slots + static_cast<size_t>(slot)) * static_cast<size_t>(model_->hp.kv_dim_of(il));
 }
 
 int64_t Context::kv_slot(int64_t il, int32_t seq, int64_t pos) const {
@@ -74,7 +75,7 @@ int64_t Context::kv_slot(int64_t il, int32_t seq, int64_t pos) const {
 
 void Context::store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, const float* v) {
   const size_t off = kv_offset(il, seq, kv_slot(il, seq, pos));
-  const int64_t n = model_->hp.kv_dim();
+  const int64_t n = model_->hp.kv_dim_of(il);
   if (params_.kv_type == KvType::kF16) {
     for (int64_t i = 0; i < n; ++i) {
       k_f16_[off + static_cast<size_t>(i)] = f32_to_fp16(k[i]);
@@ -89,7 +90,6 @@ void Context::store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, con
 Status Context::prepare_windows(const Batch& batch) {
   const HParams& h = model_->hp;
   const auto n_seq = static_cast<size_t>(params_.n_seq);
-  const auto kv_dim = static_cast<size_t>(h.kv_dim());
   for (size_t s = 0; s < n_seq; ++s) {
     int64_t lo = -1, hi = -1;
     for (size_t t = 0; t < batch.size(); ++t) {
@@ -100,7 +100,8 @@ Status Context::prepare_windows(const Batch& batch) {
     if (lo < 0) continue;
     for (int64_t il = 0; il < h.n_layer; ++il) {
       const int64_t window = h.layers[static_cast<size_t>(il)].window;
-      if (window <= 0) continue;
+      if (window <= 0 || h.layers[static_cast<size_t>(il)].kv_from >= 0) continue;
+      const auto kv_dim = static_cast<size_t>(h.kv_dim_of(il));
       const int64_t slots = layer_slots_[static_cast<size_t>(il)];
       int64_t& first = window_first_[static_cast<size_t>(il) * n_seq + s];
       // The earliest token attends from lo - window + 1; positions [start, lo) must be kept.
@@ -140,7 +141,7 @@ int64_t Context::reusable_prefix(int32_t seq, int64_t n) const {
   }
   for (int64_t il = 0; il < h.n_layer && n > 0; ++il) {
     const int64_t window = h.layers[static_cast<size_t>(il)].window;
-    if (window <= 0) continue;
+    if (window <= 0 || h.layers[static_cast<size_t>(il)].kv_from >= 0) continue;
     const int64_t first = window_first_[static_cast<size_t>(il) * static_cast<size_t>(params_.n_seq) +
                                         static_cast<size_t>(seq)];
     if (first > std::max<int64_t>(0, n - window + 1)) return 0;
@@ -155,7 +156,7 @@ void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
     // A window buffer is copied whole with its start; a full layer up to n.
     const bool windowed = model_->hp.layers[static_cast<size_t>(il)].window > 0;
     const int64_t count = std::min(windowed ? layer_slots_[static_cast<size_t>(il)] : n, layer_slots_[static_cast<size_t>(il)]);
-    const size_t len = static_cast<size_t>(count) * static_cast<size_t>(model_->hp.kv_dim());
+    const size_t len = static_cast<size_t>(count) * static_cast<size_t>(model_->hp.kv_dim_of(il));
     const size_t s = kv_offset(il, src, 0), d = kv_offset(il, dst, 0);
     if (params_.kv_type == KvType::kF16) {
       std::copy_n(&k_f16_[s], len, &k_f16_[d]);

@@ -10,6 +10,17 @@
 #include "kernels/ops.h"
 
 namespace corral {
+namespace {
+
+// x = x / rms(x), in place (Gemma 4's value norm has no weight).
+void rmsnorm_unweighted(float* x, int64_t n, float eps) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const auto scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) x[i] *= scale;
+}
+
+}  // namespace
 
 void LayerPass::norm(const TensorView& w) {
   const int64_t E = c_.model_->hp.n_embd;
@@ -50,7 +61,11 @@ void LayerPass::feed_forward(const LayerWeights& L, Activation act) {
 void LayerPass::attention(const LayerWeights& L, int64_t il) {
   const HParams& h = c_.model_->hp;
   const LayerShape& shape = h.layers[static_cast<size_t>(il)];
-  const int64_t E = h.n_embd, QD = h.q_dim(), KD = h.kv_dim(), hd = h.head_dim;
+  const int64_t E = h.n_embd, QD = h.q_dim_of(il), KD = h.kv_dim_of(il), hd = h.head_dim_of(il);
+  // A shared-KV layer (Gemma 4) computes queries only and attends over another layer's cache.
+  const bool own_kv = shape.kv_from < 0;
+  // Without attn_v (Gemma 4) the values are the keys' projection, before the key norm.
+  const bool v_is_k = own_kv && L.wv.data == nullptr;
   const size_t nt = batch_.size();
   const auto n = static_cast<int64_t>(nt);
   if (h.attn_output_gate) {
@@ -66,16 +81,24 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
         // the gate goes to the front half of its own row, where the output reads it
         std::copy_n(src + hd, hd, &c_.q_gate_[t * static_cast<size_t>(2 * QD) + static_cast<size_t>(hh * hd)]);
       }
+  } else if (!own_kv) {
+    matmul(L.wq, c_.xn_.data(), E, n, c_.q_.data(), QD);
+  } else if (v_is_k) {
+    const MatmulOut qk[] = {{&L.wq, c_.q_.data(), QD}, {&L.wk, c_.k_.data(), KD}};
+    matmul_many(qk, c_.xn_.data(), E, n);
+    std::copy_n(c_.k_.data(), nt * static_cast<size_t>(KD), c_.v_.data());
   } else {
     const MatmulOut qkv[] = {{&L.wq, c_.q_.data(), QD}, {&L.wk, c_.k_.data(), KD}, {&L.wv, c_.v_.data(), KD}};
     matmul_many(qkv, c_.xn_.data(), E, n);
   }
-  const size_t rope_stride = nt * static_cast<size_t>(h.n_rot);
+  const RopeSet& rs = h.rope_sets[static_cast<size_t>(shape.rope_set)];
+  const int64_t n_rot = h.n_rot_of(rs);
+  const auto rope_width = static_cast<size_t>(c_.rope_width_);
   for (size_t t = 0; t < nt; ++t) {
     float* q = &c_.q_[t * static_cast<size_t>(QD)];
     float* k = &c_.k_[t * static_cast<size_t>(KD)];
     float* v = &c_.v_[t * static_cast<size_t>(KD)];
-    const float* cs = &c_.rope_cs_[static_cast<size_t>(shape.rope_set) * rope_stride + t * static_cast<size_t>(h.n_rot)];
+    const float* cs = &c_.rope_cs_[(static_cast<size_t>(shape.rope_set) * nt + t) * rope_width];
     if (L.bq.data != nullptr) {
       axpy(1.0f, static_cast<const float*>(L.bq.data), q, QD);
       axpy(1.0f, static_cast<const float*>(L.bk.data), k, KD);
@@ -84,12 +107,14 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
     for (int64_t hh = 0; hh < h.n_head; ++hh) {
       float* qh = q + hh * hd;
       if (L.q_norm.data != nullptr) rmsnorm(qh, static_cast<const float*>(L.q_norm.data), qh, hd, h.rms_eps);
-      if (shape.rope) rope_rotate(qh, h.n_rot, h.rope_neox, cs);
+      if (shape.rope) rope_rotate(qh, n_rot, h.rope_neox, cs);
     }
+    if (!own_kv) continue;
     for (int64_t hh = 0; hh < h.n_head_kv; ++hh) {
       float* kh = k + hh * hd;
       if (L.k_norm.data != nullptr) rmsnorm(kh, static_cast<const float*>(L.k_norm.data), kh, hd, h.rms_eps);
-      if (shape.rope) rope_rotate(kh, h.n_rot, h.rope_neox, cs);
+      if (shape.rope) rope_rotate(kh, n_rot, h.rope_neox, cs);
+      if (h.attn_v_norm) rmsnorm_unweighted(v + hh * hd, hd, h.rms_eps);
     }
     c_.store_kv(il, batch_.seq[t], batch_.pos[t], k, v);
   }
@@ -105,13 +130,36 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
     for (size_t t = 0; t < nt; ++t) axpy(1.0f, static_cast<const float*>(L.bo.data), &c_.xn_[t * static_cast<size_t>(E)], E);
 }
 
+void LayerPass::per_layer_embedding(const LayerWeights& L, int64_t il) {
+  if (L.ple_gate.data == nullptr) return;
+  const HParams& h = c_.model_->hp;
+  const int64_t E = h.n_embd, P = h.n_embd_per_layer, W = P * h.n_layer;
+  const size_t nt = batch_.size();
+  const auto n = static_cast<int64_t>(nt);
+  // gate_ = gelu(inp_gate · residual) * this layer's part of the token's per-layer input
+  matmul(L.ple_gate, c_.x_.data(), E, n, c_.gate_.data(), P);
+  for (size_t t = 0; t < nt; ++t)
+    geglu(&c_.gate_[t * static_cast<size_t>(P)], &c_.ple_[t * static_cast<size_t>(W) + static_cast<size_t>(il * P)], P);
+  matmul(L.ple_proj, c_.gate_.data(), P, n, c_.xn_.data(), E);
+  norm_branch(L.ple_post_norm);
+  add_to_residual();
+}
+
+void LayerPass::scale_residual(const TensorView& s) {
+  if (s.data == nullptr) return;
+  const float k = *static_cast<const float*>(s.data);
+  const size_t n = batch_.size() * static_cast<size_t>(c_.model_->hp.n_embd);
+  for (size_t i = 0; i < n; ++i) c_.x_[i] *= k;
+}
+
 // Attention for every (token, head) pair of the batch; reads K/V from the cache. A token at
 // position p attends to positions [p - window + 1, p] of a windowed layer, [0, p] otherwise;
 // a layer with sinks (gpt-oss) adds each head's sink logit to the softmax.
 void Context::attention(const Batch& batch, int64_t il) {
   const HParams& h = model_->hp;
   const int64_t window = h.layers[static_cast<size_t>(il)].window;
-  const int64_t hd = h.head_dim;
+  const int64_t hd = h.head_dim_of(il), QD = h.q_dim_of(il);
+  const int64_t kvl = h.kv_layer(il);  // the layer whose cache this one reads
   const int64_t group = h.n_head / h.n_head_kv;
   const size_t n_tasks = batch.size() * static_cast<size_t>(h.n_head);
   const float scale = h.query_scale();
@@ -128,10 +176,10 @@ void Context::attention(const Batch& batch, int64_t il) {
       const int64_t pos = batch.pos[t];
       const int64_t from = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
       const int64_t n_pos = pos + 1 - from;
-      const float* q = &q_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
-      float* out = &attn_[t * static_cast<size_t>(h.q_dim()) + static_cast<size_t>(head * hd)];
-      const size_t off = kv_offset(il, batch.seq[t], kv_slot(il, batch.seq[t], from)) + static_cast<size_t>(kvh * hd);
-      const auto stride = static_cast<size_t>(h.kv_dim());  // elements between positions
+      const float* q = &q_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
+      float* out = &attn_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
+      const size_t off = kv_offset(kvl, batch.seq[t], kv_slot(kvl, batch.seq[t], from)) + static_cast<size_t>(kvh * hd);
+      const auto stride = static_cast<size_t>(h.kv_dim_of(kvl));  // elements between positions
       if (sinks != nullptr) {
         if (f16) attention_sink_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, sinks[head], out);
         else attention_sink_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, sinks[head], out);

@@ -37,6 +37,11 @@ class LayerPass {
   void mixture_of_experts(const LayerWeights& w);
   // residual += branch
   void add_to_residual();
+  // Gemma 4's per-layer embedding: residual += post_norm(proj(gelu(gate · residual) * the
+  // token's input for layer il)); nothing when the layer has none.
+  void per_layer_embedding(const LayerWeights& w, int64_t il);
+  // residual *= s (a one-value tensor; nothing when absent)
+  void scale_residual(const TensorView& s);
 
  private:
   Context& c_;

@@ -47,6 +47,11 @@ struct LayerWeights {
   // projection [d_inner -> n_embd].
   TensorView delta_qkv, delta_z, delta_beta, delta_alpha;
   TensorView delta_conv, delta_dt, delta_a, delta_norm, delta_out;
+  // Gemma 4 (data == nullptr when absent): the per-layer embedding's gate [n_embd -> P] and
+  // projection [P -> n_embd] with its norm [n_embd] (P = hp.n_embd_per_layer), and the scalar
+  // the layer's output is multiplied by [1].
+  TensorView ple_gate, ple_proj, ple_post_norm;
+  TensorView out_scale;
 };
 
 // What an encoder layer (bert, nomic-bert; model/encoder.h) has beyond LayerWeights' matrices
@@ -69,6 +74,10 @@ struct Model {
   // LongRoPE frequency factors (n_rot/2 each; empty when absent): a context chooses one set.
   std::vector<float> rope_factors_long, rope_factors_short;
   std::vector<LayerWeights> layers;
+  // Gemma 4's per-layer embeddings (hp.n_embd_per_layer > 0): per token one row of
+  // n_layer * P values, the projection of the scaled embedding to the same width, and the norm
+  // [P] applied to each layer's part of that projection.
+  TensorView per_layer_token_embd, per_layer_model_proj, per_layer_proj_norm;
   // Encoders only (hp.encoder): token-type row 0 and absolute positions (bert) are added to the
   // token embedding, which a LayerNorm then normalises; per-layer extras beside `layers`.
   TensorView token_types, pos_embd, embd_norm, embd_norm_b;

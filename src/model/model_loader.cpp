@@ -93,6 +93,19 @@ Status bind_delta_net(Binder& b, const std::string& p, const HParams& h, LayerWe
   return {};
 }
 
+// Gemma 4's per-layer extras: the per-layer embedding's gate, projection and norm (when the
+// file has per-layer embeddings) and the output scalar (optional).
+Status bind_gemma4_layer(Binder& b, const std::string& p, const HParams& h, LayerWeights& L) {
+  const int64_t E = h.n_embd, P = h.n_embd_per_layer;
+  if (P > 0) {
+    BIND(L.ple_gate, b.bind(p + "inp_gate.weight", {E, P}));
+    BIND(L.ple_proj, b.bind(p + "proj.weight", {P, E}));
+    BIND(L.ple_post_norm, b.bind_f32(p + "post_norm.weight", {E}));
+  }
+  BIND(L.out_scale, b.bind_f32(p + "layer_output_scale.weight", {1}, /*optional=*/true));
+  return {};
+}
+
 // Encoders (bert, nomic-bert): token-type and position embeddings, the embedding LayerNorm, and
 // layers of q/k/v (or fused qkv), output, post-LayerNorms and a plain (bert) or SwiGLU
 // (nomic-bert) feed-forward. No output norm or output matrix: the pass ends at the last layer.
@@ -201,7 +214,8 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     m->tied_embeddings = true;
   }
   TensorView freqs;
-  BIND(freqs, b.bind_f32("rope_freqs.weight", {h.n_rot / 2}, /*optional=*/true));
+  // Gemma 4's factors cover the global layers' whole head; the first n_rot/2 are used.
+  BIND(freqs, b.bind_f32("rope_freqs.weight", {(h.arch == Arch::kGemma4 ? h.head_dim : h.n_rot) / 2}, /*optional=*/true));
   if (freqs.data != nullptr) {
     m->rope_freqs.resize(static_cast<size_t>(h.n_rot / 2));
     std::memcpy(m->rope_freqs.data(), freqs.data, m->rope_freqs.size() * sizeof(float));
@@ -221,6 +235,13 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
     m->rope_factors_short = std::move(*shortf);
   }
 
+  if (h.n_embd_per_layer > 0) {
+    const int64_t width = h.n_embd_per_layer * h.n_layer;
+    BIND(m->per_layer_token_embd, b.bind("per_layer_token_embd.weight", {width, n_vocab}));
+    BIND(m->per_layer_model_proj, b.bind("per_layer_model_proj.weight", {h.n_embd, width}));
+    BIND(m->per_layer_proj_norm, b.bind_f32("per_layer_proj_norm.weight", {h.n_embd_per_layer}));
+  }
+
   const Family& family = family_of(h.arch);
   const bool biases = family.qkv_biases;
   const bool qk_norm = family.qk_norms;
@@ -229,29 +250,36 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
   for (int64_t il = 0; il < h.n_layer; ++il) {
     LayerWeights& L = m->layers[static_cast<size_t>(il)];
     const std::string p = "blk." + std::to_string(il) + ".";
+    const int64_t QD = h.q_dim_of(il), KD = h.kv_dim_of(il), hd = h.head_dim_of(il);
+    // A layer that reads another's cache (Gemma 4's shared-KV layers) needs no K/V of its own;
+    // Gemma 4 layers without attn_v use their keys as values.
+    const bool shares_kv = h.layers[static_cast<size_t>(il)].kv_from >= 0;
+    const bool gemma4 = h.arch == Arch::kGemma4;
     BIND(L.attn_norm, b.bind_f32(p + "attn_norm.weight", {h.n_embd}));
     if (h.layers[static_cast<size_t>(il)].recurrent) {
       CORRAL_TRY(bind_delta_net(b, p, h, L));
     } else if (file->find_tensor(p + "attn_qkv.weight") != nullptr) {
       TensorView qkv;
-      BIND(qkv, b.bind(p + "attn_qkv.weight", {h.n_embd, h.q_dim() + 2 * h.kv_dim()}));
-      L.wq = Binder::rows(qkv, 0, h.q_dim());
-      L.wk = Binder::rows(qkv, h.q_dim(), h.kv_dim());
-      L.wv = Binder::rows(qkv, h.q_dim() + h.kv_dim(), h.kv_dim());
+      BIND(qkv, b.bind(p + "attn_qkv.weight", {h.n_embd, QD + 2 * KD}));
+      L.wq = Binder::rows(qkv, 0, QD);
+      L.wk = Binder::rows(qkv, QD, KD);
+      L.wv = Binder::rows(qkv, QD + KD, KD);
     } else {
       // With an output gate (qwen35) attn_q holds a query and a gate per head.
-      BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, (h.attn_output_gate ? 2 : 1) * h.q_dim()}));
-      BIND(L.wk, b.bind(p + "attn_k.weight", {h.n_embd, h.kv_dim()}));
-      BIND(L.wv, b.bind(p + "attn_v.weight", {h.n_embd, h.kv_dim()}));
+      BIND(L.wq, b.bind(p + "attn_q.weight", {h.n_embd, (h.attn_output_gate ? 2 : 1) * QD}));
+      BIND(L.wk, b.bind(p + "attn_k.weight", {h.n_embd, KD}, shares_kv));
+      BIND(L.wv, b.bind(p + "attn_v.weight", {h.n_embd, KD}, shares_kv || gemma4));
+      if (shares_kv) L.wk = L.wv = TensorView{};  // never read: the other layer's cache is
     }
     if (!h.layers[static_cast<size_t>(il)].recurrent) {
-      BIND(L.wo, b.bind(p + "attn_output.weight", {h.q_dim(), h.n_embd}));
-      BIND(L.bq, b.bind_f32(p + "attn_q.bias", {h.q_dim()}, !biases));
-      BIND(L.bk, b.bind_f32(p + "attn_k.bias", {h.kv_dim()}, !biases));
-      BIND(L.bv, b.bind_f32(p + "attn_v.bias", {h.kv_dim()}, !biases));
-      BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {h.head_dim}, !qk_norm));
-      BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {h.head_dim}, !qk_norm));
+      BIND(L.wo, b.bind(p + "attn_output.weight", {QD, h.n_embd}));
+      BIND(L.bq, b.bind_f32(p + "attn_q.bias", {QD}, !biases));
+      BIND(L.bk, b.bind_f32(p + "attn_k.bias", {KD}, !biases));
+      BIND(L.bv, b.bind_f32(p + "attn_v.bias", {KD}, !biases));
+      BIND(L.q_norm, b.bind_f32(p + "attn_q_norm.weight", {hd}, !qk_norm));
+      BIND(L.k_norm, b.bind_f32(p + "attn_k_norm.weight", {hd}, !qk_norm || shares_kv));
     }
+    if (gemma4) CORRAL_TRY(bind_gemma4_layer(b, p, h, L));
     if (h.arch == Arch::kGptOss) {
       // gpt-oss: the norm before the feed-forward is stored as post_attention_norm; the output
       // projection has a bias, and each query head a learned sink logit.

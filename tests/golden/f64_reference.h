@@ -24,5 +24,8 @@ std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, siz
 // qwen35 (f64_qwen35.cpp), which forward() hands over to.
 std::vector<Vec> forward_qwen35(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
                                 std::vector<int32_t>* greedy);
+// gemma4 (f64_gemma4.cpp), likewise.
+std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
+                                std::vector<int32_t>* greedy);
 
 }  // namespace corral::f64ref

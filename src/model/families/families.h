@@ -22,6 +22,8 @@ Status read_gptoss(const GgufFile& f, HParams& hp);
 void gptoss_layer(LayerPass& p, const LayerWeights& L, int64_t il);
 Status read_qwen35(const GgufFile& f, HParams& hp);
 void qwen35_layer(LayerPass& p, const LayerWeights& L, int64_t il);
+Status read_gemma4(const GgufFile& f, HParams& hp);
+void gemma4_layer(LayerPass& p, const LayerWeights& L, int64_t il);
 
 // bert, nomic-bert: encoders; their pass is model/encoder.cpp, so their rows have no layer.
 Status read_bert(const GgufFile& f, HParams& hp);

@@ -1,0 +1,222 @@
+// The float64 pass of gemma4 (f64_reference.h), written from the architecture's definition and
+// reading its rules from the metadata itself: per-layer windowed flags
+// (attention.sliding_window_pattern) with the windowed layers' head size, rotated dimensions and
+// RoPE base (*_swa keys), NEOX RoPE with the rope_freqs divisors on the global layers only,
+// q/k norms, values RMS-normalised without a weight, attention scale 1, the last
+// attention.shared_kv_layers layers attending over the cache of the last earlier layer of their
+// kind, keys as values where a layer has no attn_v, Gemma's post-norms and GELU feed-forward,
+// per-layer embeddings (embedding_length_per_layer_input), the layer output scalar, and final
+// soft-capping.
+#include <algorithm>
+#include <cmath>
+
+#include "f64_reference.h"
+#include "tensor/quant.h"
+
+namespace corral::f64ref {
+namespace {
+
+struct G64 {
+  int64_t cols = 0, rows = 0;
+  std::vector<double> w;
+};
+
+G64 load(const TensorView& t) {
+  G64 m;
+  if (t.data == nullptr) return m;
+  m.cols = t.ne[0];
+  m.rows = t.n_rows();
+  m.w.resize(static_cast<size_t>(m.cols * m.rows));
+  std::vector<float> f(static_cast<size_t>(m.cols));
+  for (int64_t r = 0; r < m.rows; ++r) {
+    dequantize_row(t.type, t.row(r), f.data(), m.cols);
+    std::copy(f.begin(), f.end(), m.w.begin() + r * m.cols);
+  }
+  return m;
+}
+
+Vec mul(const G64& m, const double* x) {
+  Vec y(static_cast<size_t>(m.rows), 0.0);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    double s = 0;
+    for (int64_t i = 0; i < m.cols; ++i) s += m.w[static_cast<size_t>(r * m.cols + i)] * x[i];
+    y[static_cast<size_t>(r)] = s;
+  }
+  return y;
+}
+
+// x / rms(x) * w (no weight when w is empty)
+void rms(double* x, size_t n, const Vec& w, double eps) {
+  double ss = 0;
+  for (size_t i = 0; i < n; ++i) ss += x[i] * x[i];
+  const double s = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+  for (size_t i = 0; i < n; ++i) x[i] *= s * (w.empty() ? 1.0 : w[i]);
+}
+
+double gelu(double x) {
+  return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
+}
+
+void rope_neox(double* x, int64_t n_rot, double pos, double base, const std::vector<float>* factors) {
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    double freq = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+    if (factors != nullptr) freq /= (*factors)[static_cast<size_t>(i)];
+    const double th = pos * freq, x0 = x[i], x1 = x[i + n_rot / 2];
+    x[i] = x0 * std::cos(th) - x1 * std::sin(th);
+    x[i + n_rot / 2] = x0 * std::sin(th) + x1 * std::cos(th);
+  }
+}
+
+struct Layer {
+  bool windowed = false;
+  int64_t hd = 0, n_rot = 0, kv_from = -1;
+  Vec attn_norm, q_norm, k_norm, post_attn, ffn_norm, post_ffn, ple_norm;
+  double out_scale = 1.0;
+  G64 wq, wk, wv, wo, gate, up, down, ple_gate, ple_proj;
+};
+
+}  // namespace
+
+std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
+                                std::vector<int32_t>* greedy) {
+  const GgufFile& f = *m.file;
+  const std::string p = "gemma4.";
+  const auto E = static_cast<size_t>(f.get_int(p + "embedding_length").value_or(0));
+  const int64_t n_layer = f.get_int(p + "block_count").value_or(0);
+  const int64_t n_head = f.get_int(p + "attention.head_count").value_or(0);
+  const int64_t n_kv = f.get_int(p + "attention.head_count_kv").value_or(n_head);
+  const int64_t hd = f.get_int(p + "attention.key_length").value_or(0);
+  const int64_t hd_swa = f.get_int(p + "attention.key_length_swa").value_or(hd);
+  const int64_t rot = f.get_int(p + "rope.dimension_count").value_or(hd);
+  const int64_t rot_swa = f.get_int(p + "rope.dimension_count_swa").value_or(rot);
+  const double base = f.get_float(p + "rope.freq_base").value_or(10000.0);
+  const double base_swa = f.get_float(p + "rope.freq_base_swa").value_or(base);
+  const double eps = f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-6);
+  const int64_t window = f.get_int(p + "attention.sliding_window").value_or(0);
+  const int64_t n_shared = f.get_int(p + "attention.shared_kv_layers").value_or(0);
+  const double cap = f.get_float(p + "final_logit_softcapping").value_or(30.0);
+  const auto P = static_cast<size_t>(f.get_int(p + "embedding_length_per_layer_input").value_or(0));
+  const GgufArray* pattern = f.get_array(p + "attention.sliding_window_pattern");
+  const int64_t n_own = n_layer - n_shared;
+
+  std::vector<Layer> layers(static_cast<size_t>(n_layer));
+  for (int64_t il = 0; il < n_layer; ++il) {
+    Layer& L = layers[static_cast<size_t>(il)];
+    const LayerWeights& W = m.layers[static_cast<size_t>(il)];
+    L.windowed = pattern->ints[static_cast<size_t>(il)] != 0;
+    L.hd = L.windowed ? hd_swa : hd;
+    L.n_rot = L.windowed ? rot_swa : rot;
+    if (il >= n_own)
+      for (int64_t src = n_own - 1; src >= 0 && L.kv_from < 0; --src)
+        if ((pattern->ints[static_cast<size_t>(src)] != 0) == L.windowed) L.kv_from = src;
+    L.attn_norm = load(W.attn_norm).w, L.q_norm = load(W.q_norm).w, L.k_norm = load(W.k_norm).w;
+    L.post_attn = load(W.attn_post_norm).w, L.ffn_norm = load(W.ffn_norm).w, L.post_ffn = load(W.ffn_post_norm).w;
+    L.wq = load(W.wq), L.wk = load(W.wk), L.wv = load(W.wv), L.wo = load(W.wo);
+    L.gate = load(W.ffn_gate), L.up = load(W.ffn_up), L.down = load(W.ffn_down);
+    L.ple_gate = load(W.ple_gate), L.ple_proj = load(W.ple_proj), L.ple_norm = load(W.ple_post_norm).w;
+    if (W.out_scale.data != nullptr) L.out_scale = load(W.out_scale).w[0];
+  }
+  const G64 embd = load(m.token_embd), output = load(m.output);
+  const Vec out_norm = load(m.output_norm).w;
+  const G64 ple_embd = load(m.per_layer_token_embd), ple_model_proj = load(m.per_layer_model_proj);
+  const Vec ple_proj_norm = load(m.per_layer_proj_norm).w;
+
+  // Per layer with a cache of its own: keys and values of every position.
+  std::vector<std::vector<Vec>> kc(layers.size()), vc(layers.size());
+  std::vector<Vec> out;
+  std::vector<int32_t> seq = tokens;
+  for (size_t pos = 0; pos < seq.size(); ++pos) {
+    Vec x(embd.w.begin() + seq[pos] * embd.cols, embd.w.begin() + (seq[pos] + 1) * embd.cols);
+    for (double& e : x) e *= std::sqrt(static_cast<double>(E));
+    // Per-layer inputs: the normalised projection of the scaled embedding (the model scales the
+    // projection by 1/sqrt(E) before its norm) plus the token's per-layer row times sqrt(P),
+    // the sum times 1/sqrt(2).
+    Vec ple;
+    if (P > 0) {
+      ple = mul(ple_model_proj, x.data());
+      for (double& e : ple) e /= std::sqrt(static_cast<double>(E));
+      for (int64_t il = 0; il < n_layer; ++il) {
+        double* part = &ple[static_cast<size_t>(il) * P];
+        rms(part, P, ple_proj_norm, eps);
+        for (size_t i = 0; i < P; ++i)
+          part[i] = (part[i] + ple_embd.w[static_cast<size_t>(seq[pos]) * ple_embd.cols + static_cast<size_t>(il) * P + i] *
+                                   std::sqrt(static_cast<double>(P))) / std::sqrt(2.0);
+      }
+    }
+    for (size_t il = 0; il < layers.size(); ++il) {
+      const Layer& L = layers[il];
+      const auto lhd = static_cast<size_t>(L.hd);
+      const double rbase = L.windowed ? base_swa : base;
+      const std::vector<float>* factors = L.windowed || m.rope_freqs.empty() ? nullptr : &m.rope_freqs;
+      Vec xn = x;
+      rms(xn.data(), E, L.attn_norm, eps);
+      Vec q = mul(L.wq, xn.data());
+      for (size_t h = 0; h < static_cast<size_t>(n_head); ++h) {
+        rms(&q[h * lhd], lhd, L.q_norm, eps);
+        rope_neox(&q[h * lhd], L.n_rot, static_cast<double>(pos), rbase, factors);
+      }
+      const size_t src = L.kv_from >= 0 ? static_cast<size_t>(L.kv_from) : il;
+      if (L.kv_from < 0) {
+        Vec k = mul(L.wk, xn.data());
+        Vec v = L.wv.rows > 0 ? mul(L.wv, xn.data()) : k;
+        for (size_t h = 0; h < static_cast<size_t>(n_kv); ++h) {
+          rms(&k[h * lhd], lhd, L.k_norm, eps);
+          rope_neox(&k[h * lhd], L.n_rot, static_cast<double>(pos), rbase, factors);
+          rms(&v[h * lhd], lhd, {}, eps);
+        }
+        kc[il].push_back(std::move(k));
+        vc[il].push_back(std::move(v));
+      }
+      const size_t from = L.windowed && pos + 1 > static_cast<size_t>(window) ? pos + 1 - static_cast<size_t>(window) : 0;
+      Vec att(q.size(), 0.0);
+      const auto group = static_cast<size_t>(n_head / n_kv);
+      for (size_t h = 0; h < static_cast<size_t>(n_head); ++h) {
+        const size_t kvo = h / group * lhd, qo = h * lhd;
+        Vec s(pos + 1 - from);
+        double mx = -INFINITY;
+        for (size_t t = from; t <= pos; ++t) {
+          double d = 0;
+          for (size_t i = 0; i < lhd; ++i) d += q[qo + i] * kc[src][t][kvo + i];
+          s[t - from] = d;  // scale 1
+          mx = std::max(mx, d);
+        }
+        double sum = 0;
+        for (double& e : s) sum += (e = std::exp(e - mx));
+        for (size_t t = from; t <= pos; ++t)
+          for (size_t i = 0; i < lhd; ++i) att[qo + i] += s[t - from] / sum * vc[src][t][kvo + i];
+      }
+      Vec o = mul(L.wo, att.data());
+      rms(o.data(), E, L.post_attn, eps);
+      for (size_t i = 0; i < E; ++i) x[i] += o[i];
+      Vec xf = x;
+      rms(xf.data(), E, L.ffn_norm, eps);
+      Vec g = mul(L.gate, xf.data());
+      const Vec u = mul(L.up, xf.data());
+      for (size_t i = 0; i < g.size(); ++i) g[i] = gelu(g[i]) * u[i];
+      Vec d = mul(L.down, g.data());
+      rms(d.data(), E, L.post_ffn, eps);
+      for (size_t i = 0; i < E; ++i) x[i] += d[i];
+      if (P > 0) {
+        Vec pg = mul(L.ple_gate, x.data());
+        for (size_t i = 0; i < P; ++i) pg[i] = gelu(pg[i]) * ple[il * P + i];
+        Vec pp = mul(L.ple_proj, pg.data());
+        rms(pp.data(), E, L.ple_norm, eps);
+        for (size_t i = 0; i < E; ++i) x[i] += pp[i];
+      }
+      for (double& e : x) e *= L.out_scale;
+    }
+    rms(x.data(), E, out_norm, eps);
+    Vec logits = mul(output, x.data());
+    if (cap > 0)
+      for (double& l : logits) l = cap * std::tanh(l / cap);
+    if (pos + 1 >= tokens.size() && pos + 1 < tokens.size() + n_greedy) {
+      const auto best = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      seq.push_back(best);
+      if (greedy != nullptr) greedy->push_back(best);
+    }
+    if (pos < tokens.size()) out.push_back(std::move(logits));
+  }
+  return out;
+}
+
+}  // namespace corral::f64ref
