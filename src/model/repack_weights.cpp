@@ -90,9 +90,11 @@ void Model::repack_for_kernels() {
     todo.push_back(&t);
   };
   consider(tied_embeddings ? token_embd : output);
+  consider(per_layer_model_proj);
   for (LayerWeights& l : layers) {
     for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) consider(*t);
     for (TensorView* t : {&l.delta_qkv, &l.delta_z, &l.delta_beta, &l.delta_alpha, &l.delta_out}) consider(*t);
+    for (TensorView* t : {&l.ple_gate, &l.ple_proj}) consider(*t);
     // Expert tensors: n_expert matrices one after another; repacked whole when each expert's
     // rows are whole groups, so a group never straddles two experts (moe.h's expert_matrix).
     for (TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
@@ -111,11 +113,12 @@ void Model::repack_for_kernels() {
     if (t.data != nullptr && t.interleave == 1) small.push_back(&t);
   };
   keep_small(output_norm);
+  keep_small(per_layer_proj_norm);
   for (LayerWeights& l : layers)
     for (TensorView* t : {&l.attn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm, &l.ffn_norm,
                           &l.ffn_post_norm, &l.bo, &l.attn_sinks, &l.ffn_gate_inp_b, &l.ffn_gate_exps_b,
                           &l.ffn_up_exps_b, &l.ffn_down_exps_b, &l.delta_conv, &l.delta_dt, &l.delta_a,
-                          &l.delta_norm})
+                          &l.delta_norm, &l.ple_post_norm, &l.out_scale})
       keep_small(*t);
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
