@@ -257,8 +257,7 @@ void ToolCallParser::step(Out& out) {
           static constexpr std::string_view kCall = "call:";
           if (rest.size() < kCall.size() && kCall.substr(0, rest.size()) == rest) return;
           if (rest.substr(0, kCall.size()) == kCall) {
-            buf_.erase(0, ws);
-            bare_body_ = true;
+            bare_body_ = true;  // (the body is trimmed when parsed; if it is no call, it is text as it came)
             state_ = State::kTagBody;
             break;
           }

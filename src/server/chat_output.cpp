@@ -163,6 +163,7 @@ Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, con
     syntax = tool_call_syntax_for_template(template_text);
     if (syntax == ToolCallSyntax::kNone) syntax = ToolCallSyntax::kJson;
     plan.parse.tool_syntax = syntax;
+    plan.parse.tools = tools.tools;  // the Qwen XML syntax types argument values by their schemas
     for (const auto& t : tools.tools) {
       const OJson& f = t.contains("function") ? t["function"] : t;
       plan.parse.tool_names.push_back(f["name"].get<std::string>());

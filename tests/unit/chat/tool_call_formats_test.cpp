@@ -167,7 +167,7 @@ TEST(ToolCallFormats, Gemma4BareCallNeedsADeclaredTool) {
   ASSERT_EQ(bare.calls.size(), 1u);
   EXPECT_EQ(bare.calls[0].arguments["query"], "corral");
   EXPECT_EQ(bare.content, "");
-  for (const char* text : {"call:unknown{a:1}", "call: me maybe", "call:search{query:<|\"|>open"}) {
+  for (const char* text : {"call:unknown{a:1}", "  call: me maybe", "call:search{query:<|\"|>open"}) {
     const Parsed p = parse_every_split(options(ToolCallSyntax::kGemma4), text);
     EXPECT_TRUE(p.calls.empty()) << text;
     EXPECT_EQ(p.content, text);
