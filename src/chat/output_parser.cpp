@@ -3,7 +3,7 @@
 
 namespace corral {
 
-ChatOutputParser::ChatOutputParser(const ChatOutputOptions& opts) : tools_(opts.tool_syntax, opts.tool_names) {
+ChatOutputParser::ChatOutputParser(const ChatOutputOptions& opts) : tools_(opts.tool_syntax, opts.tool_names, opts.tools) {
   if (opts.harmony) harmony_.emplace();
   else if (opts.thinking) thinking_.emplace(*opts.thinking, opts.thinking_starts_inside);
 }

@@ -19,6 +19,7 @@ struct ChatOutputOptions {
   bool thinking_starts_inside = false;    // the prompt already opened the thinking block
   ToolCallSyntax tool_syntax = ToolCallSyntax::kNone;  // kNone: tool calls are not parsed
   std::vector<std::string> tool_names;
+  nlohmann::ordered_json tools = nlohmann::ordered_json::array();  // declared tools: type Qwen XML values
   bool harmony = false;  // the reply is harmony (chat/harmony.h); the fields above are unused
 };
 

@@ -29,6 +29,9 @@ size_t partial_tag_suffix(std::string_view s, std::string_view tag) {
 }  // namespace
 
 std::optional<ThinkingTags> thinking_tags_for_template(std::string_view t) {
+  // Gemma 4: <|channel>thought\n...<channel|> (the channel's name is part of the opening).
+  if (t.find("<|channel>") != std::string_view::npos && t.find("<channel|>") != std::string_view::npos)
+    return ThinkingTags{"<|channel>thought", "<channel|>"};
   for (std::string_view marker : {"enable_thinking", "reasoning_content", ".Thinking", ".Think", "<think>", "</think>"})
     if (t.find(marker) != std::string_view::npos) return ThinkingTags{};
   return std::nullopt;

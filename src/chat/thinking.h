@@ -20,7 +20,8 @@ struct ThinkingTags {
 
 // The tags a chat template uses for thinking, or nullopt when it does not support thinking
 // (Jinja `enable_thinking` / `reasoning_content`, Go `.Think` / `.Thinking`, or a literal
-// `<think>` in the template text).
+// `<think>` in the template text). Gemma 4's templates (`<|channel>` and `<channel|>`) think
+// between `<|channel>thought` and `<channel|>`.
 std::optional<ThinkingTags> thinking_tags_for_template(std::string_view template_text);
 
 // True when the rendered prompt ends inside an open thinking block (the opening tag, then only

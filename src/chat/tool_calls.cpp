@@ -59,11 +59,15 @@ const char* tool_call_syntax_name(ToolCallSyntax s) {
     case ToolCallSyntax::kMistral: return "mistral";
     case ToolCallSyntax::kMistralArgs: return "mistral-args";
     case ToolCallSyntax::kPhi4: return "phi4";
+    case ToolCallSyntax::kQwenXml: return "qwen-xml";
+    case ToolCallSyntax::kGemma4: return "gemma4";
   }
   return "none";
 }
 
 ToolCallSyntax tool_call_syntax_for_template(std::string_view t) {
+  if (contains(t, "<|tool_call>")) return ToolCallSyntax::kGemma4;
+  if (contains(t, "<tool_call>") && contains(t, "<function=")) return ToolCallSyntax::kQwenXml;
   if (contains(t, "<|tool_call|>") || contains(t, "<|tool|>")) return ToolCallSyntax::kPhi4;
   if (contains(t, "<tool_call>")) return ToolCallSyntax::kHermes;
   if (contains(t, "[TOOL_CALLS]"))
@@ -144,10 +148,12 @@ std::ptrdiff_t json_value_extent(std::string_view s, int max_depth) {
   return 0;
 }
 
-ToolCallParser::ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> tool_names)
-    : syntax_(syntax), names_(std::move(tool_names)), state_(State::kStart) {
+ToolCallParser::ToolCallParser(ToolCallSyntax syntax, std::vector<std::string> tool_names, OJson tools)
+    : syntax_(syntax), names_(std::move(tool_names)), tools_(std::move(tools)), state_(State::kStart) {
   switch (syntax) {
-    case ToolCallSyntax::kHermes: open_ = "<tool_call>"; close_ = "</tool_call>"; break;
+    case ToolCallSyntax::kHermes:
+    case ToolCallSyntax::kQwenXml: open_ = "<tool_call>"; close_ = "</tool_call>"; break;
+    case ToolCallSyntax::kGemma4: open_ = "<|tool_call>"; close_ = "<tool_call|>"; break;
     case ToolCallSyntax::kPhi4: open_ = "<|tool_call|>"; close_ = "<|/tool_call|>"; break;
     case ToolCallSyntax::kMistral:
     case ToolCallSyntax::kMistralArgs: open_ = "[TOOL_CALLS]"; break;
@@ -195,6 +201,21 @@ int ToolCallParser::take_named_call(size_t at, Out& out, bool tagged) {
   return 1;
 }
 
+std::optional<std::vector<ToolCall>> ToolCallParser::parse_body(std::string_view body) const {
+  if (syntax_ == ToolCallSyntax::kQwenXml || syntax_ == ToolCallSyntax::kGemma4) {
+    auto call = syntax_ == ToolCallSyntax::kQwenXml ? parse_qwen_xml_call(body, tools_) : parse_gemma4_call(body);
+    if (!call) return std::nullopt;
+    std::vector<ToolCall> calls;
+    calls.push_back(std::move(*call));
+    return calls;
+  }
+  return parse_tagged_calls(trim(body), syntax_ == ToolCallSyntax::kPhi4);
+}
+
+size_t ToolCallParser::close_position() const {
+  return syntax_ == ToolCallSyntax::kGemma4 ? gemma4_close_position(buf_) : buf_.find(close_);
+}
+
 bool ToolCallParser::names_ok(const std::vector<ToolCall>& calls, bool tagged) const {
   if (tagged || names_.empty()) return true;
   return std::all_of(calls.begin(), calls.end(), [&](const ToolCall& c) {
@@ -231,6 +252,16 @@ void ToolCallParser::step(Out& out) {
             break;
           }
         }
+        if (syntax_ == ToolCallSyntax::kGemma4 && state_ == State::kStart) {
+          // The <|tool_call> control token may be invisible: a bare call:NAME{...} at the start.
+          static constexpr std::string_view kCall = "call:";
+          if (rest.size() < kCall.size() && kCall.substr(0, rest.size()) == rest) return;
+          if (rest.substr(0, kCall.size()) == kCall) {
+            bare_body_ = true;  // (the body is trimmed when parsed; if it is no call, it is text as it came)
+            state_ = State::kTagBody;
+            break;
+          }
+        }
         if (syntax_ == ToolCallSyntax::kMistralArgs && rest[0] != '{' && rest[0] != '[') {
           // The [TOOL_CALLS] control token is usually invisible: "name[ARGS]{...}" at the start.
           const int r = take_named_call(ws, out, false);
@@ -261,15 +292,15 @@ void ToolCallParser::step(Out& out) {
       }
       case State::kTagBody: {
         if (!close_.empty()) {
-          const size_t pos = buf_.find(close_);
+          const size_t pos = close_position();
           if (pos == std::string::npos) return;
-          const std::string_view body = trim(std::string_view(buf_).substr(0, pos));
-          auto calls = parse_tagged_calls(body, syntax_ == ToolCallSyntax::kPhi4);
-          if (calls) {
+          auto calls = parse_body(std::string_view(buf_).substr(0, pos));
+          if (calls && names_ok(*calls, !bare_body_)) {
             for (auto& c : *calls) out.calls.push_back(std::move(c));
           } else {
-            out.content += open_ + buf_.substr(0, pos + close_.size());
+            out.content += (bare_body_ ? "" : open_) + buf_.substr(0, pos + close_.size());
           }
+          bare_body_ = false;
           buf_.erase(0, pos + close_.size());
           state_ = State::kAfterCall;
           break;
@@ -335,12 +366,13 @@ ToolCallParser::Out ToolCallParser::finish() {
     case State::kTagBody: {
       // Generation ended inside a tagged call (a stop string or the token limit): keep the
       // call when what came so far is one, else give the text back.
-      auto calls = parse_tagged_calls(trim(buf_), syntax_ == ToolCallSyntax::kPhi4);
-      if (calls) {
+      auto calls = parse_body(buf_);
+      if (calls && names_ok(*calls, !bare_body_)) {
         for (auto& c : *calls) out.calls.push_back(std::move(c));
       } else {
-        out.content += open_ + buf_;
+        out.content += (bare_body_ ? "" : open_) + buf_;
       }
+      bare_body_ = false;
       break;
     }
     case State::kAfterCall:
@@ -379,10 +411,65 @@ std::string gbnf_literal(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The GBNF of one call of `fname` in the Qwen XML or Gemma 4 syntax: its required parameters in
+// order (Gemma 4: sorted, as the template writes them), then each optional one or none. String
+// values are text (an enum: one of its strings); other values are JSON by their schema, added
+// to `slots` as placeholders.
+std::string keyed_call_body(ToolCallSyntax syntax, const std::string& fname, const OJson& schema,
+                            std::vector<std::pair<std::string, OJson>>& slots) {
+  const bool xml = syntax == ToolCallSyntax::kQwenXml;
+  const OJson props = schema.is_object() && schema.contains("properties") && schema["properties"].is_object()
+                          ? schema["properties"]
+                          : OJson::object();
+  std::vector<std::string> required, optional;
+  if (schema.is_object() && schema.contains("required") && schema["required"].is_array())
+    for (const auto& r : schema["required"])
+      if (r.is_string() && props.contains(r.get<std::string>())) required.push_back(r.get<std::string>());
+  for (auto it = props.begin(); it != props.end(); ++it)
+    if (std::find(required.begin(), required.end(), it.key()) == required.end()) optional.push_back(it.key());
+  if (!xml) {
+    std::sort(required.begin(), required.end());
+    std::sort(optional.begin(), optional.end());
+  }
+  auto value = [&](const std::string& key) {
+    const OJson& p = props[key];
+    const bool is_string = p.is_object() && p.contains("type") && p["type"] == "string";
+    if (is_string && p.contains("enum") && p["enum"].is_array() && !p["enum"].empty()) {
+      std::string alts;
+      for (const auto& e : p["enum"]) {
+        if (!e.is_string()) continue;
+        if (!alts.empty()) alts += " | ";
+        alts += gbnf_literal(xml ? e.get<std::string>() : "<|\"|>" + e.get<std::string>() + "<|\"|>");
+      }
+      if (!alts.empty()) return "(" + alts + ")";
+    }
+    if (is_string) return std::string(xml ? "xml-text" : "\"<|\\\"|>\" gemma-text \"<|\\\"|>\"");
+    const std::string rule = "tool-args-" + std::to_string(slots.size());
+    slots.emplace_back(rule, p.is_object() ? p : OJson::object());
+    return rule;
+  };
+  auto param = [&](const std::string& key, bool first) {
+    if (xml) return gbnf_literal("<parameter=" + key + ">\n") + " " + value(key) + " " + gbnf_literal("\n</parameter>\n");
+    return gbnf_literal((first ? "" : ",") + key + ":") + " " + value(key);
+  };
+  std::string body = gbnf_literal(xml ? "<function=" + fname + ">\n" : "call:" + fname + "{");
+  for (size_t i = 0; i < required.size(); ++i) body += " " + param(required[i], i == 0);
+  // Gemma 4's optional parameters need a comma before them, so they follow a required one.
+  if (xml || !required.empty())
+    for (const auto& key : optional) body += " (" + param(key, false) + ")?";
+  body += " " + gbnf_literal(xml ? "</function>" : "}");
+  return "(" + body + ")";
+}
+
+}  // namespace
+
 std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJson& tools, ToolChoice choice,
                                                  const std::string& name, bool parallel) {
   if (syntax == ToolCallSyntax::kNone || choice == ToolChoice::kNone || !tools.is_array()) return std::nullopt;
-  if (choice == ToolChoice::kAuto && syntax != ToolCallSyntax::kHermes) return std::nullopt;
+  if (choice == ToolChoice::kAuto && syntax != ToolCallSyntax::kHermes && syntax != ToolCallSyntax::kQwenXml)
+    return std::nullopt;
   ToolCallGrammar g;
   const char* args_key = syntax == ToolCallSyntax::kLlama3 ? "parameters" : "arguments";
   const bool named_form = syntax == ToolCallSyntax::kMistralArgs;  // name[ARGS]{...}
@@ -393,9 +480,13 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
     const std::string fname = f["name"].get<std::string>();
     if (choice == ToolChoice::kNamed && fname != name) continue;
     OJson schema = f.contains("parameters") && !f["parameters"].is_null() ? f["parameters"] : OJson{{"type", "object"}};
+    if (!bodies.empty()) bodies += " | ";
+    if (syntax == ToolCallSyntax::kQwenXml || syntax == ToolCallSyntax::kGemma4) {
+      bodies += keyed_call_body(syntax, fname, schema, g.arg_schemas);
+      continue;
+    }
     const std::string rule = "tool-args-" + std::to_string(g.arg_schemas.size());
     g.arg_schemas.emplace_back(rule, std::move(schema));
-    if (!bodies.empty()) bodies += " | ";
     if (named_form) {
       bodies += gbnf_literal(fname + "[ARGS]") + " " + rule;
     } else {
@@ -403,8 +494,10 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
       bodies += gbnf_literal(prefix) + " " + rule + " \"}\"";
     }
   }
-  if (g.arg_schemas.empty()) return std::nullopt;
+  if (bodies.empty()) return std::nullopt;
   std::string rules = "call-body ::= " + bodies + "\n";
+  if (syntax == ToolCallSyntax::kQwenXml) rules += "xml-text ::= [^<]+\n";
+  if (syntax == ToolCallSyntax::kGemma4) rules += "gemma-text ::= [^<]*\n";
   for (const auto& [rule, schema] : g.arg_schemas) rules += rule + " ::= \"{}\"\n";  // placeholders
   // One call for a named tool; a few for "required" (bounded so a rambling model still ends).
   const bool one = choice == ToolChoice::kNamed || !parallel;
@@ -419,6 +512,21 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
         g.gbnf = std::string("root ::= call") + (one ? "" : " (\"\\n\" call){0,3}") +
                  "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
       }
+      break;
+    case ToolCallSyntax::kQwenXml:
+      if (choice == ToolChoice::kAuto) {
+        g.trigger = "<tool_call>";
+        g.gbnf = std::string("root ::= \"\\n\" call-body \"\\n</tool_call>\"") +
+                 (one ? "" : " (\"\\n<tool_call>\\n\" call-body \"\\n</tool_call>\"){0,3}") + "\n";
+      } else {
+        g.gbnf = std::string("root ::= call") + (one ? "" : " (\"\\n\" call){0,3}") +
+                 "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
+      }
+      break;
+    case ToolCallSyntax::kGemma4:
+      // One bare call: the tags are control tokens a grammar over text cannot force, and the
+      // parser reads a bare call only at the start of the reply.
+      g.gbnf = "root ::= call-body\n";
       break;
     case ToolCallSyntax::kMistral:
       g.gbnf = std::string("root ::= \"[TOOL_CALLS] [\" call-body") + (one ? "" : " (\", \" call-body){0,3}") + " \"]\"\n";

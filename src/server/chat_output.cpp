@@ -137,6 +137,18 @@ Expected<OutputPlan> plan_harmony_output(const ModelRef& ref, const Tokenizer& t
 
 }  // namespace
 
+namespace {
+
+// True when `prompt` (trailing whitespace aside) ends with the closing tag of a thinking block.
+bool prompt_ends_with_closed_thinking(std::string_view prompt, const ThinkingTags& tags) {
+  while (!prompt.empty() && (prompt.back() == ' ' || prompt.back() == '\n' || prompt.back() == '\r' || prompt.back() == '\t'))
+    prompt.remove_suffix(1);
+  return !tags.close.empty() && prompt.size() >= tags.close.size() &&
+         prompt.substr(prompt.size() - tags.close.size()) == tags.close;
+}
+
+}  // namespace
+
 Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, const std::string& template_text,
                                  const std::string& prompt, const Json& think_in, const ToolRequest& tools,
                                  std::string_view body, bool raw, GenerateRequest* er) {
@@ -151,7 +163,11 @@ Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, con
   if (think_asked && !tags) return HttpError{400, fmt::format("\"{}\" does not support thinking", ref.name)};
   // Thinking is on by default for templates that support it (as Ollama); a raw prompt is the
   // caller's own, so only an explicit `think` splits it.
-  plan.thinking = tags.has_value() && !think_off && (!raw || think_asked);
+  // A prompt that ends with the thinking block already closed (Gemma 4's template without
+  // `think` writes an empty thought channel) leaves nothing to split, and a constraint applies
+  // from the first token.
+  const bool closed_in_prompt = tags && prompt_ends_with_closed_thinking(prompt, *tags);
+  plan.thinking = tags.has_value() && !think_off && (!raw || think_asked) && !closed_in_prompt;
   if (plan.thinking) {
     plan.parse.thinking = *tags;
     plan.parse.thinking_starts_inside = prompt_opens_thinking(prompt, *tags);
@@ -163,6 +179,7 @@ Expected<OutputPlan> plan_output(const ModelRef& ref, const ModelExtras& ex, con
     syntax = tool_call_syntax_for_template(template_text);
     if (syntax == ToolCallSyntax::kNone) syntax = ToolCallSyntax::kJson;
     plan.parse.tool_syntax = syntax;
+    plan.parse.tools = tools.tools;  // the Qwen XML syntax types argument values by their schemas
     for (const auto& t : tools.tools) {
       const OJson& f = t.contains("function") ? t["function"] : t;
       plan.parse.tool_names.push_back(f["name"].get<std::string>());

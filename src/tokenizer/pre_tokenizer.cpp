@@ -97,12 +97,15 @@ bool in_class(CharClass c, uint32_t cp) {
 //   kWordsGpt2:   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)
 //   kWordsLlama3: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max}
 //                 | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//                 (with `marks`, qwen35's: [\p{L}\p{M}]+ for \p{L}+ and [^\s\p{L}\p{M}\p{N}] for
+//                 [^\s\p{L}\p{N}])
 //   kWordsO200k:  see match_o200k
 //   kClassRun:    (prefix)?(cls){min,max}
 //   kTrailingSpace: \s+$
 struct Rule {
   enum Kind { kWordsGpt2, kWordsLlama3, kWordsO200k, kClassRun, kTrailingSpace } kind;
   int max_digits = 0;             // kWordsLlama3
+  bool marks = false;             // kWordsLlama3: marks count as letters
   bool has_prefix = false;        // kClassRun
   CharClass prefix = CharClass::kSpace;
   CharClass cls = CharClass::kSpace;
@@ -126,9 +129,10 @@ Rule prefixed_run(CharClass prefix, CharClass cls) {
 
 Rule words_gpt2() { return Rule{Rule::kWordsGpt2}; }
 
-Rule words_llama3(int max_digits) {
+Rule words_llama3(int max_digits, bool marks = false) {
   Rule r{Rule::kWordsLlama3};
   r.max_digits = max_digits;
+  r.marks = marks;
   return r;
 }
 
@@ -147,7 +151,7 @@ class Matcher {
   size_t match(const Rule& rule, size_t i) const {
     switch (rule.kind) {
       case Rule::kWordsGpt2: return match_gpt2(i);
-      case Rule::kWordsLlama3: return match_llama3(i, static_cast<size_t>(rule.max_digits));
+      case Rule::kWordsLlama3: return match_llama3(i, static_cast<size_t>(rule.max_digits), rule.marks);
       case Rule::kWordsO200k: return match_o200k(i);
       case Rule::kClassRun: return match_run(rule, i);
       case Rule::kTrailingSpace: return i >= trailing_space_ ? end_ : i;
@@ -161,13 +165,15 @@ class Matcher {
   bool is_letter(size_t i) const { return valid(i) && unicode::is_letter(cp(i)); }
   bool is_number(size_t i) const { return valid(i) && unicode::is_number(cp(i)); }
   bool is_space(size_t i) const { return valid(i) && unicode::is_whitespace(cp(i)); }
-  // [^\s\p{L}\p{N}]
-  bool is_other(size_t i) const {
+  // \p{L}, or [\p{L}\p{M}] with `marks`
+  bool is_word(size_t i, bool marks) const { return is_letter(i) || (marks && valid(i) && unicode::is_mark(cp(i))); }
+  // [^\s\p{L}\p{N}], or [^\s\p{L}\p{M}\p{N}] with `marks`
+  bool is_other(size_t i, bool marks = false) const {
     return valid(i) && !unicode::is_whitespace(cp(i)) && !unicode::is_letter(cp(i)) &&
-           !unicode::is_number(cp(i));
+           !unicode::is_number(cp(i)) && !(marks && unicode::is_mark(cp(i)));
   }
-  size_t skip_letters(size_t i) const {
-    while (is_letter(i)) ++i;
+  size_t skip_letters(size_t i, bool marks = false) const {
+    while (is_word(i, marks)) ++i;
     return i;
   }
 
@@ -215,20 +221,20 @@ class Matcher {
     return match_space_not_before_word(i);
   }
 
-  size_t match_llama3(size_t i, size_t max_digits) const {
+  size_t match_llama3(size_t i, size_t max_digits, bool marks) const {
     size_t j = match_contraction(i, /*ignore_case=*/true);
     if (j != i) return j;
     const uint32_t c = cp(i);
-    // [^\r\n\p{L}\p{N}]?\p{L}+
-    if (is_letter(i)) return skip_letters(i);
-    if (c != '\r' && c != '\n' && !is_number(i) && is_letter(i + 1)) return skip_letters(i + 1);
-    return match_numbers_symbols_spaces(i, max_digits, /*slash_tail=*/false);
+    // [^\r\n\p{L}\p{N}]?\p{L}+ (a mark at i is a word of its own run either way)
+    if (is_word(i, marks)) return skip_letters(i, marks);
+    if (valid(i) && c != '\r' && c != '\n' && !is_number(i) && is_word(i + 1, marks)) return skip_letters(i + 1, marks);
+    return match_numbers_symbols_spaces(i, max_digits, /*slash_tail=*/false, marks);
   }
 
   // The alternatives llama3 and o200k share after their letter words:
   //   \p{N}{1,max} | ?[^\s\p{L}\p{N}]+[\r\n]* ([\r\n/]* when slash_tail)
   //   |\s*[\r\n]+|\s+(?!\S)|\s+
-  size_t match_numbers_symbols_spaces(size_t i, size_t max_digits, bool slash_tail) const {
+  size_t match_numbers_symbols_spaces(size_t i, size_t max_digits, bool slash_tail, bool marks = false) const {
     const uint32_t c = cp(i);
     size_t j = i;
     if (is_number(i)) {
@@ -236,9 +242,9 @@ class Matcher {
       return j;
     }
     const size_t k = c == ' ' ? i + 1 : i;
-    if (is_other(k)) {
+    if (is_other(k, marks)) {
       j = k;
-      while (is_other(j)) ++j;
+      while (is_other(j, marks)) ++j;
       while (valid(j) && (cp(j) == '\r' || cp(j) == '\n' || (slash_tail && cp(j) == '/'))) ++j;
       return j;
     }
@@ -320,6 +326,7 @@ std::vector<Rule> rules_for(PreTokenizerKind kind) {
   switch (kind) {
     case PreTokenizerKind::kLlama3: return {words_llama3(3)};
     case PreTokenizerKind::kQwen2: return {words_llama3(1)};
+    case PreTokenizerKind::kQwen35: return {words_llama3(1, /*marks=*/true)};
     case PreTokenizerKind::kO200k: return {Rule{Rule::kWordsO200k}};
     case PreTokenizerKind::kDeepseekLlm: {
       Rule trailing{Rule::kTrailingSpace};
@@ -365,6 +372,7 @@ std::optional<PreTokenizerKind> pre_tokenizer_from_name(std::string_view name) {
       {"dbrx", PreTokenizerKind::kLlama3},
       {"smaug-bpe", PreTokenizerKind::kLlama3},
       {"qwen2", PreTokenizerKind::kQwen2},
+      {"qwen35", PreTokenizerKind::kQwen35},
       {"gpt-4o", PreTokenizerKind::kO200k},
       {"deepseek-r1-qwen", PreTokenizerKind::kQwen2},
       {"stablelm2", PreTokenizerKind::kQwen2},

@@ -12,6 +12,7 @@ enum class PreTokenizerKind {
   kDefault,        // llama.cpp's fallback when tokenizer.ggml.pre is missing or "default"
   kLlama3,         // "llama-bpe", "llama3"
   kQwen2,          // "qwen2": like llama3 but single digits
+  kQwen35,         // "qwen35" (Qwen 3.5 / 3.6): qwen2 with marks (\p{M}) counted as letters
   kO200k,          // "gpt-4o" (gpt-oss, o200k): case-aware letter runs, contractions attached
   kDeepseekLlm,    // "deepseek-llm"
   kDeepseekCoder,  // "deepseek-coder"

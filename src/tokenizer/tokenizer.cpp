@@ -102,6 +102,9 @@ Status Tokenizer::load(const GgufFile& file) {
     model_ = TokenizerModel::kSpm;
   } else if (*model == "gpt2") {
     model_ = TokenizerModel::kBpe;
+  } else if (*model == "gemma4") {
+    model_ = TokenizerModel::kBpe;
+    spm_bpe_ = true;
   } else if (*model == "bert") {
     model_ = TokenizerModel::kWpm;
   } else {
@@ -164,11 +167,14 @@ Status Tokenizer::load(const GgufFile& file) {
     pad_id_ = id_or(0);
     add_bos_ = true;
   } else {
-    // llama.cpp's defaults for byte-level BPE vocabs.
-    bos_id_ = id_or(11);
-    eos_id_ = id_or(11);
+    // llama.cpp's defaults for byte-level BPE vocabs (Gemma 4's: none, the file names them).
+    bos_id_ = spm_bpe_ ? -1 : id_or(11);
+    eos_id_ = spm_bpe_ ? -1 : id_or(11);
     const auto pre = file.get_string("tokenizer.ggml.pre");
-    if (!pre) {
+    if (pre && *pre == "gemma4") spm_bpe_ = true;  // llama.cpp reads this name as the "gemma4" model
+    if (spm_bpe_) {
+      pre_ = PreTokenizerKind::kDefault;  // unused: encode_gemma4 splits at line breaks only
+    } else if (!pre) {
       log_at(LogLevel::kWarn, "{}: no tokenizer.ggml.pre, using the default pre-tokenizer",
              file.path());
       pre_ = PreTokenizerKind::kDefault;
@@ -183,8 +189,9 @@ Status Tokenizer::load(const GgufFile& file) {
     }
     // o200k's tokenizer.json sets ignore_merges: a word that is a token is that token.
     if (pre_ == PreTokenizerKind::kO200k) ignore_merges_ = true;
-    // Qwen2's tokenizer.json has an NFC normalizer (llama.cpp skips it; the reference does not).
-    nfc_ = pre && (*pre == "qwen2" || *pre == "deepseek-r1-qwen");
+    // Qwen2's tokenizer.json has an NFC normalizer (llama.cpp skips it; the reference does not);
+    // Qwen 3.5's keeps Qwen's normaliser beside its new regex.
+    nfc_ = pre && (*pre == "qwen2" || *pre == "qwen35" || *pre == "deepseek-r1-qwen");
 
     const GgufArray* merges = file.get_array("tokenizer.ggml.merges");
     if (!merges || merges->elem_type != GgufValueType::kString) {
@@ -241,6 +248,17 @@ Status Tokenizer::load(const GgufFile& file) {
   if (const auto v = file.get_bool("tokenizer.ggml.add_bos_token")) add_bos_ = *v;
   if (const auto v = file.get_bool("tokenizer.ggml.add_eos_token")) add_eos_ = *v;
   if (const auto v = file.get_bool("tokenizer.ggml.add_space_prefix")) add_space_prefix_ = *v;
+  if (spm_bpe_) {
+    // Gemma 4 always starts with <bos> (llama.cpp overrides a file that says otherwise), and
+    // its <0xXX> tokens stand for the bytes of characters that have no token.
+    add_bos_ = true;
+    add_space_prefix_ = false;
+    byte_tokens_.assign(256, -1);
+    for (size_t i = 0; i < n; ++i) {
+      const int b = parse_byte_token(tokens_[i]);
+      if (b >= 0 && byte_tokens_[static_cast<size_t>(b)] < 0) byte_tokens_[static_cast<size_t>(b)] = static_cast<int32_t>(i);
+    }
+  }
 
   // End-of-generation tokens, found by text as llama.cpp does; they are treated as control.
   static constexpr std::string_view kEotTexts[] = {
@@ -248,7 +266,8 @@ Status Tokenizer::load(const GgufFile& file) {
       "_<EOT>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
   static constexpr std::string_view kEogTexts[] = {
       "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-      "<EOT>", "_<EOT>", "<|end_of_text|>"};
+      "<EOT>", "_<EOT>", "<|end_of_text|>",
+      "<turn|>", "<|tool_response>"};  // Gemma 4: the end of a turn, and a call awaiting its result
   // Harmony (gpt-oss): a reply is several messages, each closed by <|end|>; generation ends at
   // <|return|> (the answer is complete) or <|call|> (a tool call). As llama.cpp does, <|end|>
   // is then not an end-of-generation token, and the markers the output parser reads decode as
@@ -266,7 +285,9 @@ Status Tokenizer::load(const GgufFile& file) {
   }
   // Thinking and tool-call tags that a vocabulary marks control (SmolLM3's and Phi-4-mini's
   // files may) still reach the output parser as text, as Qwen's user-defined ones do.
-  for (std::string_view t : {"<think>", "</think>", "<tool_call>", "</tool_call>", "<|tool_call|>", "<|/tool_call|>"}) {
+  for (std::string_view t : {"<think>", "</think>", "<tool_call>", "</tool_call>", "<|tool_call|>", "<|/tool_call|>",
+                             // Gemma 4's thinking channel, call tags and string delimiter
+                             "<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>", "<|\"|>"}) {
     if (const int32_t id = lookup(t); id >= 0) rendered_controls_.push_back(id);
   }
   std::sort(rendered_controls_.begin(), rendered_controls_.end());
@@ -310,8 +331,11 @@ Status Tokenizer::load(const GgufFile& file) {
   if (model_ == TokenizerModel::kBpe) {
     bpe_pieces_.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      if (types_[i] == TokenType::kNormal || types_[i] == TokenType::kByte) {
-        bpe_pieces_[i] = bpe_unescape(tokens_[i]);
+      if (spm_bpe_ && types_[i] == TokenType::kByte) {
+        const int b = parse_byte_token(tokens_[i]);
+        bpe_pieces_[i] = b >= 0 ? std::string(1, static_cast<char>(b)) : tokens_[i];
+      } else if (types_[i] == TokenType::kNormal || types_[i] == TokenType::kByte) {
+        bpe_pieces_[i] = spm_bpe_ ? spm_unescape(tokens_[i]) : bpe_unescape(tokens_[i]);
       }
     }
   }
@@ -461,6 +485,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
         out.push_back(f.token);
         continue;
       }
+      if (spm_bpe_) {
+        encode_gemma4(f.text, out);
+        continue;
+      }
       std::string normalized;
       std::string_view raw = f.text;
       if (nfc_) {
@@ -555,12 +583,34 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
   }
 }
 
+void Tokenizer::encode_gemma4(std::string_view text, std::vector<int32_t>& out) const {
+  std::string escaped;
+  escaped.reserve(text.size() + text.size() / 2);
+  for (char c : text) {
+    if (c == ' ') escaped += "\xE2\x96\x81";  // U+2581
+    else escaped += c;
+  }
+  // Words are the runs of line breaks and the runs between them; a run of line breaks that is
+  // itself a token is that token (Gemma 4's vocabulary has them, and no merges that make them).
+  std::string_view rest = escaped;
+  while (!rest.empty()) {
+    const bool breaks = rest[0] == '\n';
+    size_t n = 0;
+    while (n < rest.size() && (rest[n] == '\n') == breaks) ++n;
+    const std::string_view word = rest.substr(0, n);
+    const int32_t whole = breaks ? lookup(word) : -1;
+    if (whole >= 0) out.push_back(whole);
+    else encode_bpe_word(word, out);
+    rest.remove_prefix(n);
+  }
+}
+
 void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   std::string encoded;
   encoded.reserve(word.size() * 2);
   for (char c : word) encoded += unicode::byte_to_unicode(static_cast<uint8_t>(c));
-  if (ignore_merges_) {
+  if (ignore_merges_ && !spm_bpe_) {
     if (const int32_t id = lookup(encoded); id >= 0) {
       out.push_back(id);
       return;
@@ -577,11 +627,21 @@ void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out
   auto worse = [](const Pair& a, const Pair& b) {
     return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
   };
-  std::vector<Symbol> syms(word.size());
-  for (size_t i = 0; i < word.size(); ++i) {
-    const int32_t id = lookup(unicode::byte_to_unicode(static_cast<uint8_t>(word[i])));
+  // Units: the bytes (byte-level BPE) or, for Gemma 4, the UTF-8 characters of the word.
+  std::vector<std::pair<uint32_t, uint32_t>> units;  // offset, length
+  units.reserve(word.size());
+  for (size_t i = 0; i < word.size();) {
+    size_t len = 1;
+    if (spm_bpe_) len = std::max<size_t>(1, unicode::valid_utf8_len(word, i));
+    units.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(len));
+    i += len;
+  }
+  std::vector<Symbol> syms(units.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    const int32_t id = spm_bpe_ ? lookup(word.substr(units[i].first, units[i].second))
+                                : lookup(unicode::byte_to_unicode(static_cast<uint8_t>(word[i])));
     syms[i] = {static_cast<int32_t>(i) - 1,
-               i + 1 == word.size() ? -1 : static_cast<int32_t>(i + 1), id};
+               i + 1 == units.size() ? -1 : static_cast<int32_t>(i + 1), id};
   }
   std::priority_queue<Pair, std::vector<Pair>, decltype(worse)> queue(worse);
   auto try_add = [&](int32_t left, int32_t right) {
@@ -616,7 +676,16 @@ void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out
   }
   for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
     const int32_t id = syms[static_cast<size_t>(i)].id;
-    if (id >= 0) out.push_back(id);  // a byte with no token is dropped, as in llama.cpp
+    if (id >= 0) {
+      out.push_back(id);
+    } else if (spm_bpe_) {
+      // A character with no token: its bytes as <0xXX> tokens (never merged, so still one unit).
+      const auto [off, len] = units[static_cast<size_t>(i)];
+      for (uint32_t k = 0; k < len; ++k) {
+        const int32_t b = byte_tokens_[static_cast<uint8_t>(word[off + k])];
+        if (b >= 0) out.push_back(b);
+      }
+    }  // byte-level: a byte with no token is dropped, as in llama.cpp
   }
 }
 
@@ -632,7 +701,7 @@ std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
     case TokenType::kUserDefined:
       // tokenizer.json keeps SentencePiece's U+2581 in user-defined tokens such as Gemma's
       // runs of spaces (llama.cpp's converter writes them with spaces instead).
-      return model_ == TokenizerModel::kSpm ? spm_unescape(tokens_[i]) : tokens_[i];
+      return model_ == TokenizerModel::kSpm || spm_bpe_ ? spm_unescape(tokens_[i]) : tokens_[i];
     case TokenType::kUnused:
     case TokenType::kUndefined: return {};
     case TokenType::kByte:

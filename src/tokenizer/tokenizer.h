@@ -1,5 +1,5 @@
-// Text <-> token ids from GGUF tokenizer metadata: SentencePiece-style BPE ("llama") and
-// byte-level BPE ("gpt2"), BERT WordPiece ("bert"), special tokens, detokenisation and UTF-8-safe streaming.
+// Text <-> token ids from GGUF tokenizer metadata: SentencePiece-style BPE ("llama"),
+// byte-level BPE ("gpt2"), Gemma 4's UTF-8 BPE ("gemma4"), BERT WordPiece ("bert"), special tokens, detokenisation and UTF-8-safe streaming.
 #pragma once
 
 #include <cstdint>
@@ -131,6 +131,10 @@ class Tokenizer {
   int32_t sep_id_ = -1;
   size_t max_token_len_ = 0;  // bytes
   bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false;
+  // Gemma 4 ("gemma4"): BPE over UTF-8 text (not GPT-2's byte alphabet) with spaces written as
+  // U+2581, words split only at line breaks, and <0xXX> tokens for bytes of no token.
+  bool spm_bpe_ = false;
+  void encode_gemma4(std::string_view text, std::vector<int32_t>& out) const;
 };
 
 // Turns a stream of token ids into text that is always valid UTF-8: bytes of a multi-byte

@@ -27,6 +27,10 @@ constexpr std::string_view kLlama3Regex =
 constexpr std::string_view kQwen2Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// Qwen 3.5 / 3.6: Qwen2's with marks in the letter runs (llama.cpp names it "qwen35").
+constexpr std::string_view kQwen35Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| "
+    "?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 // o200k (gpt-oss): case-aware letter runs with the contraction attached.
 constexpr std::string_view kO200kRegex =
     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
@@ -215,6 +219,8 @@ Status write_byte_level(const json& model, const std::vector<std::string>& regex
       pre = "llama-bpe";
     } else if (regexes.size() == 1 && regexes[0] == kQwen2Regex) {
       pre = "qwen2";
+    } else if (regexes.size() == 1 && regexes[0] == kQwen35Regex) {
+      pre = "qwen35";
     } else if (regexes.size() == 1 && regexes[0] == kO200kRegex) {
       pre = "gpt-4o";  // the name llama.cpp's converter writes for o200k
     } else if (regexes.empty()) {

@@ -78,6 +78,12 @@ bool is_control(uint32_t cp) {
 
 bool is_nonspacing_mark(uint32_t cp) { return category(cp) == UTF8PROC_CATEGORY_MN; }
 
+bool is_mark(uint32_t cp) {
+  if (cp < 0x80) return false;
+  const auto c = category(cp);
+  return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME;
+}
+
 bool is_upper_or_caseless(uint32_t cp) {
   if (cp < 0x80) return cp >= 'A' && cp <= 'Z';
   const auto c = category(cp);

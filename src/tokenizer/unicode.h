@@ -38,6 +38,7 @@ bool is_whitespace(uint32_t cp);   // \s
 bool is_symbol(uint32_t cp);       // \p{S}
 bool is_control(uint32_t cp);      // Cc, Cf, Co, Cs
 bool is_nonspacing_mark(uint32_t cp);  // Mn
+bool is_mark(uint32_t cp);             // \p{M}: Mn, Mc, Me
 // o200k's (gpt-oss, GPT-4o) case-aware letter classes: [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and
 // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (modifier and other letters and marks belong to both).
 bool is_upper_or_caseless(uint32_t cp);

@@ -1,4 +1,5 @@
-// libFuzzer target: arbitrary generated text through the thinking and tool-call parsers (or,
+// libFuzzer target: arbitrary generated text through the thinking and tool-call parsers (every
+// syntax: hermes, Qwen XML, Gemma 4's call:NAME{...}, ...; or,
 // with bit 64 of the mode byte, the harmony parser of gpt-oss replies), whole
 // and in pieces whose sizes come from the input. Must never crash or hang, and the pieces must
 // give the same thinking, content and calls as the whole text.
@@ -31,10 +32,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2 || size > 16 * 1024) return 0;
   corral::ChatOutputOptions opts;
   const uint8_t mode = data[0];
-  opts.tool_syntax = static_cast<corral::ToolCallSyntax>((mode & 7) % 7);  // every syntax, phi4 included
-  if (mode & 8) opts.thinking = corral::ThinkingTags{};
+  // Every syntax (bits 0-2 and 7: nine of them, Qwen XML and Gemma 4 included).
+  opts.tool_syntax = static_cast<corral::ToolCallSyntax>(((mode & 7) | ((mode & 128) >> 4)) % corral::kToolCallSyntaxCount);
+  if (mode & 8) {
+    // Gemma 4's channel tags with its syntax, <think> otherwise.
+    opts.thinking = opts.tool_syntax == corral::ToolCallSyntax::kGemma4 ? corral::ThinkingTags{"<|channel>thought", "<channel|>"}
+                                                                       : corral::ThinkingTags{};
+  }
   opts.thinking_starts_inside = (mode & 16) != 0;
-  if (mode & 32) opts.tool_names = {"a", "get_weather"};
+  if (mode & 32) {
+    opts.tool_names = {"a", "get_weather"};
+    // Schemas that type Qwen XML values (a string, an integer, a list of types).
+    opts.tools = nlohmann::ordered_json::parse(
+        R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":)"
+        R"({"city":{"type":"string"},"days":{"type":"integer"},"x":{"type":["array","null"]}}}}}])");
+  }
   opts.harmony = (mode & 64) != 0;
   const size_t step = 1 + data[1] % 13;
   const std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);

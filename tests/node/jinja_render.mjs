@@ -137,6 +137,55 @@ const conversations = {
     xml_tools: tools.map((t) => t.function),
   },
   'empty-content': { messages: [sys, { role: 'user', content: '' }, { role: 'assistant', content: '' }, { role: 'user', content: 'x' }] },
+  // Thinking in history (Qwen 3.5/3.6, Gemma 4): reasoning kept only after the last user query
+  // unless preserve_thinking; a call made while thinking, its result, and the answer after it;
+  // reasoning written into the content between <think> tags.
+  'thinking-tool-history': {
+    messages: [
+      u1,
+      { role: 'assistant', content: '', reasoning_content: 'I need the weather.', tool_calls: [call.tool_calls[0]] },
+      result1,
+    ],
+    tools,
+    enable_thinking: true,
+  },
+  'thinking-multi-turn': {
+    messages: [
+      u1,
+      { role: 'assistant', content: 'Fine, thanks!', reasoning_content: 'Be polite.' },
+      u2,
+      { role: 'assistant', content: 'Let me look.', reasoning_content: 'Weather first.', tool_calls: call.tool_calls },
+      result1,
+      result2,
+      { role: 'assistant', content: 'It is 21.5 °C and clear.', reasoning_content: 'Summarise.' },
+    ],
+    tools,
+    add_generation_prompt: false,
+  },
+  'preserve-thinking': {
+    messages: [u1, { role: 'assistant', content: 'Fine, thanks!', reasoning_content: 'Be polite.' }, u2],
+    preserve_thinking: true,
+    enable_thinking: true,
+  },
+  'think-in-content': {
+    messages: [u1, { role: 'assistant', content: '<think>\nHidden reasoning.\n</think>\n\nVisible answer.' }, u2],
+  },
+  'thinking-off-tools': { messages: [sys, u1], tools, enable_thinking: false },
+  // One tool whose parameter types are all plain strings: @huggingface/jinja renders Gemma 4's
+  // tool declarations then (a list of types, as `search` has, fails its `upper` filter).
+  'simple-tool-round': {
+    messages: [
+      sys,
+      u1,
+      { role: 'assistant', content: '', reasoning_content: 'Weather, then answer.', tool_calls: [call.tool_calls[0]] },
+      result1,
+      { role: 'assistant', content: 'It is 21.5 °C and clear.' },
+      u2,
+    ],
+    tools: [tools[0]],
+    enable_thinking: true,
+  },
+  'simple-tool-pending': { messages: [u1, { role: 'assistant', content: 'Checking.', tool_calls: [call.tool_calls[0]] }, result1], tools: [tools[0]] },
 };
 
 // Conversations only harmony templates (gpt-oss) get: reasoning efforts, a developer message,
@@ -184,7 +233,7 @@ for (const [tname, src] of Object.entries(templates)) {
     };
     if (conv.tools) ctx.tools = conv.tools;
     if (conv.enable_thinking !== undefined) ctx.enable_thinking = conv.enable_thinking;
-    for (const k of ['reasoning_effort', 'builtin_tools', 'model_identity', 'xml_tools', 'python_tools']) if (conv[k] !== undefined) ctx[k] = conv[k];
+    for (const k of ['reasoning_effort', 'builtin_tools', 'model_identity', 'xml_tools', 'python_tools', 'preserve_thinking']) if (conv[k] !== undefined) ctx[k] = conv[k];
     const key = `${cname}|${tok.bos_token}|${tok.eos_token}`;
     contexts[key] = ctx;
     let output = null;

@@ -98,7 +98,10 @@ TEST(JinjaNpm, RendersLikeHuggingFaceJinja) {
               total, match, both_error, ref_limitation, divergence, mismatch);
   EXPECT_GT(total, 500);
   EXPECT_EQ(mismatch, 0);
-  EXPECT_LE(divergence + ref_limitation, 20) << "more npm/Python divergences than the known ones";
+  // Known: npm's `upper` on a list (Gemma 4's tool declarations of a parameter with a list of
+  // types, 14 cases), `string` on None (Nemotron's tool calls, 8), SmolLM3's `string` on a
+  // mapping (2), Nemotron's printing of lists (6).
+  EXPECT_LE(divergence + ref_limitation, 30) << "more npm/Python divergences than the known ones";
 }
 
 }  // namespace

@@ -75,6 +75,15 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   EXPECT_TRUE(p->parse.thinking_starts_inside);
   p = plan_output(ref, ex, qwen, "x", Json(false), none, "{}", false, &er);
   EXPECT_FALSE(p->thinking);
+  // A prompt that closed its thinking block itself (Gemma 4's template without think) is not split.
+  p = plan_output(ref, ex, qwen, "x<think>\n\n</think>\n\n", Json(), none, "{}", false, &er);
+  EXPECT_FALSE(p->thinking);
+  const std::string gemma4 = "{{ enable_thinking }}<|channel>thought\n<channel|><|tool_call>{{ tools }}";
+  p = plan_output(ref, ex, gemma4, "<|turn>model\n<|channel>thought\n<channel|>", Json(), none, "{}", false, &er);
+  EXPECT_FALSE(p->thinking);
+  p = plan_output(ref, ex, gemma4, "<|turn>model\n", Json(true), none, "{}", false, &er);
+  ASSERT_TRUE(p->thinking);
+  EXPECT_EQ(p->parse.thinking->open, "<|channel>thought");
   p = plan_output(ref, ex, qwen, "x", Json("false"), none, "{}", false, &er);  // Ollama's string form
   EXPECT_FALSE(p->thinking);
   p = plan_output(ref, ex, qwen, "x", Json(), none, "{}", true, &er);
@@ -90,6 +99,11 @@ TEST(ChatOutput, PlanFollowsTheTemplateAndTheRequest) {
   ASSERT_TRUE(p.ok()) << p.error.message;
   EXPECT_EQ(p->parse.tool_syntax, ToolCallSyntax::kHermes);
   EXPECT_EQ(p->parse.tool_names, std::vector<std::string>{"get_weather"});
+  EXPECT_EQ(p->parse.tools, tr->tools);  // they type Qwen XML values
+  EXPECT_NE(er.constraint, nullptr);
+  p = plan_output(ref, ex, gemma4, "x", Json(false), *tr, "{}", false, &er);
+  ASSERT_TRUE(p.ok()) << p.error.message;
+  EXPECT_EQ(p->parse.tool_syntax, ToolCallSyntax::kGemma4);
   EXPECT_NE(er.constraint, nullptr);
   auto both = plan_output(ref, ex, qwen, "x", Json(false), *tr, R"({"format":"json"})", false, &er);
   ASSERT_FALSE(both.ok());
