@@ -20,6 +20,7 @@ constexpr Family kFamilies[] = {
     {"phi3", Arch::kPhi3, true, false, false, false, read_phi3, llama_layer},
     {"gpt-oss", Arch::kGptOss, true, true, false, false, read_gptoss, gptoss_layer},
     {"qwen35", Arch::kQwen35, true, false, true, false, read_qwen35, qwen35_layer},
+    {"qwen35moe", Arch::kQwen35Moe, true, false, true, false, read_qwen35moe, qwen35_layer},
     {"bert", Arch::kBert, false, true, false, false, read_bert, nullptr},
     {"nomic-bert", Arch::kNomicBert, true, false, false, false, read_bert, nullptr},
 };
