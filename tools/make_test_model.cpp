@@ -4,9 +4,10 @@
 // sliding window, linear RoPE scaling) and phi3 (fused attn_qkv and gate+up, partial rotary,
 // LongRoPE factors), mixtures of experts (qwen3moe; llama with --experts, as Mixtral; gpt-oss
 // with its biases, sinks, alternating windows, YaRN and the MXFP4 expert mix), and qwen35
-// (Gated DeltaNet layers with a full-attention layer every --full-attn-interval), and gemma4
-// (windowed layers with their own head size and RoPE, shared-KV layers, per-layer embeddings,
-// layers whose values are their keys, rope_freqs on the global layers), with
+// (Gated DeltaNet layers with a full-attention layer every --full-attn-interval; qwen35moe: with
+// routed experts and a gated shared expert for the feed-forward), gemma4 (windowed layers with
+// their own head size and RoPE, shared-KV layers, per-layer embeddings, layers whose values are
+// their keys, rope_freqs on the global layers), with
 // tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
@@ -58,6 +59,7 @@ struct Spec {
   int64_t n_expert = 0;             // > 0: a mixture of experts (qwen3moe needs it)
   int64_t n_expert_used = 2;
   int64_t n_ff_exp = 0;             // qwen3moe: expert width (0: n_ff); llama experts are n_ff wide
+  int64_t n_ff_shexp = 0;           // qwen35moe: the shared expert's width (0: the experts')
   double router_scale = 2.0;        // the router's weight on each routing dimension (see route_code)
   double expert_gain = 1.0;         // gate/up experts' weights times this, down's divided by its square
   double yarn_factor = 32.0;        // gpt-oss: rope.scaling.factor (YaRN)
@@ -152,14 +154,18 @@ bool is_gptoss(const Spec& s) { return s.arch == "gpt-oss"; }
 bool is_tied(const Spec& s) {
   return s.tied >= 0 ? s.tied == 1 : s.arch != "llama" && s.arch != "phi3" && s.arch != "qwen3moe" && !is_gptoss(s);
 }
+// qwen35 and its MoE variant qwen35moe (the same hybrid layers, experts for the feed-forward).
+bool is_qwen35(const Spec& s) { return s.arch == "qwen35" || s.arch == "qwen35moe"; }
+bool is_qwen35moe(const Spec& s) { return s.arch == "qwen35moe"; }
 bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3" || s.arch == "gemma4"; }
 bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
 int64_t n_ff_exp_of(const Spec& s) {
-  return (s.arch == "qwen3moe" || is_gptoss(s)) && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
+  return (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s)) && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
 }
+int64_t n_ff_shexp_of(const Spec& s) { return s.n_ff_shexp > 0 ? s.n_ff_shexp : n_ff_exp_of(s); }
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
 bool is_encoder(const Spec& s) { return s.arch == "bert" || s.arch == "nomic-bert"; }
-bool is_qwen35(const Spec& s) { return s.arch == "qwen35"; }
+
 bool is_delta_layer(const Spec& s, int64_t il) { return is_qwen35(s) && (il + 1) % s.full_attn_interval != 0; }
 bool is_gemma4(const Spec& s) { return s.arch == "gemma4"; }
 bool is_swa_layer(const Spec& s, int64_t il) { return is_gemma4(s) && (il + 1) % s.swa_period != 0; }
@@ -192,7 +198,7 @@ GgmlType matrix_type(const WeightTypes& wt, const std::string& role, int64_t il,
     if (wt.k_mix == 3) return il < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
     return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
   }
-  if (role == "ffn_down" || role == "ffn_down_exps") {
+  if (role == "ffn_down" || role == "ffn_down_exps" || role == "ffn_down_shexp") {
     if (wt.k_mix == 3) return il < n_layer / 16 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
     return use_more_bits(il, n_layer) ? GgmlType::kQ6_K : wt.base;
   }
@@ -233,6 +239,20 @@ void plan_qwen35_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::ve
     add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
     add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kNorm);
     add(p + "attn_output.weight", mat("attn_output"), {s.n_head * hd, E}, Init::kMatrix);
+  }
+  if (is_qwen35moe(s)) {
+    // Routed experts (the router F32, as llama-quantize leaves it), then the shared expert and
+    // its gate, a vector of n_embd (F32: one row).
+    const int64_t f = n_ff_exp_of(s), sh = n_ff_shexp_of(s);
+    add(p + "ffn_gate_inp.weight", GgmlType::kF32, {E, s.n_expert}, Init::kRouter);
+    add(p + "ffn_gate_exps.weight", mat("ffn_gate_exps"), {E, f, s.n_expert}, Init::kMatrix);
+    add(p + "ffn_down_exps.weight", mat("ffn_down_exps"), {f, E, s.n_expert}, Init::kMatrix);
+    add(p + "ffn_up_exps.weight", mat("ffn_up_exps"), {E, f, s.n_expert}, Init::kMatrix);
+    add(p + "ffn_gate_inp_shexp.weight", GgmlType::kF32, {E}, Init::kMatrix);
+    add(p + "ffn_gate_shexp.weight", mat("ffn_gate_shexp"), {E, sh}, Init::kMatrix);
+    add(p + "ffn_down_shexp.weight", mat("ffn_down_shexp"), {sh, E}, Init::kMatrix);
+    add(p + "ffn_up_shexp.weight", mat("ffn_up_shexp"), {E, sh}, Init::kMatrix);
+    return;
   }
   add(p + "ffn_gate.weight", mat("ffn_gate"), {E, s.n_ff}, Init::kMatrix);
   add(p + "ffn_up.weight", mat("ffn_up"), {E, s.n_ff}, Init::kMatrix);
@@ -472,11 +492,13 @@ void apply_routing(const Spec& s, const PlannedTensor& t, int64_t row, float* ds
   const int64_t X = s.n_expert;
   if (t.name == "token_embd.weight") {
     for (int64_t e = 0; e < X; ++e) dst[e] = route_code(s, row, e);
-  } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight")) {
+  } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight") ||
+             ends_with(t.name, "ssm_out.weight") || ends_with(t.name, "ffn_down_shexp.weight")) {
     if (row % s.n_embd < X) std::fill(dst, dst + t.ne[0], 0.0f);
   } else if (ends_with(t.name, "attn_output.bias") || ends_with(t.name, "ffn_down_exps.bias")) {
     std::fill(dst, dst + X, 0.0f);  // gpt-oss: the output biases leave the routing dimensions alone
-  } else if (ends_with(t.name, "ffn_norm.weight") || (is_gptoss(s) && ends_with(t.name, "post_attention_norm.weight"))) {
+  } else if (ends_with(t.name, "ffn_norm.weight") ||
+             ((is_gptoss(s) || is_qwen35moe(s)) && ends_with(t.name, "post_attention_norm.weight"))) {
     std::fill(dst, dst + X, 1.0f);
   } else if (t.init == Init::kRouter) {
     std::fill(dst, dst + t.ne[0], 0.0f);
@@ -676,7 +698,7 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "qwen3moe" && s.arch != "smollm3" &&
       !is_gemma(s) && !is_phi3(s) && !is_encoder(s) && !is_gptoss(s) && !is_qwen35(s))
     return make_error("unknown architecture '{}' (llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, gemma4, phi3, "
-                      "bert, nomic-bert, gpt-oss, qwen35)", s.arch);
+                      "bert, nomic-bert, gpt-oss, qwen35, qwen35moe)", s.arch);
   if (is_gemma4(s)) {
     if (s.swa_period < 2 || s.shared_kv < 0 || s.shared_kv >= s.n_layer || s.n_embd_per_layer < 0 ||
         head_dim_swa_of(s) % 2 != 0 || head_dim_swa_of(s) <= 0)
@@ -697,9 +719,9 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
     if ((s.ssm_heads * s.ssm_state) % ggml_type_info(wtype).block_elems != 0)
       return make_error("qwen35: --ssm-heads x --ssm-state must be a multiple of the type's block");
   }
-  if ((s.arch == "qwen3moe" || is_gptoss(s)) && s.n_expert <= 0) return make_error("{} needs --experts", s.arch);
-  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s))
-    return make_error("--experts is for llama, qwen3moe and gpt-oss");
+  if ((s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s)) && s.n_expert <= 0) return make_error("{} needs --experts", s.arch);
+  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s) && !is_qwen35moe(s))
+    return make_error("--experts is for llama, qwen3moe, gpt-oss and qwen35moe");
   if (is_gptoss(s) && !(s.yarn_factor > 1.0 && s.yarn_orig_ctx > 0)) return make_error("bad --yarn-factor or --yarn-orig-ctx");
   if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
@@ -721,7 +743,7 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
     return make_error("--n-embd {} is not a multiple of --n-head {}", s.n_embd, s.n_head);
   if (head_dim_of(s) % 2 != 0) return make_error("the head size {} must be even", head_dim_of(s));
   const int64_t block = ggml_type_info(wtype).block_elems;
-  for (int64_t row : {s.n_embd, s.n_ff, n_ff_exp_of(s), s.n_head * head_dim_of(s)})
+  for (int64_t row : {s.n_embd, s.n_ff, n_ff_exp_of(s), n_ff_shexp_of(s), s.n_head * head_dim_of(s)})
     if (row % block != 0)
       return make_error("type {} needs row lengths that are multiples of {}, but a matrix has rows of {}",
                         ggml_type_name(wtype), block, row);
@@ -806,8 +828,9 @@ Status run(Spec s) {
   if (s.n_expert > 0) {
     w.set_u32(a + "expert_count", static_cast<uint32_t>(s.n_expert));
     w.set_u32(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
-    if (s.arch == "qwen3moe" || is_gptoss(s))
+    if (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s))
       w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp_of(s)));
+    if (is_qwen35moe(s)) w.set_u32(a + "expert_shared_feed_forward_length", static_cast<uint32_t>(n_ff_shexp_of(s)));
   }
   if (is_gptoss(s)) {
     // The converter's keys: the window (on alternate layers, by architecture) and YaRN.
@@ -890,9 +913,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a GGUF model with seeded random weights (for tests and benchmarks)."};
   app.add_option("--preset", preset, "Shape preset; explicit flags override its values")
       ->check(CLI::IsMember({"tinyllama-1.1b", "llama3.2-3b"}));
-  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, gemma4, phi3, bert, nomic-bert, gpt-oss or qwen35")
+  app.add_option("--arch", s.arch, "llama, qwen2, qwen3, qwen3moe, smollm3, gemma2, gemma3, gemma4, phi3, bert, nomic-bert, "
+                                   "gpt-oss, qwen35 or qwen35moe")
       ->check(CLI::IsMember({"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "gemma2", "gemma3", "gemma4", "phi3", "bert",
-                             "nomic-bert", "gpt-oss", "qwen35"}));
+                             "nomic-bert", "gpt-oss", "qwen35", "qwen35moe"}));
   app.add_option("--swa-period", s.swa_period, "gemma4: every N-th layer global, the others windowed (default 3)");
   app.add_option("--head-dim-swa", s.head_dim_swa, "gemma4: the windowed layers' head size (default half the head size)");
   app.add_option("--rope-theta-swa", s.rope_theta_swa, "gemma4: the windowed layers' RoPE base (default 10000)");
@@ -906,7 +930,8 @@ int main(int argc, char** argv) {
   app.add_option("--ssm-heads", s.ssm_heads, "qwen35: DeltaNet value heads (default 4)");
   app.add_option("--experts", s.n_expert, "Mixture of experts: expert_count (qwen3moe; llama as Mixtral)");
   app.add_option("--experts-used", s.n_expert_used, "expert_used_count (default 2)");
-  app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe, gpt-oss: expert_feed_forward_length (default --n-ff)");
+  app.add_option("--n-ff-exp", s.n_ff_exp, "qwen3moe, gpt-oss, qwen35moe: expert_feed_forward_length (default --n-ff)");
+  app.add_option("--n-ff-shexp", s.n_ff_shexp, "qwen35moe: expert_shared_feed_forward_length (default --n-ff-exp)");
   app.add_option("--router-scale", s.router_scale, "Router weight on the routing dimensions (default 2)");
   app.add_option("--expert-gain", s.expert_gain, "Gate/up expert weights times this, down's divided by its square");
   app.add_option("--yarn-factor", s.yarn_factor, "gpt-oss: YaRN rope.scaling.factor (default 32)");

@@ -144,6 +144,15 @@ Result<GenerateEvent> Runner::generate(GenerateRequest request, const EventFn& o
 
 size_t Runner::recurrent_state_bytes() const { return ctx_->recurrent_elements() * sizeof(float); }
 
+Result<size_t> Runner::estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params) {
+  auto file = GgufFile::open(gguf_path);
+  if (!file) return file.error();
+  auto hp = read_hparams(**file);
+  if (!hp) return hp.error();
+  if (hp->encoder) return size_t{0};
+  return Context::recurrent_elements_for(*hp, params.n_parallel) * sizeof(float);
+}
+
 void Runner::start_slot(Slot& s, Pending&& p) {
   s.active = true;
   s.id = p.id;

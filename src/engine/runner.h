@@ -53,6 +53,9 @@ class Runner {
   // without recurrent layers): constant in the context length, counted in the memory a loaded
   // model is charged with.
   size_t recurrent_state_bytes() const;
+  // The same, before loading: from the file's metadata alone (its header; no weights are read)
+  // and the slots `params` asks for. 0 for a model without recurrent layers.
+  static Result<size_t> estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params);
   size_t n_active() const { return n_active_.load(); }
   size_t n_queued() const;
 

@@ -28,6 +28,9 @@ struct LoadSpec {
   std::string path;          // GGUF file
   RunnerParams params;
   int64_t estimated_bytes = 0;  // weights + KV, for the memory budget before the load finishes
+  // The part of estimated_bytes that is recurrent state (Runner::estimate_recurrent_state_bytes),
+  // which the loader replaces with what the loaded runner holds.
+  int64_t estimated_state_bytes = 0;
 };
 
 // A loaded model as the loader returns it. `runner` may be null in tests; `user` carries

@@ -77,6 +77,12 @@ class Context {
   bool recurrent() const { return !rec_pos_.empty(); }
   // Floats of the states and their checkpoints together.
   size_t recurrent_elements() const { return rec_.size() + rec_ckpt_.size(); }
+  // What recurrent_elements() will be for a context of `n_seq` slots, known before the weights
+  // are loaded (the scheduler's memory estimate): per recurrent layer and slot, the live state
+  // and its checkpoint. A unit test holds the two equal (engine/state_estimate_test.cpp).
+  static size_t recurrent_elements_for(const HParams& h, int32_t n_seq) {
+    return 2 * static_cast<size_t>(h.n_recurrent_layers()) * static_cast<size_t>(n_seq) * h.recurrent_state_floats();
+  }
   int64_t recurrent_position(int32_t seq) const {
     return rec_pos_.empty() ? -1 : rec_pos_[static_cast<size_t>(seq)];
   }
@@ -138,6 +144,7 @@ class Context {
   // mixture of experts (moe.cpp): router logits [n_tokens][n_expert]; per (token, rank) the
   // expert, its weight and its output [n_embd]; the counting sort by expert; gathered rows
   std::vector<float> moe_logits_, moe_w_, moe_y_, moe_x_;
+  std::vector<float> moe_shared_, moe_shared_gate_;  // the shared expert's output and gate logit per token
   std::vector<int32_t> moe_sel_, moe_count_, moe_order_;
   // [rope set][n_tokens][rope_width_]: each token's cos/sin pairs, computed once per pass for all the
   // layers that share a set of frequencies

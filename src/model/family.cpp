@@ -21,6 +21,7 @@ constexpr Family kFamilies[] = {
     {"gpt-oss", Arch::kGptOss, true, true, false, false, read_gptoss, gptoss_layer},
     {"qwen35", Arch::kQwen35, true, false, true, false, read_qwen35, qwen35_layer},
     {"gemma4", Arch::kGemma4, true, false, true, true, read_gemma4, gemma4_layer},
+    {"qwen35moe", Arch::kQwen35Moe, true, false, true, false, read_qwen35moe, qwen35_layer},
     {"bert", Arch::kBert, false, true, false, false, read_bert, nullptr},
     {"nomic-bert", Arch::kNomicBert, true, false, false, false, read_bert, nullptr},
 };

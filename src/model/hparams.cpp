@@ -38,6 +38,12 @@ bool HParams::has_recurrent() const {
   return false;
 }
 
+int64_t HParams::n_recurrent_layers() const {
+  int64_t n = 0;
+  for (const LayerShape& l : layers) n += l.recurrent ? 1 : 0;
+  return n;
+}
+
 Status read_expert_hparams(const GgufFile& f, HParams& hp, bool required) {
   const std::string p = std::string(arch_name(hp.arch)) + ".";
   hp.n_expert = f.get_int(p + "expert_count").value_or(0);
@@ -78,7 +84,11 @@ Result<HParams> read_hparams(const GgufFile& f) {
   };
   CORRAL_TRY(need("embedding_length", hp.n_embd));
   CORRAL_TRY(need("block_count", hp.n_layer));
-  CORRAL_TRY(need("feed_forward_length", hp.n_ff));
+  // Mixtures of experts may give only their experts' width (qwen35moe files need no dense one).
+  if (!f.get_int(p + "feed_forward_length") && f.get_int(p + "expert_feed_forward_length"))
+    CORRAL_TRY(need("expert_feed_forward_length", hp.n_ff));
+  else
+    CORRAL_TRY(need("feed_forward_length", hp.n_ff));
   CORRAL_TRY(need("attention.head_count", hp.n_head));
   if (hp.n_layer > 4096) return make_error("{}: {} layers is out of range", f.path(), hp.n_layer);
   hp.n_head_kv = f.get_int(p + "attention.head_count_kv").value_or(hp.n_head);

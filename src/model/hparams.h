@@ -11,7 +11,8 @@
 
 namespace corral {
 
-enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss, kQwen35, kGemma4 };
+enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe, kGemma2, kGemma3, kSmolLM3, kPhi3, kBert, kNomicBert, kGptOss, kQwen35, kGemma4,
+                  kQwen35Moe };
 
 // How an embedding is made from a sequence's output rows (`<arch>.pooling_type`, numbered as
 // llama.cpp numbers it): none (every token's row), mean, the first ([CLS]) or the last token's.
@@ -96,6 +97,9 @@ struct HParams {
   int64_t n_expert_used = 0;
   int64_t n_ff_exp = 0;
   bool expert_weights_norm = true;  // the k routing weights are divided by their sum
+  // A shared expert beside the routed ones (qwen35moe; 0: none): a SwiGLU feed-forward of this
+  // width that every token runs, its output scaled by sigmoid(ffn_gate_inp_shexp · x).
+  int64_t n_ff_shexp = 0;
   ExpertGating expert_gating = ExpertGating::kSoftmax;
   ExpertActivation expert_act = ExpertActivation::kSwiglu;
   float swiglu_alpha = 1.702f;      // kSwigluClamped's constants (gpt-oss fixes them)
@@ -151,6 +155,7 @@ struct HParams {
   float query_scale() const;
   bool has_windows() const;
   bool has_recurrent() const;
+  int64_t n_recurrent_layers() const;
   int64_t delta_conv_dim() const { return 2 * ssm_n_group * ssm_d_state + ssm_d_inner; }
   int64_t delta_head_v() const { return ssm_dt_rank > 0 ? ssm_d_inner / ssm_dt_rank : 0; }
   // Floats of one recurrent layer's state for one sequence: the convolution's last

@@ -33,7 +33,8 @@ class LayerPass {
   // branch = down(act(gate · branch) * (up · branch))
   void feed_forward(const LayerWeights& w, Activation act);
   // branch = the weighted sum of the branch's k picked experts, each a SwiGLU feed-forward
-  // (plain or clamped, with biases where the layer has them; moe.cpp; routing in moe.h)
+  // (plain or clamped, with biases where the layer has them; moe.cpp; routing in moe.h), plus
+  // the gated shared expert where the layer has one (qwen35moe)
   void mixture_of_experts(const LayerWeights& w);
   // residual += branch
   void add_to_residual();
@@ -44,6 +45,9 @@ class LayerPass {
   void scale_residual(const TensorView& s);
 
  private:
+  // moe.cpp: the shared expert's gated output per token, into Context::moe_shared_
+  void shared_expert(const LayerWeights& w);
+
   Context& c_;
   const Batch& batch_;
 };

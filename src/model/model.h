@@ -40,6 +40,9 @@ struct LayerWeights {
   TensorView attn_sinks;
   TensorView ffn_gate_inp_b;
   TensorView ffn_gate_exps_b, ffn_up_exps_b, ffn_down_exps_b;
+  // The shared expert (hp.n_ff_shexp > 0, qwen35moe; else absent): gate and up [n_embd ->
+  // n_ff_shexp], down [n_ff_shexp -> n_embd], and its gate's weights [n_embd] (one logit).
+  TensorView ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp, ffn_gate_inp_shexp;
   // Gated DeltaNet (qwen35's recurrent layers, which have no wq/wk/wv/wo; model/delta_net.h):
   // q, k and v in one projection [n_embd -> conv_dim], the output gate z [n_embd -> d_inner],
   // beta and alpha [n_embd -> value heads], the convolution's taps [d_conv] per channel, the

@@ -286,7 +286,7 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
       BIND(L.bo, b.bind_f32(p + "attn_output.bias", {h.n_embd}));
       BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head}));
-    } else if (h.arch == Arch::kQwen35) {  // its feed-forward norm is named post_attention_norm
+    } else if (h.arch == Arch::kQwen35 || h.arch == Arch::kQwen35Moe) {  // its feed-forward norm is named post_attention_norm
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
     } else {
       BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
@@ -303,6 +303,12 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       BIND(L.ffn_gate_exps_b, b.bind_f32(p + "ffn_gate_exps.bias", {h.n_ff_exp, h.n_expert}, !exp_biases));
       BIND(L.ffn_up_exps_b, b.bind_f32(p + "ffn_up_exps.bias", {h.n_ff_exp, h.n_expert}, !exp_biases));
       BIND(L.ffn_down_exps_b, b.bind_f32(p + "ffn_down_exps.bias", {h.n_embd, h.n_expert}, !exp_biases));
+      if (h.n_ff_shexp > 0) {  // the shared expert and its gate (qwen35moe)
+        BIND(L.ffn_gate_shexp, b.bind(p + "ffn_gate_shexp.weight", {h.n_embd, h.n_ff_shexp}));
+        BIND(L.ffn_up_shexp, b.bind(p + "ffn_up_shexp.weight", {h.n_embd, h.n_ff_shexp}));
+        BIND(L.ffn_down_shexp, b.bind(p + "ffn_down_shexp.weight", {h.n_ff_shexp, h.n_embd}));
+        BIND(L.ffn_gate_inp_shexp, b.bind(p + "ffn_gate_inp_shexp.weight", {h.n_embd}));
+      }
     } else if (file->find_tensor(p + "ffn_gate.weight") == nullptr) {  // Phi-3: gate and up in one tensor
       TensorView gate_up;
       BIND(gate_up, b.bind(p + "ffn_up.weight", {h.n_embd, 2 * h.n_ff}));

@@ -96,6 +96,33 @@ TensorView expert_matrix(const TensorView& t, int64_t e) {
   return v;
 }
 
+// The shared expert (qwen35moe), as ik_llama.cpp computes it: a SwiGLU feed-forward of width
+// n_ff_shexp over the same normalised input as the routed experts, times sigmoid of one logit
+// (ffn_gate_inp_shexp · x) per token, added to the routed experts' weighted sum. Writes each
+// token's gated output to moe_shared_ (the caller adds it after the routed sum).
+void LayerPass::shared_expert(const LayerWeights& L) {
+  const HParams& h = c_.model_->hp;
+  const int64_t E = h.n_embd, S = h.n_ff_shexp;
+  const size_t nt = batch_.size();
+  const auto n = static_cast<int64_t>(nt);
+  const auto uE = static_cast<size_t>(E), uS = static_cast<size_t>(S);
+  if (c_.gate_.size() < nt * uS) c_.gate_.resize(nt * uS);
+  if (c_.up_.size() < nt * uS) c_.up_.resize(nt * uS);
+  if (c_.moe_shared_.size() < nt * uE) c_.moe_shared_.resize(nt * uE);
+  if (c_.moe_shared_gate_.size() < nt) c_.moe_shared_gate_.resize(nt);
+  const float* xn = c_.xn_.data();
+  const MatmulOut gate_up[] = {{&L.ffn_gate_shexp, c_.gate_.data(), S}, {&L.ffn_up_shexp, c_.up_.data(), S}};
+  matmul_many(gate_up, xn, E, n);
+  matmul(L.ffn_gate_inp_shexp, xn, E, n, c_.moe_shared_gate_.data(), 1);
+  for (size_t t = 0; t < nt; ++t) swiglu(&c_.gate_[t * uS], &c_.up_[t * uS], S);
+  matmul(L.ffn_down_shexp, c_.gate_.data(), S, n, c_.moe_shared_.data(), E);
+  for (size_t t = 0; t < nt; ++t) {
+    const float g = 1.0f / (1.0f + std::exp(-c_.moe_shared_gate_[t]));
+    float* o = &c_.moe_shared_[t * uE];
+    for (size_t i = 0; i < uE; ++i) o[i] *= g;
+  }
+}
+
 void LayerPass::mixture_of_experts(const LayerWeights& L) {
   const HParams& h = c_.model_->hp;
   const int64_t E = h.n_embd, F = h.n_ff_exp, X = h.n_expert, K = h.n_expert_used;
@@ -114,6 +141,8 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
   grow(c_.gate_, (nt > uK ? nt : uK) * uF);
   grow(c_.up_, (nt > uK ? nt : uK) * uF);
   grow(c_.moe_y_, nt * uK * uE);
+  const bool shared = L.ffn_down_shexp.data != nullptr;
+  if (shared) shared_expert(L);  // reads xn before the routed sum replaces it
   float* xn = c_.xn_.data();
   float* g = c_.gate_.data();
   float* u = c_.up_.data();
@@ -183,6 +212,7 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
     float* out = xn + t * uE;
     std::memset(out, 0, uE * sizeof(float));
     for (size_t r = 0; r < uK; ++r) axpy(c_.moe_w_[t * uK + r], y + (t * uK + r) * uE, out, E);
+    if (shared) axpy(1.0f, &c_.moe_shared_[t * uE], out, E);
   }
 }
 

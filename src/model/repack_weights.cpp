@@ -95,6 +95,7 @@ void Model::repack_for_kernels() {
     for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) consider(*t);
     for (TensorView* t : {&l.delta_qkv, &l.delta_z, &l.delta_beta, &l.delta_alpha, &l.delta_out}) consider(*t);
     for (TensorView* t : {&l.ple_gate, &l.ple_proj}) consider(*t);
+    for (TensorView* t : {&l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp}) consider(*t);  // qwen35moe
     // Expert tensors: n_expert matrices one after another; repacked whole when each expert's
     // rows are whole groups, so a group never straddles two experts (moe.h's expert_matrix).
     for (TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
@@ -120,6 +121,7 @@ void Model::repack_for_kernels() {
                           &l.ffn_up_exps_b, &l.ffn_down_exps_b, &l.delta_conv, &l.delta_dt, &l.delta_a,
                           &l.delta_norm, &l.ple_post_norm, &l.out_scale})
       keep_small(*t);
+  for (LayerWeights& l : layers) keep_small(l.ffn_gate_inp_shexp);  // qwen35moe's shared-expert gate
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
   // huge pages (fewer page faults while packing, fewer TLB misses while streaming the weights)

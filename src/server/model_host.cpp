@@ -81,8 +81,10 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
     }
     if (auto t = lm->model->file->get_string("tokenizer.chat_template")) ex->gguf_chat_template = *t;
     inst.user = ex;
-    // Recurrent models (qwen35) also hold fixed-size states per slot (and their checkpoints).
-    inst.size_bytes = spec.estimated_bytes + (inst.runner ? static_cast<int64_t>(inst.runner->recurrent_state_bytes()) : 0);
+    // Recurrent models (qwen35, qwen35moe) also hold fixed-size states per slot (and their
+    // checkpoints): the estimate counted them from the header; what the runner holds replaces it.
+    inst.size_bytes = spec.estimated_bytes - spec.estimated_state_bytes +
+                      (inst.runner ? static_cast<int64_t>(inst.runner->recurrent_state_bytes()) : 0);
     return inst;
   };
   scheduler_ = std::make_unique<Scheduler>(config, std::move(loader));
@@ -127,6 +129,17 @@ Expected<ModelRef> ModelHost::resolve(const std::string& name) const {
   return ref;
 }
 
+int64_t ModelHost::state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const {
+  const std::string key = fmt::format("{}|{}|{}", path, modified, p.n_parallel);
+  std::lock_guard<std::mutex> lock(state_estimate_mu_);
+  if (auto it = state_estimates_.find(key); it != state_estimates_.end()) return it->second;
+  // A file whose header cannot be read is estimated without states; its load reports the error.
+  auto bytes = Runner::estimate_recurrent_state_bytes(path, p);
+  const int64_t v = bytes ? static_cast<int64_t>(*bytes) : 0;
+  state_estimates_.emplace(key, v);
+  return v;
+}
+
 LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) const {
   LoadSpec s;
   s.name = ref.name;
@@ -137,6 +150,8 @@ LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) con
     s.params.n_batch = static_cast<int32_t>(*opts.num_batch);
   s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
   s.estimated_bytes = ref.size_bytes;  // weights; KV is small next to them on CPU tiers we serve
+  s.estimated_state_bytes = state_estimate(ref.path, ref.modified_unix_s, s.params);
+  s.estimated_bytes += s.estimated_state_bytes;
   s.params.step_delay_ms = resilience_.faults.stall_ms(ref.name);  // test hook; 0 normally
   return s;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,7 +85,9 @@ class ModelHost {
   // or an absolute path to a .gguf file. 404 when none matches.
   Expected<ModelRef> resolve(const std::string& name) const;
 
-  // Load-time choices for a request (num_ctx, OLLAMA_NUM_PARALLEL), as a scheduler spec.
+  // Load-time choices for a request (num_ctx, OLLAMA_NUM_PARALLEL), as a scheduler spec. Its
+  // memory estimate is the file's size plus, for a recurrent model (qwen35, qwen35moe), the
+  // states and checkpoints of every slot, read from the file's header (cached per file).
   LoadSpec load_spec(const ModelRef& ref, const api::Options& opts) const;
 
   // Acquires a loaded instance, mapping scheduler errors to HTTP statuses (503 queue full,
@@ -125,6 +128,10 @@ class ModelHost {
   std::unique_ptr<Scheduler> scheduler_;
   int32_t num_parallel_ = 1;
   int64_t default_num_ctx_ = 4096;
+  int64_t state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
+  // Recurrent-state estimates by "path|modified|slots" (a header read per file, not per request).
+  mutable std::mutex state_estimate_mu_;
+  mutable std::map<std::string, int64_t> state_estimates_;
 };
 
 // Renders the prompt text for /api/generate and /api/chat. Messages is empty for generate.

@@ -3,6 +3,10 @@
 // float64 state matrix per value head, gated RMS norm) and every full_attention_interval-th
 // layer a full-attention layer with a sigmoid output gate per head, q/k norms and NEOX RoPE
 // over rope.dimension_count dimensions (text positions are the same on every M-RoPE axis).
+// qwen35moe (Hugging Face's Qwen3.5-MoE sparse block): the feed-forward is a softmax router
+// over all experts, the expert_used_count most probable with their probabilities divided by
+// their sum (norm_topk_prob), each a SwiGLU expert, plus a shared SwiGLU expert whose output is
+// multiplied by sigmoid(shared_expert_gate · x).
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -52,22 +56,70 @@ struct Layer {
   bool delta = false;
   std::vector<double> attn_norm, ffn_norm, q_norm, k_norm, conv, dt, a, norm;
   M64 wq, wk, wv, wo, qkv, z, beta, alpha, out, gate, up, down;
+  M64 router, gate_exps, up_exps, down_exps, sh_gate, sh_up, sh_down, sh_inp;  // qwen35moe
 };
+
+Vec swiglu_ffn(const M64& gate, const M64& up, const M64& down, const Vec& x, int64_t row0 = 0, int64_t rows = -1) {
+  if (rows < 0) rows = gate.rows;
+  Vec h(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    double g = 0, u = 0;
+    for (int64_t i = 0; i < gate.cols; ++i) {
+      g += gate.w[static_cast<size_t>((row0 + r) * gate.cols + i)] * x[static_cast<size_t>(i)];
+      u += up.w[static_cast<size_t>((row0 + r) * up.cols + i)] * x[static_cast<size_t>(i)];
+    }
+    h[static_cast<size_t>(r)] = g / (1.0 + std::exp(-g)) * u;
+  }
+  // down: the rows of this expert's [rows -> n_embd] matrix start at (row0 / rows) * n_embd.
+  const int64_t E = static_cast<int64_t>(x.size()), d0 = row0 / rows * E;
+  Vec y(static_cast<size_t>(E), 0.0);
+  for (int64_t r = 0; r < E; ++r)
+    for (int64_t i = 0; i < rows; ++i) y[static_cast<size_t>(r)] += down.w[static_cast<size_t>((d0 + r) * down.cols + i)] * h[static_cast<size_t>(i)];
+  return y;
+}
+
+// The sparse block: routed experts and the gated shared expert.
+Vec moe_ffn(const Layer& L, const Vec& x, int64_t n_used) {
+  const Vec logits = mul(L.router, x);
+  const double mx = *std::max_element(logits.begin(), logits.end());
+  Vec p(logits.size());
+  double sum = 0;
+  for (size_t i = 0; i < p.size(); ++i) sum += (p[i] = std::exp(logits[i] - mx));
+  for (double& e : p) e /= sum;
+  std::vector<size_t> idx(p.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+  double top = 0;
+  for (int64_t k = 0; k < n_used; ++k) top += p[idx[static_cast<size_t>(k)]];
+  const int64_t F = L.gate_exps.rows / L.router.rows;
+  Vec y(x.size(), 0.0);
+  for (int64_t k = 0; k < n_used; ++k) {
+    const auto e = static_cast<int64_t>(idx[static_cast<size_t>(k)]);
+    const Vec d = swiglu_ffn(L.gate_exps, L.up_exps, L.down_exps, x, e * F, F);
+    for (size_t i = 0; i < y.size(); ++i) y[i] += p[static_cast<size_t>(e)] / top * d[i];
+  }
+  const double g = sigm(mul(L.sh_inp, x)[0]);
+  const Vec s = swiglu_ffn(L.sh_gate, L.sh_up, L.sh_down, x);
+  for (size_t i = 0; i < y.size(); ++i) y[i] += g * s[i];
+  return y;
+}
 
 }  // namespace
 
 std::vector<Vec> forward_qwen35(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
                                 std::vector<int32_t>* greedy) {
   const GgufFile& f = *m.file;
-  const auto key = [&](const char* k) { return f.get_int(std::string("qwen35.") + k).value_or(0); };
+  const std::string arch = f.get_string("general.architecture").value_or("qwen35");
+  const auto key = [&](const char* k) { return f.get_int(arch + "." + k).value_or(0); };
   const int64_t n_conv = key("ssm.conv_kernel"), dk = key("ssm.state_size"), n_k = key("ssm.group_count");
   const int64_t n_v = key("ssm.time_step_rank"), dv = key("ssm.inner_size") / n_v;
-  const int64_t interval = f.get_int("qwen35.full_attention_interval").value_or(4);
+  const int64_t interval = f.get_int(arch + ".full_attention_interval").value_or(4);
+  const int64_t n_used = key("expert_used_count");
   const int64_t n_layer = key("block_count") - key("nextn_predict_layers");
   const int64_t E = key("embedding_length"), n_head = key("attention.head_count");
   const int64_t n_kv = key("attention.head_count_kv"), hd = key("attention.key_length"), n_rot = key("rope.dimension_count");
-  const double base = f.get_float("qwen35.rope.freq_base").value_or(10000.0);
-  const double eps = f.get_float("qwen35.attention.layer_norm_rms_epsilon").value_or(1e-6);
+  const double base = f.get_float(arch + ".rope.freq_base").value_or(10000.0);
+  const double eps = f.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6);
   const auto v = [](const TensorView& t) { return load(t).w; };
 
   std::vector<Layer> layers(static_cast<size_t>(n_layer));
@@ -76,7 +128,13 @@ std::vector<Vec> forward_qwen35(const Model& m, const std::vector<int32_t>& toke
     Layer& L = layers[static_cast<size_t>(il)];
     L.delta = (il + 1) % interval != 0;
     L.attn_norm = v(W.attn_norm), L.ffn_norm = v(W.ffn_norm);
-    L.gate = load(W.ffn_gate), L.up = load(W.ffn_up), L.down = load(W.ffn_down);
+    if (n_used > 0) {
+      L.router = load(W.ffn_gate_inp), L.gate_exps = load(W.ffn_gate_exps), L.up_exps = load(W.ffn_up_exps);
+      L.down_exps = load(W.ffn_down_exps), L.sh_gate = load(W.ffn_gate_shexp), L.sh_up = load(W.ffn_up_shexp);
+      L.sh_down = load(W.ffn_down_shexp), L.sh_inp = load(W.ffn_gate_inp_shexp);
+    } else {
+      L.gate = load(W.ffn_gate), L.up = load(W.ffn_up), L.down = load(W.ffn_down);
+    }
     if (L.delta) {
       L.qkv = load(W.delta_qkv), L.z = load(W.delta_z), L.beta = load(W.delta_beta), L.alpha = load(W.delta_alpha);
       L.out = load(W.delta_out), L.conv = v(W.delta_conv), L.dt = v(W.delta_dt), L.a = v(W.delta_a), L.norm = v(W.delta_norm);
@@ -192,10 +250,7 @@ std::vector<Vec> forward_qwen35(const Model& m, const std::vector<int32_t>& toke
       for (size_t i = 0; i < static_cast<size_t>(E); ++i) x[i] += y[i];
       Vec xf = x;
       rms(xf.data(), static_cast<size_t>(E), L.ffn_norm, eps);
-      Vec g = mul(L.gate, xf);
-      const Vec u = mul(L.up, xf);
-      for (size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
-      const Vec d = mul(L.down, g);
+      const Vec d = n_used > 0 ? moe_ffn(L, xf, n_used) : swiglu_ffn(L.gate, L.up, L.down, xf);
       for (size_t i = 0; i < static_cast<size_t>(E); ++i) x[i] += d[i];
     }
     rms(x.data(), static_cast<size_t>(E), out_norm, eps);

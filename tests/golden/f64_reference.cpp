@@ -222,8 +222,9 @@ Vec experts(const Rules& r, const LayerF64& L, const Vec& x) {
 
 std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
                          std::vector<int32_t>* greedy, int64_t n_ctx) {
-  if (m.file->get_string("general.architecture").value_or("") == "qwen35") return forward_qwen35(m, tokens, n_greedy, greedy);
-  if (m.file->get_string("general.architecture").value_or("") == "gemma4") return forward_gemma4(m, tokens, n_greedy, greedy);
+  const std::string arch = m.file->get_string("general.architecture").value_or("");
+  if (arch == "qwen35" || arch == "qwen35moe") return forward_qwen35(m, tokens, n_greedy, greedy);
+  if (arch == "gemma4") return forward_gemma4(m, tokens, n_greedy, greedy);
   const HParams& h = m.hp;
   const Rules rules = rules_for(m, n_ctx);
   const auto hd = static_cast<size_t>(h.head_dim);

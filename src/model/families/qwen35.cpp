@@ -4,6 +4,11 @@
 // q/k norms. Every layer then has a SwiGLU feed-forward whose norm the file calls
 // post_attention_norm. Files may append multi-token-prediction layers (nextn_predict_layers):
 // they are read past and not run.
+// qwen35moe (Qwen 3.5 / 3.6 MoE, e.g. 35B-A3B): the same layers with a mixture of experts in
+// place of the feed-forward: softmax over all experts, the k largest, renormalised (fixed by
+// architecture in ik_llama.cpp, whatever expert_weights_norm says), experts of width
+// expert_feed_forward_length, plus a shared expert of width expert_shared_feed_forward_length
+// (feed_forward_length when absent) gated per token by sigmoid(ffn_gate_inp_shexp · x).
 #include <array>
 
 #include "model/families/families.h"
@@ -28,8 +33,8 @@ Status need(const GgufFile& f, const std::string& key, int64_t& out) {
 // gives every axis the same position, so a pair whose section is one of the three rotates as
 // plain NEOX RoPE; a pair left to the fourth ("extra") axis would see position 0. Only
 // layouts where every pair is in the first three (all Qwen 3.5 files) are accepted.
-Status check_sections(const GgufFile& f, const HParams& hp) {
-  const GgufArray* a = f.get_array("qwen35.rope.dimension_sections");
+Status check_sections(const GgufFile& f, const std::string& p, const HParams& hp) {
+  const GgufArray* a = f.get_array(p + "rope.dimension_sections");
   if (a == nullptr) return {};
   std::array<int64_t, 4> s{};
   for (size_t i = 0; i < 4 && i < a->ints.size(); ++i) s[i] = a->ints[i];
@@ -46,10 +51,8 @@ Status check_sections(const GgufFile& f, const HParams& hp) {
   return {};
 }
 
-}  // namespace
-
-Status read_qwen35(const GgufFile& f, HParams& hp) {
-  const std::string p = "qwen35.";
+// The hybrid layout both variants share; `p` is the architecture's key prefix.
+Status read_hybrid(const GgufFile& f, const std::string& p, HParams& hp) {
   CORRAL_TRY(need(f, p + "ssm.conv_kernel", hp.ssm_d_conv));
   CORRAL_TRY(need(f, p + "ssm.state_size", hp.ssm_d_state));
   CORRAL_TRY(need(f, p + "ssm.group_count", hp.ssm_n_group));
@@ -67,11 +70,26 @@ Status read_qwen35(const GgufFile& f, HParams& hp) {
   const int64_t n_mtp = f.get_int(p + "nextn_predict_layers").value_or(0);
   if (interval <= 0 || n_mtp < 0 || n_mtp >= hp.n_layer)
     return make_error("{}: bad full_attention_interval {} or nextn_predict_layers {}", f.path(), interval, n_mtp);
-  CORRAL_TRY(check_sections(f, hp));
+  CORRAL_TRY(check_sections(f, p, hp));
   hp.n_layer -= n_mtp;  // the multi-token-prediction layers come last
   hp.layers.resize(static_cast<size_t>(hp.n_layer));
   for (int64_t il = 0; il < hp.n_layer; ++il) hp.layers[static_cast<size_t>(il)].recurrent = (il + 1) % interval != 0;
   hp.attn_output_gate = true;
+  return {};
+}
+
+}  // namespace
+
+Status read_qwen35(const GgufFile& f, HParams& hp) { return read_hybrid(f, "qwen35.", hp); }
+
+Status read_qwen35moe(const GgufFile& f, HParams& hp) {
+  const std::string p = "qwen35moe.";
+  CORRAL_TRY(read_hybrid(f, p, hp));
+  CORRAL_TRY(read_expert_hparams(f, hp, true));
+  hp.expert_weights_norm = true;
+  hp.n_ff_shexp = f.get_int(p + "expert_shared_feed_forward_length").value_or(hp.n_ff);
+  if (hp.n_ff_shexp <= 0 || hp.n_ff_shexp > (int64_t{1} << 24))
+    return make_error("{}: {}expert_shared_feed_forward_length = {} is out of range", f.path(), p, hp.n_ff_shexp);
   return {};
 }
 
@@ -81,7 +99,8 @@ void qwen35_layer(LayerPass& p, const LayerWeights& L, int64_t il) {
   else p.attention(L, il);
   p.add_to_residual();
   p.norm(L.ffn_norm);
-  p.feed_forward(L, Activation::kSilu);
+  if (L.ffn_gate_inp.data != nullptr) p.mixture_of_experts(L);  // qwen35moe: routed + shared experts
+  else p.feed_forward(L, Activation::kSilu);
   p.add_to_residual();
 }
 

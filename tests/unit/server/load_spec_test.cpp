@@ -1,0 +1,82 @@
+// ModelHost::load_spec's memory estimate, before any load: the file's size, plus for a
+// recurrent model (qwen35, qwen35moe) the Gated DeltaNet states and their checkpoints of every
+// slot, read from the file's header. The header-only files here have no tensors: the estimate
+// must not need them.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "gguf/gguf_writer.h"
+#include "server/model_host.h"
+
+namespace corral::server {
+namespace {
+
+// A qwen35-style header: 8 layers, a full-attention layer every 4th (so 6 recurrent ones),
+// 4-tap convolution, 2 q/k heads and 4 value heads of 32.
+std::string write_header(const std::string& arch, int64_t n_expert) {
+  GgufWriter w;
+  const std::string a = arch + ".";
+  w.set_string("general.architecture", arch);
+  w.set_u32(a + "embedding_length", 128);
+  w.set_u32(a + "block_count", 8);
+  w.set_u32(a + "feed_forward_length", 256);
+  w.set_u32(a + "attention.head_count", 4);
+  w.set_u32(a + "attention.head_count_kv", 2);
+  w.set_u32(a + "attention.key_length", 32);
+  w.set_u32(a + "attention.value_length", 32);
+  w.set_u32(a + "ssm.conv_kernel", 4);
+  w.set_u32(a + "ssm.state_size", 32);
+  w.set_u32(a + "ssm.group_count", 2);
+  w.set_u32(a + "ssm.time_step_rank", 4);
+  w.set_u32(a + "ssm.inner_size", 128);
+  w.set_u32(a + "full_attention_interval", 4);
+  if (n_expert > 0) {
+    w.set_u32(a + "expert_count", static_cast<uint32_t>(n_expert));
+    w.set_u32(a + "expert_used_count", 2);
+    w.set_u32(a + "expert_feed_forward_length", 64);
+  }
+  const std::string path = ::testing::TempDir() + "/load_spec_" + arch + "_" + std::to_string(getpid()) + ".gguf";
+  std::ofstream(path, std::ios::binary) << w.serialize();
+  return path;
+}
+
+// Per recurrent layer and slot: (taps - 1) x (2 x 2 x 32 + 128) convolution inputs and
+// 4 value heads' 32 x 32 states, F32; live and checkpoint.
+constexpr int64_t kStateBytesPerSlot = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32) * 4 * 2;
+
+TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
+  setenv("OLLAMA_NUM_PARALLEL", "3", 1);
+  ModelHost host(nullptr, SchedulerConfig{});
+  unsetenv("OLLAMA_NUM_PARALLEL");
+  for (const auto& [arch, experts] : {std::pair<std::string, int64_t>{"qwen35", 0}, {"qwen35moe", 8}}) {
+    ModelRef ref;
+    ref.name = arch;
+    ref.path = write_header(arch, experts);
+    ref.size_bytes = 1000000;
+    const LoadSpec s = host.load_spec(ref, api::Options{});
+    EXPECT_EQ(s.params.n_parallel, 3);
+    EXPECT_EQ(s.estimated_state_bytes, 3 * kStateBytesPerSlot) << arch;
+    EXPECT_EQ(s.estimated_bytes, 1000000 + 3 * kStateBytesPerSlot) << arch;
+    std::remove(ref.path.c_str());
+    // Cached per file: the same answer without reading the header again.
+    EXPECT_EQ(host.load_spec(ref, api::Options{}).estimated_bytes, s.estimated_bytes) << arch;
+  }
+}
+
+TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
+  ModelHost host(nullptr, SchedulerConfig{});
+  ModelRef ref;
+  ref.name = "llama";
+  ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
+  ref.size_bytes = 12345;
+  const LoadSpec s = host.load_spec(ref, api::Options{});
+  EXPECT_EQ(s.estimated_state_bytes, 0);
+  EXPECT_EQ(s.estimated_bytes, 12345);
+}
+
+}  // namespace
+}  // namespace corral::server
