@@ -76,24 +76,30 @@ namespace {
 constexpr int64_t kMaxHead = 512;  // HParams: ssm.state_size <= 512, and the state is square
 constexpr int64_t kBlockRows = 4;  // tokens whose S0 products share one pass over S0
 
-// y[c] += a * x[c] for c < n, in blocks of 8 with a fixed trip count, which the compiler
-// vectorises; each element is the same single product and sum whatever the blocking.
-inline void add_scaled(float* y, const float* x, float a, int64_t n) {
-  const int64_t n8 = n / 8 * 8;
-  for (int64_t c0 = 0; c0 < n8; c0 += 8)
-    for (int64_t c = c0; c < c0 + 8; ++c) y[c] += a * x[c];
-  for (int64_t c = n8; c < n; ++c) y[c] += a * x[c];
-}
-
 // prod[r][c] = sum_l vec[r][l] * S[l][c] for n_vec vectors, each summed over l in order: the
 // bits of one product do not depend on how many are computed together.
 void state_products(const float* S, const float* const* vec, int64_t n_vec, int64_t dk, int64_t dv,
                     float (*prod)[kMaxHead]) {
-  for (int64_t r = 0; r < n_vec; ++r) std::fill(prod[r], prod[r] + dv, 0.0f);
-  for (int64_t l = 0; l < dk; ++l) {
-    const float* row = S + l * dv;
-    for (int64_t r = 0; r < n_vec; ++r) add_scaled(prod[r], row, vec[r][l], dv);
-  }
+  // Eight columns at a time, summed over l in registers; the block of S stays in cache for
+  // all the vectors.
+  auto columns = [&](int64_t c0, int64_t width) {
+    for (int64_t r0 = 0; r0 < n_vec; r0 += 4) {  // four vectors share each load of S
+      const int64_t nr = std::min<int64_t>(4, n_vec - r0);
+      float acc[4][8] = {};
+      for (int64_t l = 0; l < dk; ++l) {
+        const float* row = S + l * dv + c0;
+        for (int64_t r = 0; r < nr; ++r) {
+          const float x = vec[r0 + r][l];
+          for (int64_t c = 0; c < width; ++c) acc[r][c] += row[c] * x;
+        }
+      }
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t c = 0; c < width; ++c) prod[r0 + r][c0 + c] = acc[r][c];
+    }
+  };
+  const int64_t dv8 = dv / 8 * 8;
+  for (int64_t c0 = 0; c0 < dv8; c0 += 8) columns(c0, 8);
+  if (dv8 < dv) columns(dv8, dv - dv8);
 }
 
 // A dot product in 8 lanes (element i in lane i mod 8), the lanes then summed in order: one
@@ -116,11 +122,24 @@ void close_chunk(float* S, const float* keys, const float* vals, const float* G,
   const float e_last = std::exp(g_last);
   float ej[kMaxHead];  // chunk <= kMaxHead
   for (int64_t j = 0; j < chunk; ++j) ej[j] = std::exp(g_last - G[j]);
+  float x[kMaxHead];
   for (int64_t l = 0; l < dk; ++l) {
     float* row = S + l * dv;
-    for (int64_t c = 0; c < dv; ++c) row[c] *= e_last;
-    for (int64_t j = 0; j < chunk; ++j) add_scaled(row, vals + j * dv, keys[j * dk + l] * ej[j], dv);
-    for (int64_t c = 0; c < dv; ++c) row[c] = std::min(std::max(row[c], -kStateClamp), kStateClamp);
+    for (int64_t j = 0; j < chunk; ++j) x[j] = keys[j * dk + l] * ej[j];
+    // Eight columns at a time held across the chunk's tokens (each entry: e_last S0, then the
+    // tokens' terms in order, then the clamp).
+    auto columns = [&](int64_t c0, int64_t width) {
+      float acc[8];
+      for (int64_t c = 0; c < width; ++c) acc[c] = row[c0 + c] * e_last;
+      for (int64_t j = 0; j < chunk; ++j) {
+        const float* w = vals + j * dv + c0;
+        for (int64_t c = 0; c < width; ++c) acc[c] += x[j] * w[c];
+      }
+      for (int64_t c = 0; c < width; ++c) row[c0 + c] = std::min(std::max(acc[c], -kStateClamp), kStateClamp);
+    };
+    const int64_t dv8 = dv / 8 * 8;
+    for (int64_t c0 = 0; c0 < dv8; c0 += 8) columns(c0, 8);
+    if (dv8 < dv) columns(dv8, dv - dv8);
   }
 }
 
@@ -157,22 +176,37 @@ void delta_chunk_run(float* head, int64_t chunk, int64_t first, const int64_t* r
       float* o = out + row * out_stride;
       const float* ks = prod[2 * b];
       const float* qs = prod[2 * b + 1];
-      for (int64_t c = 0; c < dv; ++c) {
-        w[c] = bt * (vt[c] - ei * ks[c]);
-        o[c] = ei * qs[c];
-      }
-      // The forward substitution's row i, and the within-chunk part of the output.
+      // The forward substitution's row i (coefficients A_ij), and the within-chunk part of
+      // the output (coefficients e^{G_i - G_j} q_i . k_j), each summed over j in order.
+      float a[kMaxHead], qk[kMaxHead];
       for (int64_t j = 0; j < i; ++j) {
         const float* kj = keys + j * dk;
-        const float* wj = vals + j * dv;
         const float e = std::exp(Gi - G[j]);
-        const float a = bt * dot_lanes(kt, kj, dk) * e;
-        const float qk = dot_lanes(qt, kj, dk) * e;
-        add_scaled(w, wj, -a, dv);
-        add_scaled(o, wj, qk, dv);
+        a[j] = bt * dot_lanes(kt, kj, dk) * e;
+        qk[j] = dot_lanes(qt, kj, dk) * e;
       }
-      const float qk = dot_lanes(qt, kt, dk);
-      for (int64_t c = 0; c < dv; ++c) o[c] = (o[c] + qk * w[c]) * scale;
+      const float qk_self = dot_lanes(qt, kt, dk);
+      auto columns = [&](int64_t c0, int64_t width) {
+        float wa[8], oa[8];
+        for (int64_t c = 0; c < width; ++c) {
+          wa[c] = bt * (vt[c0 + c] - ei * ks[c0 + c]);
+          oa[c] = ei * qs[c0 + c];
+        }
+        for (int64_t j = 0; j < i; ++j) {
+          const float* wj = vals + j * dv + c0;
+          for (int64_t c = 0; c < width; ++c) {
+            wa[c] -= a[j] * wj[c];
+            oa[c] += qk[j] * wj[c];
+          }
+        }
+        for (int64_t c = 0; c < width; ++c) {
+          w[c0 + c] = wa[c];
+          o[c0 + c] = (oa[c] + qk_self * wa[c]) * scale;
+        }
+      };
+      const int64_t dv8 = dv / 8 * 8;
+      for (int64_t c0 = 0; c0 < dv8; c0 += 8) columns(c0, 8);
+      if (dv8 < dv) columns(dv8, dv - dv8);
       std::copy_n(kt, dk, keys + i * dk);
       G[i] = Gi;
     }
