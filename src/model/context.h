@@ -141,6 +141,7 @@ class Context {
   // Gated DeltaNet (delta_net.cpp): q/k/v after the convolution, the gate z, beta and decay per
   // value head, the heads' outputs
   std::vector<float> dn_qkv_, dn_z_, dn_beta_, dn_decay_, dn_out_;
+  std::vector<int64_t> dn_rows_;  // DeltaNet: n_seq + 1 offsets, then the batch rows grouped by sequence
   // mixture of experts (moe.cpp): router logits [n_tokens][n_expert]; per (token, rank) the
   // expert, its weight and its output [n_embd]; the counting sort by expert; gathered rows
   std::vector<float> moe_logits_, moe_w_, moe_y_, moe_x_;

@@ -158,10 +158,16 @@ struct HParams {
   int64_t n_recurrent_layers() const;
   int64_t delta_conv_dim() const { return 2 * ssm_n_group * ssm_d_state + ssm_d_inner; }
   int64_t delta_head_v() const { return ssm_dt_rank > 0 ? ssm_d_inner / ssm_dt_rank : 0; }
+  // The Gated DeltaNet's chunk (model/delta_net.h): its state advances once per
+  // kDeltaChunk tokens, chunks aligned to absolute positions.
+  static constexpr int64_t kDeltaChunk = 64;
   // Floats of one recurrent layer's state for one sequence: the convolution's last
-  // ssm_d_conv - 1 inputs per channel, then a [ssm_d_state x head_v] matrix per value head.
+  // ssm_d_conv - 1 inputs per channel, then per value head a [ssm_d_state x head_v] matrix
+  // and the current chunk's tokens so far (key, corrected value, cumulative log decay each).
   size_t recurrent_state_floats() const {
-    return static_cast<size_t>((ssm_d_conv - 1) * delta_conv_dim() + ssm_dt_rank * ssm_d_state * delta_head_v());
+    const int64_t dk = ssm_d_state, dv = delta_head_v();
+    return static_cast<size_t>((ssm_d_conv - 1) * delta_conv_dim() +
+                               ssm_dt_rank * (dk * dv + kDeltaChunk * (dk + dv + 1)));
   }
 };
 

@@ -97,7 +97,9 @@ tags = {m["name"]: m["size"] for m in json.loads(sys.argv[2])["models"]}
 for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
     name = [n for n in ps if n.startswith(prefix)][0]
     extra = ps[name] - tags[name]
-    per_slot = 2 * layers * (3 * 512 + 4 * 64 * 64) * 4
+    # per DeltaNet layer and slot: the conv window, 4 value heads of 64 x 64 and the unfinished
+    # chunk (64 x (64 + 64 + 1) floats per head); live state and checkpoint.
+    per_slot = 2 * layers * (3 * 512 + 4 * 64 * 64 + 4 * 64 * 129) * 4
     assert extra > 0 and extra % per_slot == 0, (prefix, extra, per_slot)
 ' "$ps" "$tags" || fail "qwen35/qwen35moe size in /api/ps: $ps"
 echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, qwen35moe, gemma4 answer"

@@ -63,7 +63,7 @@ class RecurrentCache : public ::testing::Test {
     const GenerateEvent c = run(*cold, seeded(second, 2, 12));
     EXPECT_EQ(c.prompt_eval_count, static_cast<int32_t>(second.size()));
     EXPECT_EQ(w.context, c.context);
-    EXPECT_EQ(w.eval_count, 12);
+    EXPECT_EQ(w.eval_count, 12) << w.done_reason << " " << w.error;
     return w;
   }
   static std::vector<int32_t> ids(int32_t from, int32_t n) {
@@ -103,6 +103,17 @@ TEST_F(RecurrentCache, ExtendedPromptResumesFromTheCheckpoint) {
   EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(longer.size() - (prompt.size() - 1)));
 }
 
+// Prompts across several DeltaNet chunks (64 tokens): the checkpoint before the last token
+// (mid-chunk) and the answer's chunk ends give the same tokens as a cold runner.
+TEST_F(RecurrentCache, LongPromptsAcrossChunksResumeFromTheCheckpoint) {
+  const std::vector<int32_t> prompt = ids(8, 150);
+  EXPECT_EQ(warm_equals_cold(prompt, prompt).prompt_eval_count, 1);
+  std::vector<int32_t> longer = prompt;
+  for (int32_t t : ids(11, 40)) longer.push_back(t);
+  const GenerateEvent w = warm_equals_cold(prompt, longer);
+  EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(longer.size() - (prompt.size() - 1)));
+}
+
 TEST_F(RecurrentCache, SharedPrefixShorterThanTheCheckpointStartsOver) {
   const std::vector<int32_t> prompt = ids(0, 40);
   std::vector<int32_t> other(prompt.begin(), prompt.begin() + 20);
@@ -125,8 +136,11 @@ TEST_F(RecurrentCache, StateMemoryIsCountedAndConstantInTheContext) {
   int64_t n_delta = 0;
   for (const LayerShape& l : h.layers) n_delta += l.recurrent ? 1 : 0;
   ASSERT_EQ(n_delta, 3);
+  // (with, per value head, the DeltaNet chunk's keys, corrected values and log decays)
+  const int64_t dk = h.ssm_d_state, dv = h.delta_head_v();
   const size_t per_slot_layer = static_cast<size_t>((h.ssm_d_conv - 1) * h.delta_conv_dim() +
-                                                    h.ssm_dt_rank * h.ssm_d_state * h.delta_head_v()) * sizeof(float);
+                                                    h.ssm_dt_rank * (dk * dv + HParams::kDeltaChunk * (dk + dv + 1))) *
+                                sizeof(float);
   for (int32_t n_ctx : {1024, 8192, 32768}) {
     RunnerParams p;
     p.n_ctx = n_ctx;

@@ -6,10 +6,13 @@
 // - a hybrid model (DeltaNet, then attention): batched, one token at a time and behind another
 //   sequence's tokens give the same bits; a sequence continues only where its state is, or
 //   restarts at 0; the state's memory does not grow with the context.
+// - the chunked form of the recurrence against the token form and float64, and the same bits
+//   however a sequence is split into calls or batches (across chunk ends).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -66,6 +69,112 @@ TEST(DeltaRule, MatchesAFloat64Recurrence) {
   for (size_t i = 0; i < S.size(); ++i) worst = std::max(worst, std::fabs(S[i] - state[i]));
   EXPECT_GT(largest, 0.05);
   EXPECT_LE(worst, 2e-5);
+}
+
+// Random inputs for the chunked form: unit-norm q/k, v in [-2, 2], log decay of a decay in
+// [0.3, 1], beta in [0, 1]; token t's q/k/v at t * 3 * dk (dk == dv here).
+struct ChunkInputs {
+  std::vector<float> qkv, g, beta;
+};
+ChunkInputs chunk_inputs(int64_t dk, int64_t T, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f), unit(0.0f, 1.0f);
+  ChunkInputs in;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int part = 0; part < 3; ++part) {
+      std::vector<float> x(static_cast<size_t>(dk));
+      double n = 0;
+      for (float& e : x) {
+        e = u(rng);
+        n += e * e;
+      }
+      for (float& e : x) e = part < 2 ? static_cast<float>(e / std::sqrt(n)) : 2.0f * e;
+      in.qkv.insert(in.qkv.end(), x.begin(), x.end());
+    }
+    in.g.push_back(std::log(0.3f + 0.7f * unit(rng)));
+    in.beta.push_back(unit(rng));
+  }
+  return in;
+}
+
+// The chunked form over `T` tokens split into calls of the given sizes (cycled).
+std::vector<float> run_chunked(const ChunkInputs& in, int64_t dk, int64_t chunk, int64_t T,
+                               const std::vector<int64_t>& splits, std::vector<float>& head) {
+  head.assign(static_cast<size_t>(delta_chunk_head_floats(dk, dk, chunk)), 0.0f);
+  std::vector<float> out(static_cast<size_t>(T * dk), -1.0f);
+  std::vector<int64_t> rows(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) rows[static_cast<size_t>(t)] = t;
+  size_t s = 0;
+  for (int64_t t = 0; t < T;) {
+    const int64_t n = std::min(splits[s++ % splits.size()], T - t);
+    delta_chunk_run(head.data(), chunk, t % chunk, &rows[static_cast<size_t>(t)], n, in.qkv.data(), in.qkv.data() + dk,
+                    in.qkv.data() + 2 * dk, 3 * dk, in.g.data(), in.beta.data(), 1, dk, dk, out.data(), dk);
+    t += n;
+  }
+  return out;
+}
+
+// The chunked form against the token form and a float64 recurrence, over several chunks
+// (T a multiple of the chunk, so the final S0 is the whole state). The two float32 forms
+// round differently (the chunked form sums the within-chunk terms one by one, with decays
+// e^{G_i - G_j} rather than products of per-token decays), each within a few float32 ulps of
+// values of order 1 per step: both stay within 4e-6 of float64 here (measured: 1.3e-7 with
+// chunks of 16, 6.6e-7 with chunks of 64, on outputs up to 0.18).
+TEST(DeltaChunk, MatchesTheTokenFormAndAFloat64Recurrence) {
+  const int64_t dk = 32, T = 192;
+  const ChunkInputs in = chunk_inputs(dk, T, 11);
+  for (const int64_t chunk : {int64_t{16}, int64_t{64}}) {
+    std::vector<float> head;
+    const std::vector<float> got = run_chunked(in, dk, chunk, T, {T}, head);
+    std::vector<float> state(static_cast<size_t>(dk * dk), 0.0f), tok(static_cast<size_t>(T * dk));
+    std::vector<double> S(static_cast<size_t>(dk * dk), 0.0);
+    double worst_f64 = 0, worst_tok = 0, largest = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const float* q = &in.qkv[static_cast<size_t>(t * 3 * dk)];
+      const float* k = q + dk;
+      const float* v = k + dk;
+      const float decay = std::exp(in.g[static_cast<size_t>(t)]), beta = in.beta[static_cast<size_t>(t)];
+      delta_rule_step(state.data(), q, k, v, decay, beta, dk, dk, &tok[static_cast<size_t>(t * dk)]);
+      for (double& e : S) e *= decay;
+      for (int64_t j = 0; j < dk; ++j) {
+        double sk = 0;
+        for (int64_t i = 0; i < dk; ++i) sk += S[static_cast<size_t>(i * dk + j)] * k[i];
+        for (int64_t i = 0; i < dk; ++i) S[static_cast<size_t>(i * dk + j)] += k[i] * beta * (v[j] - sk);
+      }
+      for (int64_t j = 0; j < dk; ++j) {
+        double o = 0;
+        for (int64_t i = 0; i < dk; ++i) o += S[static_cast<size_t>(i * dk + j)] * q[i];
+        o /= std::sqrt(static_cast<double>(dk));
+        const auto at = static_cast<size_t>(t * dk + j);
+        worst_f64 = std::max(worst_f64, std::fabs(o - got[at]));
+        worst_tok = std::max(worst_tok, static_cast<double>(std::fabs(tok[at] - got[at])));
+        largest = std::max(largest, std::fabs(o));
+      }
+    }
+    for (size_t i = 0; i < S.size(); ++i) {
+      worst_f64 = std::max(worst_f64, std::fabs(S[i] - head[i]));
+      worst_tok = std::max(worst_tok, static_cast<double>(std::fabs(state[i] - head[i])));
+    }
+    EXPECT_GT(largest, 0.05);
+    std::printf("chunk %lld: worst vs float64 %.3g, vs token form %.3g (largest %.3g)\n", static_cast<long long>(chunk), worst_f64, worst_tok, largest);
+    EXPECT_LE(worst_f64, 4e-6) << "chunk " << chunk;
+    EXPECT_LE(worst_tok, 4e-6) << "chunk " << chunk;
+    EXPECT_GT(worst_tok, 0.0) << "the two forms round alike: is the chunked form running?";
+  }
+}
+
+// However a sequence's tokens are split into calls (one token at a time, a whole prompt, odd
+// sizes straddling chunk ends), the outputs and the state are the same bits.
+TEST(DeltaChunk, AnySplitGivesTheSameBits) {
+  const int64_t dk = 24, chunk = 16, T = 150;
+  const ChunkInputs in = chunk_inputs(dk, T, 12);
+  std::vector<float> head_whole;
+  const std::vector<float> whole = run_chunked(in, dk, chunk, T, {T}, head_whole);
+  for (const auto& splits : std::vector<std::vector<int64_t>>{{1}, {7}, {16}, {5, 30, 1, 64}, {17, 3}}) {
+    std::vector<float> head;
+    EXPECT_EQ(run_chunked(in, dk, chunk, T, splits, head), whole) << "split " << splits[0];
+    EXPECT_EQ(head, head_whole) << "split " << splits[0];
+  }
 }
 
 TEST(CausalConv, IsTheConvolutionOverThePreviousInputs) {
@@ -265,6 +374,26 @@ std::vector<std::vector<double>> float64_logits(const Weights& w, const std::vec
   return out;
 }
 
+// The logits of every token of `tokens` (one sequence), sent in batches of `batch` tokens.
+std::vector<float> run_batches(const std::shared_ptr<const Model>& m, const std::vector<int32_t>& tokens, size_t batch) {
+  ContextParams p;
+  p.n_ctx = 256;
+  p.kv_type = KvType::kF32;
+  auto c = Context::create(m, p);
+  EXPECT_TRUE(c.ok());
+  std::vector<float> out;
+  Batch b;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    b.add(tokens[i], static_cast<int32_t>(i), 0, true);
+    if (b.size() < batch && i + 1 < tokens.size()) continue;
+    auto r = (*c)->forward(b);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    if (r.ok()) out.insert(out.end(), r->begin(), r->end());
+    b.clear();
+  }
+  return out;
+}
+
 std::vector<float> run(const std::shared_ptr<const Model>& m, const std::vector<int32_t>& tokens, bool whole) {
   ContextParams p;
   p.n_ctx = 64;
@@ -302,6 +431,43 @@ TEST(DeltaNetLayer, MatchesFloat64) {
         worst = std::max(worst, std::fabs(want[t][static_cast<size_t>(i)] - got[t * static_cast<size_t>(kVocab) + static_cast<size_t>(i)]));
     EXPECT_LE(worst, 2e-4) << (whole ? "batched" : "one token at a time");
   }
+}
+
+// 150 tokens: two complete chunks of the DeltaNet's recurrence and part of a third.
+std::vector<int32_t> long_prompt() {
+  std::vector<int32_t> t;
+  for (int32_t i = 0; i < 150; ++i) t.push_back((i * 17 + i / 7) % static_cast<int32_t>(kVocab));
+  return t;
+}
+
+TEST(DeltaNetLayer, MatchesFloat64AcrossChunks) {
+  Weights w;
+  std::string image;
+  const auto m = make_model(1, 2, true, w, image);
+  ASSERT_NE(m, nullptr);
+  const std::vector<int32_t> tokens = long_prompt();
+  const auto want = float64_logits(w, tokens);
+  const std::vector<float> got = run_batches(m, tokens, tokens.size());
+  ASSERT_EQ(got.size(), tokens.size() * static_cast<size_t>(kVocab));
+  double worst = 0;
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (int64_t i = 0; i < kVocab; ++i)
+      worst = std::max(worst, std::fabs(want[t][static_cast<size_t>(i)] - got[t * static_cast<size_t>(kVocab) + static_cast<size_t>(i)]));
+  EXPECT_LE(worst, 2e-4);
+}
+
+// The determinism guarantee: a prompt split into batches of any size (one token at a time,
+// sizes that straddle the chunk ends, whole) gives the same bits.
+TEST(HybridModel, APromptSplitIntoAnyBatchSizesGivesTheSameBits) {
+  Weights w;
+  std::string image;
+  const auto m = make_model(4, 2, false, w, image);  // DeltaNet, attention, DeltaNet, attention
+  ASSERT_NE(m, nullptr);
+  const std::vector<int32_t> tokens = long_prompt();
+  const std::vector<float> whole = run_batches(m, tokens, tokens.size());
+  ASSERT_EQ(whole.size(), tokens.size() * static_cast<size_t>(kVocab));
+  for (const size_t batch : {size_t{1}, size_t{7}, size_t{64}, size_t{100}})
+    EXPECT_EQ(run_batches(m, tokens, batch), whole) << "batches of " << batch;
 }
 
 TEST(HybridModel, BatchedOneTokenAndMixedBatchesGiveTheSameBits) {
@@ -407,9 +573,10 @@ TEST(HybridModel, RecurrentMemoryDoesNotGrowWithTheContext) {
     rec[i] = (*c)->recurrent_elements();
     kv[i] = (*c)->kv_elements();
   }
-  // two DeltaNet layers x two sequences x ((taps - 1) x conv channels + heads x dk x dv), and
-  // as much again for the checkpoints
-  const size_t per = static_cast<size_t>((kConv - 1) * kConvDim + kHeads * kDk * kDk);
+  // two DeltaNet layers x two sequences x ((taps - 1) x conv channels + heads x (dk x dv and
+  // the chunk's keys, corrected values and log decays)), and as much again for the checkpoints
+  const size_t per = static_cast<size_t>((kConv - 1) * kConvDim +
+                                         kHeads * (kDk * kDk + HParams::kDeltaChunk * (2 * kDk + 1)));
   EXPECT_EQ(rec[0], 2 * 2 * 2 * per);
   EXPECT_EQ(rec[1], rec[0]);
   // K and V only for the two attention layers
