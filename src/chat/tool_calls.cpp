@@ -503,19 +503,10 @@ std::optional<ToolCallGrammar> tool_call_grammar(ToolCallSyntax syntax, const OJ
   const bool one = choice == ToolChoice::kNamed || !parallel;
   switch (syntax) {
     case ToolCallSyntax::kHermes:
+    case ToolCallSyntax::kQwenXml:  // the same <tool_call> wrapper around another call body
       if (choice == ToolChoice::kAuto) {
         g.trigger = "<tool_call>";
         // The first call, then (unless one is asked for) a few more or the end of the turn.
-        g.gbnf = std::string("root ::= \"\\n\" call-body \"\\n</tool_call>\"") +
-                 (one ? "" : " (\"\\n<tool_call>\\n\" call-body \"\\n</tool_call>\"){0,3}") + "\n";
-      } else {
-        g.gbnf = std::string("root ::= call") + (one ? "" : " (\"\\n\" call){0,3}") +
-                 "\ncall ::= \"<tool_call>\\n\" call-body \"\\n</tool_call>\"\n";
-      }
-      break;
-    case ToolCallSyntax::kQwenXml:
-      if (choice == ToolChoice::kAuto) {
-        g.trigger = "<tool_call>";
         g.gbnf = std::string("root ::= \"\\n\" call-body \"\\n</tool_call>\"") +
                  (one ? "" : " (\"\\n<tool_call>\\n\" call-body \"\\n</tool_call>\"){0,3}") + "\n";
       } else {
