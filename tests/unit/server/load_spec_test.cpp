@@ -44,9 +44,10 @@ std::string write_header(const std::string& arch, int64_t n_expert) {
   return path;
 }
 
-// Per recurrent layer and slot: (taps - 1) x (2 x 2 x 32 + 128) convolution inputs and
-// 4 value heads' 32 x 32 states, F32; live and checkpoint.
-constexpr int64_t kStateBytesPerSlot = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32) * 4 * 2;
+// Per recurrent layer and slot: (taps - 1) x (2 x 2 x 32 + 128) convolution inputs, 4 value
+// heads' 32 x 32 states and their unfinished chunk (64 x (32 + 32 + 1) floats each), F32; live
+// and checkpoint.
+constexpr int64_t kStateBytesPerSlot = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32 + 4 * 64 * 65) * 4 * 2;
 
 TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
   setenv("OLLAMA_NUM_PARALLEL", "3", 1);
