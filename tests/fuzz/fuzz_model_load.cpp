@@ -30,7 +30,10 @@ void check_layer(const corral::LayerWeights& l, Extent in) {
   for (const corral::TensorView* v :
        {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm,
         &l.ffn_norm, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_post_norm, &l.ffn_gate_inp, &l.ffn_gate_exps,
-        &l.ffn_up_exps, &l.ffn_down_exps})
+        &l.ffn_up_exps, &l.ffn_down_exps, &l.bo, &l.attn_sinks, &l.ffn_gate_inp_b, &l.ffn_gate_exps_b,
+        &l.ffn_up_exps_b, &l.ffn_down_exps_b, &l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp,
+        &l.ffn_gate_inp_shexp, &l.delta_qkv, &l.delta_z, &l.delta_beta, &l.delta_alpha, &l.delta_conv, &l.delta_dt,
+        &l.delta_a, &l.delta_norm, &l.delta_out, &l.ple_gate, &l.ple_proj, &l.ple_post_norm, &l.out_scale})
     check(*v, in);
 }
 
@@ -50,7 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(m.output_norm, in);
   check(m.output, in);
   for (const auto& l : m.layers) check_layer(l, in);
-  for (const corral::TensorView* v : {&m.token_types, &m.pos_embd, &m.embd_norm, &m.embd_norm_b}) check(*v, in);
+  for (const corral::TensorView* v : {&m.token_types, &m.pos_embd, &m.embd_norm, &m.embd_norm_b, &m.cls, &m.cls_b,
+                                      &m.cls_out, &m.cls_out_b, &m.per_layer_token_embd, &m.per_layer_model_proj,
+                                      &m.per_layer_proj_norm})
+    check(*v, in);
   for (const auto& e : m.encoder_layers)
     for (const corral::TensorView* v : {&e.bo, &e.attn_out_norm, &e.attn_out_norm_b, &e.ffn_up_b, &e.ffn_down_b,
                                         &e.out_norm, &e.out_norm_b})
