@@ -59,7 +59,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
   std::string model_path;
-  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0, embed_batch = 0;
+  int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0, embed_batch = 0, parallel = 1;
   bool json = false, no_limits = false;
   app.add_option("-m,--model", model_path, "GGUF file")->required();
   app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
@@ -72,6 +72,10 @@ int cmd_bench(int argc, char** argv) {
                  "Embedding mode (encoder models; their default: 64 inputs of 100 tokens): embed batches of N "
                  "random inputs of -p tokens each")
       ->check(CLI::Range(1, 1 << 16));
+  app.add_option("--parallel", parallel,
+                 "Sequences generated side by side in the tg test, one token each per forward pass (as the server's "
+                 "continuous batching runs that many streams); t/s counts all of them")
+      ->check(CLI::Range(1, 256));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
   try {
@@ -122,6 +126,7 @@ int cmd_bench(int argc, char** argv) {
 
   ContextParams cp;
   cp.n_ctx = std::max(1, depth + n_prompt + n_gen);  // as llama-bench sizes its context
+  cp.n_seq = parallel;
   // What a context of this size holds (sliding-window layers hold only their window).
   double kv_bytes = 0;
   if (auto probe_ctx = Context::create(model, cp))
@@ -162,6 +167,7 @@ int cmd_bench(int argc, char** argv) {
     Batch b;
     for (int i = 0; i < depth; ++i) b.add(tok(rng), i, 0, i + 1 == depth);
     if (depth > 0 && !run_forward(*deep, b)) return nullptr;
+    for (int32_t s = 1; s < parallel; ++s) deep->copy_sequence(0, s, depth);
     return deep.get();
   };
   const std::string at_depth = depth > 0 ? fmt::format(" @ d{}", depth) : "";
@@ -197,7 +203,8 @@ int cmd_bench(int argc, char** argv) {
     results.push_back(r);
   }
   if (n_gen > 0) {
-    TestResult r{"tg" + std::to_string(n_gen) + at_depth, {}, 0.0, "read bandwidth"};
+    const std::string streams = parallel > 1 ? fmt::format(" x{}", parallel) : "";
+    TestResult r{"tg" + std::to_string(n_gen) + streams + at_depth, {}, 0.0, "read bandwidth"};
     for (int rep = 0; rep < reps; ++rep) {
       Context* ctx = context_at_depth();
       if (ctx == nullptr) return 1;
@@ -205,10 +212,10 @@ int cmd_bench(int argc, char** argv) {
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < n_gen; ++i) {
         b.clear();
-        b.add(tok(rng), depth + i, 0, true);
+        for (int32_t s = 0; s < parallel; ++s) b.add(tok(rng), depth + i, s, true);
         if (!run_forward(*ctx, b)) return 1;
       }
-      r.tps.push_back(n_gen / seconds_since(t0));
+      r.tps.push_back(static_cast<double>(n_gen) * parallel / seconds_since(t0));
       rss_run = read_rss();
     }
     results.push_back(r);
@@ -217,7 +224,9 @@ int cmd_bench(int argc, char** argv) {
   for (TestResult& r : results) {
     const bool pp = r.name.rfind("pp", 0) == 0;
     const double limit = pp ? int8_peak : read_bw;
-    if (limit > 0) r.fraction = stats_of(r.tps).mean * (pp ? cost.ops_per_token : cost.weight_bytes) / limit;
+    // A forward pass of `parallel` streams reads the weights once: bytes per pass, not per token.
+    const double per_token = pp ? cost.ops_per_token : cost.weight_bytes / parallel;
+    if (limit > 0) r.fraction = stats_of(r.tps).mean * per_token / limit;
   }
 
   std::string name = model_path.substr(model_path.find_last_of('/') + 1);
@@ -233,6 +242,7 @@ int cmd_bench(int argc, char** argv) {
     j["kernels"] = table.name;
     j["threads"] = n_threads;
     j["depth"] = depth;
+    j["parallel"] = parallel;
     j["limits"] = {{"read_bytes_per_s", read_bw},
                    {"read_bytes_per_s_low", read_spread.low},
                    {"read_bytes_per_s_high", read_spread.high},

@@ -3,7 +3,7 @@
 # load time, the file size, the KV cache size of the benchmark's context (2 x layers x positions
 # x kv_dim x 2 bytes), and resident-memory figures that add up; the markdown report prints the
 # load and memory lines; `-d N` runs both tests after N cached positions and the limits carry
-# the bandwidth median and spread; `--embed N` measures an encoder's packed embedding rate; a
+# the bandwidth median and spread; `--parallel N` runs N streams in one tg test; `--embed N` measures an encoder's packed embedding rate; a
 # missing file is a clear error. (Speeds are not asserted.)
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?}
@@ -49,6 +49,22 @@ assert 0 < l["read_bytes_per_s_low"] <= l["read_bytes_per_s"] <= l["read_bytes_p
 assert l["int8_ops_per_s"] > 0, l
 print("bench -d json: ok")
 EOF
+
+# Streams side by side (--parallel 3): one tg test whose tokens/s counts all three streams, at
+# depth (each stream continues the same cached prefix); the KV cache holds three sequences.
+CORRAL_NUM_THREADS=2 timeout 300 "$BIN" bench -m "$GGUF" -p 0 -n 4 -r 2 -d 8 --parallel 3 --json --no-limits \
+  > "$tmp/par.json" || fail "bench --parallel"
+python3 - "$tmp/par.json" <<'EOF' || fail "bench --parallel JSON: $(cat "$tmp/par.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+[r] = j["results"]
+assert r["test"] == "tg4 x3 @ d8" and j["parallel"] == 3, (r, j["parallel"])
+assert len(r["samples"]) == 2 and all(x > 0 for x in r["samples"]), r
+assert j["memory"]["kv_cache_positions"] == 8 + 4 and j["memory"]["kv_cache_bytes"] == 3 * 2 * 5 * 12 * 32 * 2, j["memory"]
+print("bench --parallel json: ok")
+EOF
+CORRAL_NUM_THREADS=2 timeout 60 "$BIN" bench -m "$GGUF" -p 0 -n 2 --parallel 0 --no-limits > /dev/null 2>&1 \
+  && fail "--parallel 0 accepted"
 
 CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 1 --no-limits > "$tmp/out.md" || fail "bench"
 grep -q '^| stories260K.gguf | f32 | .* | 1 | pp8 | ' "$tmp/out.md" || fail "no pp8 row: $(cat "$tmp/out.md")"
