@@ -7,24 +7,13 @@
 # both numbers.
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?} SRC=${CORRAL_SOURCE_DIR:?}
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -20 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps.sh)"
 [ -d "$SRC/tests/node/node_modules/ajv" ] || fail "ajv is not installed (scripts/install-deps.sh)"
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export CORRAL_MODEL_PATHS="stories=$SHARED/models/stories260K.gguf"
-timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-HOST=127.0.0.1:$(cat "$tmp/port")
+start_server 300
+HOST=${B#http://}
 
 SCHEMA='{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}'
 printf '%s' "$SCHEMA" >"$tmp/schema.json"

@@ -6,22 +6,10 @@
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?} SRC=${CORRAL_SOURCE_DIR:?}
 GGUF=$SHARED/conformance/models/llama-tok512-Q8_0.gguf
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail)"; tail -20 "$tmp/server.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
-export CORRAL_MODELS=$tmp/models CORRAL_HOST=127.0.0.1:0 CORRAL_PORT_FILE=$tmp/port
 export CORRAL_MODEL_PATHS="tiny=$GGUF"
-timeout 300 "$BIN" serve >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "server did not start"
-B=http://127.0.0.1:$(cat "$tmp/port")
+start_server 300
 
 post() {  # post PATH BODY -> status; body in $tmp/body
   curl -s -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/json' -d "$2" "$B$1"
