@@ -60,6 +60,7 @@ int cmd_bench(int argc, char** argv) {
   CLI::App app{"Measure prompt and generation speed against the machine's limits", "corral bench"};
   std::string model_path;
   int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0, embed_batch = 0, parallel = 1;
+  int64_t ctx_size = 0;
   bool json = false, no_limits = false;
   app.add_option("-m,--model", model_path, "GGUF file")->required();
   app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
@@ -76,6 +77,10 @@ int cmd_bench(int argc, char** argv) {
                  "Sequences generated side by side in the tg test, one token each per forward pass (as the server's "
                  "continuous batching runs that many streams); t/s counts all of them")
       ->check(CLI::Range(1, 256));
+  app.add_option("-c,--ctx-size", ctx_size,
+                 "Positions per sequence the context holds (default and minimum: depth + prompt + generated tokens); "
+                 "the memory line shows what a context of that size costs")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
   try {
@@ -125,12 +130,16 @@ int cmd_bench(int argc, char** argv) {
   probe_limits();
 
   ContextParams cp;
-  cp.n_ctx = std::max(1, depth + n_prompt + n_gen);  // as llama-bench sizes its context
+  cp.n_ctx = std::max<int64_t>({1, depth + n_prompt + n_gen, ctx_size});  // as llama-bench sizes its context
   cp.n_seq = parallel;
   // What a context of this size holds (sliding-window layers hold only their window).
-  double kv_bytes = 0;
-  if (auto probe_ctx = Context::create(model, cp))
+  // Recurrent layers (Gated DeltaNet) hold a fixed-size F32 state per sequence instead, with its
+  // checkpoints: the same bytes whatever the context size.
+  double kv_bytes = 0, state_bytes = 0;
+  if (auto probe_ctx = Context::create(model, cp)) {
     kv_bytes = static_cast<double>((*probe_ctx)->kv_elements()) * (cp.kv_type == KvType::kF16 ? 2.0 : 4.0);
+    state_bytes = static_cast<double>((*probe_ctx)->recurrent_elements()) * sizeof(float);
+  }
   const double file_bytes = static_cast<double>(model->file->file_size());
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
@@ -256,12 +265,13 @@ int cmd_bench(int argc, char** argv) {
     j["memory"] = {{"file_bytes", file_bytes},
                    {"kv_cache_bytes", kv_bytes},
                    {"kv_cache_positions", cp.n_ctx},
+                   {"recurrent_state_bytes", state_bytes},
                    {"rss_before_load_bytes", rss_start.total},
                    {"rss_after_load_bytes", rss_loaded.total},
                    {"rss_after_run_bytes", rss_run.total},
                    {"rss_after_run_file_bytes", rss_run.file},
                    {"rss_after_run_anon_bytes", rss_run.anon},
-                   {"rss_over_file_plus_kv", rss_run.total / (file_bytes + kv_bytes)}};
+                   {"rss_over_file_plus_kv", rss_run.total / (file_bytes + kv_bytes + state_bytes)}};
     j["results"] = nlohmann::json::array();
     for (const TestResult& r : results) {
       const Stats s = stats_of(r.tps);
@@ -290,12 +300,15 @@ int cmd_bench(int argc, char** argv) {
               load_s * 1e3, has_tokenizer ? ", tokenizer built" : "; no tokenizer in the file", n_warm,
               n_warm == 1 ? "" : "s", first_forward_s * 1e3, static_cast<double>(model->repacked_bytes) / (1 << 20),
               table.name);
-  std::printf("Memory: file %.1f MiB, KV cache %.1f MiB (%s, %lld positions); resident before load %.1f MiB, after load %.1f MiB, "
-              "after the runs %.1f MiB (file pages %.1f + anonymous %.1f) = %.1f%% of file + KV cache "
+  const std::string state =
+      state_bytes > 0 ? fmt::format(", recurrent state {:.1f} MiB (with its checkpoints)", mib(state_bytes)) : "";
+  std::printf("Memory: file %.1f MiB, KV cache %.1f MiB (%s, %lld positions)%s; resident before load %.1f MiB, after load %.1f MiB, "
+              "after the runs %.1f MiB (file pages %.1f + anonymous %.1f) = %.1f%% of file + KV cache%s "
               "(target <= 110%%).\n",
               mib(file_bytes), mib(kv_bytes), cp.kv_type == KvType::kF16 ? "F16" : "F32",
-              static_cast<long long>(cp.n_ctx), mib(rss_start.total), mib(rss_loaded.total), mib(rss_run.total), mib(rss_run.file),
-              mib(rss_run.anon), 100.0 * rss_run.total / (file_bytes + kv_bytes));
+              static_cast<long long>(cp.n_ctx), state.c_str(), mib(rss_start.total), mib(rss_loaded.total), mib(rss_run.total),
+              mib(rss_run.file), mib(rss_run.anon), 100.0 * rss_run.total / (file_bytes + kv_bytes + state_bytes),
+              state_bytes > 0 ? " + state" : "");
   return 0;
 }
 

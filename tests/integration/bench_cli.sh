@@ -3,7 +3,8 @@
 # load time, the file size, the KV cache size of the benchmark's context (2 x layers x positions
 # x kv_dim x 2 bytes), and resident-memory figures that add up; the markdown report prints the
 # load and memory lines; `-d N` runs both tests after N cached positions and the limits carry
-# the bandwidth median and spread; `--parallel N` runs N streams in one tg test; `--embed N` measures an encoder's packed embedding rate; a
+# the bandwidth median and spread; `--parallel N` runs N streams in one tg test; `-c N` sizes the context (a recurrent model's
+# state does not grow with it); `--embed N` measures an encoder's packed embedding rate; a
 # missing file is a clear error. (Speeds are not asserted.)
 set -euo pipefail
 BIN=${CORRAL_BIN:?} SHARED=${CORRAL_SHARED_DIR:?}
@@ -72,6 +73,27 @@ grep -q '^| stories260K.gguf | f32 | .* | 1 | tg4 | ' "$tmp/out.md" || fail "no 
 grep -Eq '^Load: [0-9]+ ms \(weights mapped, tokenizer built\); first forward of 8 tokens [0-9]+ ms \(repacks [0-9.]+ MiB for the [a-z0-9]+ kernels' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
 grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (F16, 12 positions); resident before load' "$tmp/out.md" \
   || fail "no memory line: $(cat "$tmp/out.md")"
+
+# A recurrent model (qwen35 test model: 3 Gated DeltaNet layers, 1 full-attention layer): with a
+# context 8x larger (-c) the KV cache of the attention layer grows 8x, the DeltaNet state (and its
+# checkpoints) not at all.
+QWEN35=${CORRAL_BINARY_DIR:?}/tests/family_models/qwen35-f32.gguf
+for c in 1024 8192; do
+  CORRAL_NUM_THREADS=2 timeout 300 "$BIN" bench -m "$QWEN35" -p 4 -n 2 -r 1 -c "$c" --json --no-limits \
+    > "$tmp/q35-$c.json" || fail "bench -c $c on qwen35"
+done
+python3 - "$tmp/q35-1024.json" "$tmp/q35-8192.json" <<'EOF' || fail "bench -c: $(cat "$tmp/q35-1024.json" "$tmp/q35-8192.json")"
+import json, sys
+a, b = (json.load(open(f))["memory"] for f in sys.argv[1:])
+assert a["kv_cache_positions"] == 1024 and b["kv_cache_positions"] == 8192, (a, b)
+assert a["recurrent_state_bytes"] > 0 and a["recurrent_state_bytes"] == b["recurrent_state_bytes"], (a, b)
+assert a["kv_cache_bytes"] > 0 and b["kv_cache_bytes"] == 8 * a["kv_cache_bytes"], (a, b)
+print("bench -c qwen35: ok")
+EOF
+CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$QWEN35" -p 4 -n 2 -r 1 -c 64 --no-limits > "$tmp/q35.md" \
+  || fail "bench qwen35"
+grep -Eq '^Memory: .*\(F16, 64 positions\), recurrent state [0-9.]+ MiB \(with its checkpoints\);' "$tmp/q35.md" \
+  || fail "no recurrent state in the memory line: $(cat "$tmp/q35.md")"
 
 # Embedding mode on the test encoder (bert, 64 wide, 512 positions): inputs are packed into
 # passes of at most 2,048 tokens, so 8 x 20 is one pass per batch and 8 x 300 two.
