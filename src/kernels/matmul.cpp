@@ -118,6 +118,22 @@ struct Part {
   size_t units;
 };
 
+Part make_part(const KernelTable& table, const TensorView& w, const float* x, int64_t x_stride, int64_t n_tokens,
+               float* y, int64_t y_stride) {
+  const auto type_id = static_cast<uint32_t>(w.type);
+  Part p{};
+  p.plain = table.matmul[type_id];
+  if (p.plain.rows == nullptr) p.plain = reference_kernel_table().matmul[type_id];
+  p.w = &w;
+  p.args = MatmulArgs{static_cast<const uint8_t*>(w.data), w.row_bytes, w.ne[0], x,
+                      static_cast<size_t>(x_stride) * sizeof(float), n_tokens, y, y_stride};
+  p.unit_rows = w.interleave == kRowsInterleaved ? kRowsInterleaved : 1;
+  p.units = static_cast<size_t>(w.n_rows() / p.unit_rows);
+  const TypeKernel k8 = table.matmul_rows8[type_id];
+  if (p.unit_rows > 1 && k8.rows != nullptr && k8.act == p.plain.act) p.grouped = k8.rows;
+  return p;
+}
+
 void run_units(const Part& p, size_t u0, size_t u1) {
   if (p.w->interleave != kRowsInterleaved) {
     p.plain.rows(p.args, static_cast<int64_t>(u0), static_cast<int64_t>(u1));
@@ -148,20 +164,7 @@ void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs,
   Part part_store[kMaxFused];
   std::span<Part> parts(part_store, outs.size());
   size_t n_parts = 0;
-  for (const MatmulOut& o : outs) {
-    const auto type_id = static_cast<uint32_t>(o.w->type);
-    Part p{};
-    p.plain = table.matmul[type_id];
-    if (p.plain.rows == nullptr) p.plain = reference_kernel_table().matmul[type_id];
-    p.w = o.w;
-    p.args = MatmulArgs{static_cast<const uint8_t*>(o.w->data), o.w->row_bytes, o.w->ne[0], x,
-                        static_cast<size_t>(x_stride) * sizeof(float), n_tokens, o.y, o.y_stride};
-    p.unit_rows = o.w->interleave == kRowsInterleaved ? kRowsInterleaved : 1;
-    p.units = static_cast<size_t>(o.w->n_rows() / p.unit_rows);
-    const TypeKernel k8 = table.matmul_rows8[type_id];
-    if (p.unit_rows > 1 && k8.rows != nullptr && k8.act == p.plain.act) p.grouped = k8.rows;
-    parts[n_parts++] = p;
-  }
+  for (const MatmulOut& o : outs) parts[n_parts++] = make_part(table, *o.w, x, x_stride, n_tokens, o.y, o.y_stride);
   // Fusing needs one activation format and width; otherwise one product after another.
   for (const Part& p : parts) {
     if (p.plain.act != parts[0].plain.act || p.args.n != parts[0].args.n) {
@@ -217,6 +220,85 @@ void matmul(const TensorView& w, const float* x, int64_t x_stride, int64_t n_tok
             int64_t y_stride) {
   matmul_with(kernel_table(), w, x, x_stride, n_tokens, y, y_stride);
 }
+
+void matmul_jobs_with(const KernelTable& table, std::span<const MatmulJob> jobs) {
+  if (jobs.empty()) return;
+  // Grown once to the largest call, then reused: no allocation per call in steady state. The
+  // loops below run on the pool's threads, so they must see the calling thread's vectors
+  // through these references, not their own thread_local instances.
+  thread_local std::vector<Part> t_parts;
+  thread_local std::vector<size_t> t_act_offset, t_unit_end, t_act_row_end;
+  std::vector<Part>& parts = t_parts;
+  std::vector<size_t>& act_offset = t_act_offset;
+  std::vector<size_t>& unit_end = t_unit_end;
+  std::vector<size_t>& act_row_end = t_act_row_end;
+  parts.clear();
+  act_offset.assign(jobs.size(), 0);
+  act_row_end.assign(jobs.size(), 0);
+  unit_end.clear();
+  // Each job's quantised activations: a job that reads the same vectors in the same format as
+  // the one before it (gate and up of one expert) shares its rows.
+  size_t act_bytes = 0, act_rows = 0, units = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const MatmulJob& j = jobs[i];
+    parts.push_back(make_part(table, *j.w, j.x, j.x_stride, j.n_tokens, j.y, j.y_stride));
+    if (j.n_tokens <= 0) parts.back().units = 0;  // nothing to compute
+    const Part& p = parts.back();
+    units += p.units;
+    unit_end.push_back(units);
+    if (p.plain.act == ActFormat::kF32) {
+      act_row_end[i] = act_rows;
+      continue;
+    }
+    const bool shared = i > 0 && jobs[i - 1].x == j.x && jobs[i - 1].n_tokens == j.n_tokens &&
+                        parts[i - 1].plain.act == p.plain.act && parts[i - 1].args.n == p.args.n;
+    if (shared) {
+      act_offset[i] = act_offset[i - 1];
+      act_row_end[i] = act_rows;
+      continue;
+    }
+    act_offset[i] = act_bytes;
+    act_bytes += act_row_bytes(p.plain.act, p.args.n) * static_cast<size_t>(j.n_tokens);
+    act_rows += static_cast<size_t>(j.n_tokens);
+    act_row_end[i] = act_rows;
+  }
+  if (act_bytes > 0) {
+    if (t_act.size() < act_bytes) t_act.resize(act_bytes);
+    uint8_t* act = t_act.data();
+    // Rows [b, e) of all jobs' activations, job by job (a job owns rows up to act_row_end).
+    auto quantize_rows = [&](size_t b, size_t e, int) {
+      size_t i = static_cast<size_t>(std::upper_bound(act_row_end.begin(), act_row_end.end(), b) - act_row_end.begin());
+      for (size_t r = b; r < e && i < jobs.size(); ++i) {
+        const Part& p = parts[i];
+        if (p.plain.act == ActFormat::kF32 || act_row_end[i] <= r) continue;
+        const size_t first = act_row_end[i] - static_cast<size_t>(jobs[i].n_tokens);
+        const QuantizeActFn quantize = p.plain.act == ActFormat::kQ8_0 ? table.quantize_q8_0 : table.quantize_q8_k;
+        const size_t row_bytes = act_row_bytes(p.plain.act, p.args.n);
+        for (; r < e && r < act_row_end[i]; ++r)
+          quantize(jobs[i].x + static_cast<int64_t>(r - first) * jobs[i].x_stride,
+                   act + act_offset[i] + (r - first) * row_bytes, p.args.n);
+      }
+    };
+    ThreadPool::global().parallel_for(act_rows, quantize_rows);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      Part& p = parts[i];
+      if (p.plain.act == ActFormat::kF32) continue;
+      p.args.x = act + act_offset[i];
+      p.args.x_stride_bytes = act_row_bytes(p.plain.act, p.args.n);
+    }
+  }
+  ThreadPool::global().parallel_for_dynamic(units, [&](size_t b, size_t e, int) {
+    size_t i = static_cast<size_t>(std::upper_bound(unit_end.begin(), unit_end.end(), b) - unit_end.begin());
+    for (; i < parts.size() && b < e; ++i) {
+      const size_t first = unit_end[i] - parts[i].units;
+      const size_t hi = std::min(e, unit_end[i]);
+      if (b < hi) run_units(parts[i], b - first, hi - first);
+      b = hi;
+    }
+  });
+}
+
+void matmul_jobs(std::span<const MatmulJob> jobs) { matmul_jobs_with(kernel_table(), jobs); }
 
 void get_row_f32(const TensorView& w, int64_t i, float* dst) {
   if (w.interleave == kRowsInterleaved) {

@@ -36,6 +36,22 @@ void matmul_many(std::span<const MatmulOut> outs, const float* x, int64_t x_stri
 void matmul_many_with(const KernelTable& table, std::span<const MatmulOut> outs, const float* x, int64_t x_stride,
                       int64_t n_tokens);
 
+// Products of different weights with different activations (the picked experts of a MoE
+// prompt: each expert's rows over its own tokens): all activations are quantised in one loop,
+// then the rows of all matrices are split over the pool in one loop; each job's results are
+// those of one matmul() of it. A job reading the same x as the job before it (same pointer,
+// tokens and format) shares its quantised activations. A job of no tokens does nothing.
+struct MatmulJob {
+  const TensorView* w;
+  const float* x;
+  int64_t x_stride;
+  int64_t n_tokens;
+  float* y;
+  int64_t y_stride;
+};
+void matmul_jobs(std::span<const MatmulJob> jobs);
+void matmul_jobs_with(const KernelTable& table, std::span<const MatmulJob> jobs);
+
 // Copies row `i` of W (any supported type) into dst as floats (embedding lookups).
 void get_row_f32(const TensorView& w, int64_t i, float* dst);
 

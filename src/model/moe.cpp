@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -177,35 +178,61 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
       add_bias(expert_bias(L.ffn_down_exps_b, e), y + r * uE, 1, E);
     }
   } else {
-    // Prompts: (token, rank) pairs grouped by expert (a counting sort, in token order), the
-    // tokens of each expert gathered, one product per expert, outputs put back by pair.
+    // Prompts: (token, rank) pairs grouped by expert (a counting sort, in token order), each
+    // pair's input gathered into its expert's rows, then every picked expert's gate and up
+    // products in one matmul_jobs() and the down products in another (two dispatches per layer,
+    // whatever the number of experts), outputs put back by pair.
+    const size_t np = nt * uK;
+    grow(c_.moe_x_, np * uE);
+    grow(c_.gate_, np * uF);
+    grow(c_.up_, np * uF);
     int32_t* count = c_.moe_count_.data();
     int32_t* order = c_.moe_order_.data();
     std::memset(count, 0, (static_cast<size_t>(X) + 1) * sizeof(int32_t));
-    for (size_t i = 0; i < nt * uK; ++i) ++count[c_.moe_sel_[i] + 1];
+    for (size_t i = 0; i < np; ++i) ++count[c_.moe_sel_[i] + 1];
     for (int64_t e = 0; e < X; ++e) count[e + 1] += count[e];  // count[e]: where expert e starts
-    for (size_t i = 0; i < nt * uK; ++i) order[count[c_.moe_sel_[i]]++] = static_cast<int32_t>(i);
-    // count[e] is now where expert e ends.
+    for (size_t i = 0; i < np; ++i) order[count[c_.moe_sel_[i]]++] = static_cast<int32_t>(i);
+    // count[e] is now where expert e ends (and count[e - 1] where it starts).
     float* xg = c_.moe_x_.data();
-    int32_t begin = 0;
+    g = c_.gate_.data();
+    u = c_.up_.data();
+    for (size_t j = 0; j < np; ++j)
+      std::memcpy(xg + j * uE, xn + static_cast<size_t>(order[j]) / uK * uE, uE * sizeof(float));
+    thread_local std::vector<TensorView> views;  // [expert][gate, up, down]
+    thread_local std::vector<MatmulJob> jobs;
+    views.assign(static_cast<size_t>(3 * X), TensorView{});
+    jobs.clear();
+    auto start_of = [&](int64_t e) -> size_t { return e == 0 ? 0 : static_cast<size_t>(count[e - 1]); };
     for (int64_t e = 0; e < X; ++e) {
-      const int32_t end = count[e];
-      const int64_t ne = end - begin;
+      const size_t b = start_of(e), ne = static_cast<size_t>(count[e]) - b;
       if (ne == 0) continue;
-      for (int64_t j = 0; j < ne; ++j)
-        std::memcpy(xg + static_cast<size_t>(j) * uE, xn + static_cast<size_t>(order[begin + j]) / uK * uE, uE * sizeof(float));
-      const TensorView gw = expert_matrix(L.ffn_gate_exps, e), uw = expert_matrix(L.ffn_up_exps, e);
-      const MatmulOut gate_up[] = {{&gw, g, F}, {&uw, u, F}};
-      matmul_many(gate_up, xg, E, ne);
-      add_bias(expert_bias(L.ffn_gate_exps_b, e), g, ne, F);
-      add_bias(expert_bias(L.ffn_up_exps_b, e), u, ne, F);
-      expert_activation(h, g, u, ne, F);
-      matmul(expert_matrix(L.ffn_down_exps, e), g, F, ne, xg, E);
-      add_bias(expert_bias(L.ffn_down_exps_b, e), xg, ne, E);
-      for (int64_t j = 0; j < ne; ++j)
-        std::memcpy(y + static_cast<size_t>(order[begin + j]) * uE, xg + static_cast<size_t>(j) * uE, uE * sizeof(float));
-      begin = end;
+      TensorView* v = &views[static_cast<size_t>(3 * e)];
+      v[0] = expert_matrix(L.ffn_gate_exps, e);
+      v[1] = expert_matrix(L.ffn_up_exps, e);
+      v[2] = expert_matrix(L.ffn_down_exps, e);
+      const auto rows = static_cast<int64_t>(ne);
+      jobs.push_back({&v[0], xg + b * uE, E, rows, g + b * uF, F});
+      jobs.push_back({&v[1], xg + b * uE, E, rows, u + b * uF, F});
     }
+    matmul_jobs(jobs);
+    jobs.clear();
+    for (int64_t e = 0; e < X; ++e) {
+      const size_t b = start_of(e), ne = static_cast<size_t>(count[e]) - b;
+      if (ne == 0) continue;
+      const auto rows = static_cast<int64_t>(ne);
+      add_bias(expert_bias(L.ffn_gate_exps_b, e), g + b * uF, rows, F);
+      add_bias(expert_bias(L.ffn_up_exps_b, e), u + b * uF, rows, F);
+      expert_activation(h, g + b * uF, u + b * uF, rows, F);
+      // The down product writes over the gathered inputs, which no job reads any more.
+      jobs.push_back({&views[static_cast<size_t>(3 * e + 2)], g + b * uF, F, rows, xg + b * uE, E});
+    }
+    matmul_jobs(jobs);
+    for (int64_t e = 0; e < X; ++e) {
+      const size_t b = start_of(e), ne = static_cast<size_t>(count[e]) - b;
+      if (ne > 0) add_bias(expert_bias(L.ffn_down_exps_b, e), xg + b * uE, static_cast<int64_t>(ne), E);
+    }
+    for (size_t j = 0; j < np; ++j)
+      std::memcpy(y + static_cast<size_t>(order[j]) * uE, xg + j * uE, uE * sizeof(float));
   }
   // Each token's weighted sum, in rank order.
   for (size_t t = 0; t < nt; ++t) {

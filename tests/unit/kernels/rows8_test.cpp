@@ -236,6 +236,48 @@ TEST(MatmulMany, SameBitsAsOneProductEach) {
   }
 }
 
+// matmul_jobs (the experts of a MoE prompt) gives each job exactly what its own matmul gives:
+// different weights over different activations and token counts, interleaved and file
+// layouts, two activation formats, a job sharing the activations of the one before it, a job
+// of no tokens (leaves its output alone), on every table this CPU runs.
+TEST(MatmulJobs, SameBitsAsOneProductEach) {
+  std::mt19937 rng(10);
+  const int64_t n = 512;
+  Weights a = make_weights(GgmlType::kQ4_K, 24, n, rng);
+  Weights b = make_weights(GgmlType::kQ6_K, 16, n, rng);
+  Weights c = make_weights(GgmlType::kQ4_K, 13, n, rng);  // stays in the file layout
+  Weights d = make_weights(GgmlType::kQ5_0, 8, n, rng);   // Q8_0 activations, not Q8_K
+  Weights f = make_weights(GgmlType::kF32, 8, n, rng);    // float activations
+  const std::vector<uint8_t> pa = interleave(a), pb = interleave(b);
+  const TensorView va = interleaved_view(a, pa), vb = interleaved_view(b, pb);
+  const std::vector<float> x1 = make_acts(5, n, rng), x2 = make_acts(3, n, rng), x3 = make_acts(1, n, rng);
+  struct Case {
+    const TensorView* w;
+    const float* x;
+    int64_t nt;
+  };
+  const Case cases[] = {{&va, x1.data(), 5}, {&vb, x1.data(), 5},  // shares x1's quantisation
+                        {&c.view, x2.data(), 3}, {&d.view, x2.data(), 3}, {&f.view, x3.data(), 1},
+                        {&va, x3.data(), 1}, {&vb, x2.data(), 0}};
+  for (const std::string& path : runnable_kernel_paths()) {
+    const KernelTable* table = kernel_table_by_name(path);
+    std::vector<std::vector<float>> got, want;
+    std::vector<MatmulJob> jobs;
+    for (const Case& k : cases) {
+      const int64_t rows = k.w->ne[1];
+      got.emplace_back(static_cast<size_t>(rows * std::max<int64_t>(k.nt, 1)), 7.0f);
+      want.emplace_back(got.back());
+    }
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      const Case& k = cases[i];
+      jobs.push_back({k.w, k.x, n, k.nt, got[i].data(), k.w->ne[1]});
+      if (k.nt > 0) matmul_with(*table, *k.w, k.x, n, k.nt, want[i].data(), k.w->ne[1]);
+    }
+    matmul_jobs_with(*table, jobs);
+    for (size_t i = 0; i < std::size(cases); ++i) EXPECT_EQ(got[i], want[i]) << path << " job " << i;
+  }
+}
+
 std::vector<PathType> all_path_types() {
   std::vector<PathType> out;
   for (const char* p : {"scalar", "avx2", "avx512", "amx", "amx-emulated"})
