@@ -71,7 +71,8 @@ void Context::per_layer_inputs(const Batch& batch) {
   const auto* norm_w = static_cast<const float*>(m.per_layer_proj_norm.data);
   const float row_scale = std::sqrt(static_cast<float>(P));
   const float sum_scale = 1.0f / std::sqrt(2.0f);
-  std::vector<float> row(static_cast<size_t>(W));
+  thread_local std::vector<float> row;  // sized once: generation does not allocate per token
+  row.resize(static_cast<size_t>(W));
   for (size_t t = 0; t < nt; ++t) {
     float* out = &ple_[t * static_cast<size_t>(W)];
     get_row_f32(m.per_layer_token_embd, batch.tokens[t], row.data());

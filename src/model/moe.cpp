@@ -160,23 +160,31 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
   }
 
   if (nt == 1) {
-    // Generation: the picked experts' gate and up rows over the one token, two experts per
-    // fused loop; then each expert's down rows.
-    for (size_t r0 = 0; r0 < uK; r0 += 2) {
-      const size_t r1 = r0 + 1 < uK ? r0 + 1 : r0;
-      const TensorView gw0 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r0]), uw0 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r0]);
-      const TensorView gw1 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r1]), uw1 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r1]);
-      const MatmulOut gate_up[] = {{&gw0, g + r0 * uF, F}, {&uw0, u + r0 * uF, F}, {&gw1, g + r1 * uF, F}, {&uw1, u + r1 * uF, F}};
-      matmul_many(std::span<const MatmulOut>(gate_up, r1 == r0 ? 2 : 4), xn, E, 1);
+    // Generation: the picked experts' gate and up rows over the one token in one dispatch (one
+    // quantisation of it), then their down rows in another.
+    thread_local std::vector<TensorView> gen_views;  // [rank][gate, up, down]
+    thread_local std::vector<MatmulJob> gen_jobs;
+    gen_views.resize(3 * uK);
+    gen_jobs.clear();
+    for (size_t r = 0; r < uK; ++r) {
+      const int32_t e = c_.moe_sel_[r];
+      gen_views[3 * r] = expert_matrix(L.ffn_gate_exps, e);
+      gen_views[3 * r + 1] = expert_matrix(L.ffn_up_exps, e);
+      gen_views[3 * r + 2] = expert_matrix(L.ffn_down_exps, e);
+      gen_jobs.push_back({&gen_views[3 * r], xn, E, 1, g + r * uF, F});
+      gen_jobs.push_back({&gen_views[3 * r + 1], xn, E, 1, u + r * uF, F});
     }
+    matmul_jobs(gen_jobs);
+    gen_jobs.clear();
     for (size_t r = 0; r < uK; ++r) {
       const int32_t e = c_.moe_sel_[r];
       add_bias(expert_bias(L.ffn_gate_exps_b, e), g + r * uF, 1, F);
       add_bias(expert_bias(L.ffn_up_exps_b, e), u + r * uF, 1, F);
       expert_activation(h, g + r * uF, u + r * uF, 1, F);
-      matmul(expert_matrix(L.ffn_down_exps, e), g + r * uF, F, 1, y + r * uE, E);
-      add_bias(expert_bias(L.ffn_down_exps_b, e), y + r * uE, 1, E);
+      gen_jobs.push_back({&gen_views[3 * r + 2], g + r * uF, F, 1, y + r * uE, E});
     }
+    matmul_jobs(gen_jobs);
+    for (size_t r = 0; r < uK; ++r) add_bias(expert_bias(L.ffn_down_exps_b, c_.moe_sel_[r]), y + r * uE, 1, E);
   } else {
     // Prompts: (token, rank) pairs grouped by expert (a counting sort, in token order), each
     // pair's input gathered into its expert's rows, then every picked expert's gate and up

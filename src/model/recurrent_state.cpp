@@ -57,7 +57,10 @@ Status Context::advance_recurrent(const Batch& batch) {
   if (rec_pos_.empty()) return {};
   // Where the batch starts each sequence (-1: not in it): at 0 (a restart), where its state
   // is, or at its checkpoint; then each of its tokens follows the previous one.
-  std::vector<int64_t> first(rec_pos_.size(), -1), next = rec_pos_;
+  // (Kept between passes: generation does not allocate per token.)
+  thread_local std::vector<int64_t> first, next;
+  first.assign(rec_pos_.size(), -1);
+  next.assign(rec_pos_.begin(), rec_pos_.end());
   for (size_t t = 0; t < batch.size(); ++t) {
     const auto s = static_cast<size_t>(batch.seq[t]);
     if (first[s] >= 0) continue;
@@ -78,7 +81,7 @@ Status Context::advance_recurrent(const Batch& batch) {
   }
   for (size_t s = 0; s < first.size(); ++s)
     if (first[s] > 0 && first[s] != rec_pos_[s]) restore_checkpoint(static_cast<int32_t>(s));
-  rec_pos_ = std::move(next);
+  rec_pos_.assign(next.begin(), next.end());
   return {};
 }
 

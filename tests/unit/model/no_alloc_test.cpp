@@ -46,8 +46,19 @@ namespace {
 
 class NoAllocation : public testing::TestWithParam<std::string> {};
 
+std::string test_name(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  name = name.substr(0, name.find('.'));
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
 TEST_P(NoAllocation, GenerationPassesDoNotTouchTheHeap) {
-  const std::string path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/" + GetParam();
+  // A bare file name is a conformance model; a family model is named by its full path.
+  const std::string path = GetParam().find('/') != std::string::npos
+                               ? GetParam()
+                               : std::string(CORRAL_SHARED_DIR) + "/conformance/models/" + GetParam();
   auto m = Model::load(path);
   ASSERT_TRUE(m.ok()) << m.error().message;
   ContextParams params;
@@ -80,12 +91,17 @@ TEST_P(NoAllocation, GenerationPassesDoNotTouchTheHeap) {
 INSTANTIATE_TEST_SUITE_P(Models, NoAllocation,
                          testing::Values("llama-tok512-Q4_K_M.gguf", "llama-tok512-Q8_0.gguf", "qwen3-tok512-Q4_K_M.gguf",
                                          "qwen2-tok512-Q8_0.gguf", "llama-tok512-f32.gguf"),
-                         [](const testing::TestParamInfo<std::string>& p) {
-                           std::string name = p.param.substr(0, p.param.find('.'));
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const testing::TestParamInfo<std::string>& p) { return test_name(p.param); });
+
+#ifdef CORRAL_FAMILY_MODEL_DIR
+// Mixture of experts (routed experts' jobs; gpt-oss's MXFP4 experts with biases and sinks; a
+// shared expert) and Gated DeltaNet layers.
+INSTANTIATE_TEST_SUITE_P(Families, NoAllocation,
+                         testing::Values(CORRAL_FAMILY_MODEL_DIR "/qwen3moe-q4_K_M.gguf",
+                                         CORRAL_FAMILY_MODEL_DIR "/gptoss-mxfp4.gguf",
+                                         CORRAL_FAMILY_MODEL_DIR "/qwen35moe-q8_0.gguf", CORRAL_FAMILY_MODEL_DIR "/qwen35-q8_0.gguf", CORRAL_FAMILY_MODEL_DIR "/gemma4-q8_0.gguf"),
+                         [](const testing::TestParamInfo<std::string>& p) { return test_name(p.param); });
+#endif
 
 }  // namespace
 }  // namespace corral
