@@ -175,7 +175,7 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   // A sliding-window layer may have dropped what a shorter prefix needs; then start over. A
   // recurrent model resumes from the newest checkpoint within the prefix.
   common = static_cast<size_t>(ctx_->reusable_prefix(s.index, static_cast<int64_t>(common)));
-  CORRAL_LOG_DEBUG("request {}: slot {}, {} of {} prompt tokens from the prompt cache", p.id, s.index, common,
+  CORRAL_LOG_DEBUG("request {}: slot {}, {} of {} prompt tokens from the prompt cache", s.id, s.index, common,
                    s.tokens.size());
   s.cached.resize(common);
   s.n_evaluated = common;
