@@ -2,7 +2,6 @@
 // buffers of the forward pass. Not thread-safe; one forward() at a time (it is itself parallel).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -85,8 +84,8 @@ class Context {
   // per recurrent layer and slot, the live state and its checkpoints. A unit test holds the two
   // equal (engine/state_estimate_test.cpp).
   static size_t recurrent_elements_for(const HParams& h, int32_t n_seq, int32_t n_checkpoints) {
-    return static_cast<size_t>(1 + std::max(n_checkpoints, 1)) * static_cast<size_t>(h.n_recurrent_layers()) *
-           static_cast<size_t>(n_seq) * h.recurrent_state_floats();
+    const auto copies = static_cast<size_t>(1 + (n_checkpoints > 1 ? n_checkpoints : 1));
+    return copies * static_cast<size_t>(h.n_recurrent_layers()) * static_cast<size_t>(n_seq) * h.recurrent_state_floats();
   }
   int64_t recurrent_position(int32_t seq) const {
     return rec_pos_.empty() ? -1 : rec_pos_[static_cast<size_t>(seq)];
