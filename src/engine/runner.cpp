@@ -43,7 +43,8 @@ struct Runner::Slot {
 Result<std::unique_ptr<Runner>> Runner::create(std::shared_ptr<const Model> model,
                                                std::shared_ptr<const Tokenizer> tokenizer,
                                                const RunnerParams& params) {
-  if (params.n_parallel <= 0 || params.n_batch <= 0 || params.n_ctx <= 0)
+  if (params.n_parallel <= 0 || params.n_batch <= 0 || params.n_ctx <= 0 || params.n_checkpoints <= 0 ||
+      params.checkpoint_interval <= 0)
     return make_error("invalid runner parameters");
   if (tokenizer->n_vocab() != model->hp.n_vocab)
     return make_error("{}: tokenizer has {} tokens but the model has {}", model->file->path(),
@@ -56,6 +57,7 @@ Result<std::unique_ptr<Runner>> Runner::create(std::shared_ptr<const Model> mode
   cp.n_ctx = params.n_ctx;
   cp.n_seq = params.n_parallel;
   cp.kv_type = params.kv_type;
+  cp.n_checkpoints = params.n_checkpoints;
   auto ctx = Context::create(r->model_, cp);
   if (!ctx) return ctx.error();
   r->ctx_ = std::move(*ctx);
@@ -142,6 +144,11 @@ Result<GenerateEvent> Runner::generate(GenerateRequest request, const EventFn& o
   return future.get();
 }
 
+size_t Runner::next_checkpoint(size_t n) const {
+  const auto every = static_cast<size_t>(params_.checkpoint_interval);
+  return (n / every + 1) * every;
+}
+
 size_t Runner::recurrent_state_bytes() const { return ctx_->recurrent_elements() * sizeof(float); }
 
 Result<size_t> Runner::estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params) {
@@ -150,7 +157,7 @@ Result<size_t> Runner::estimate_recurrent_state_bytes(const std::string& gguf_pa
   auto hp = read_hparams(**file);
   if (!hp) return hp.error();
   if (hp->encoder) return size_t{0};
-  return Context::recurrent_elements_for(*hp, params.n_parallel) * sizeof(float);
+  return Context::recurrent_elements_for(*hp, params.n_parallel, params.n_checkpoints) * sizeof(float);
 }
 
 void Runner::start_slot(Slot& s, Pending&& p) {
@@ -165,8 +172,11 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   size_t common = 0;
   while (common < s.cached.size() && common < s.tokens.size() && s.cached[common] == s.tokens[common]) ++common;
   if (common >= s.tokens.size()) common = s.tokens.size() - 1;
-  // A sliding-window layer may have dropped what a shorter prefix needs; then start over.
+  // A sliding-window layer may have dropped what a shorter prefix needs; then start over. A
+  // recurrent model resumes from the newest checkpoint within the prefix.
   common = static_cast<size_t>(ctx_->reusable_prefix(s.index, static_cast<int64_t>(common)));
+  CORRAL_LOG_DEBUG("request {}: slot {}, {} of {} prompt tokens from the prompt cache", s.id, s.index, common,
+                   s.tokens.size());
   s.cached.resize(common);
   s.n_evaluated = common;
   s.prompt_eval_count = 0;
@@ -341,11 +351,13 @@ bool Runner::step() {
       if ((pass == 0) == in_prompt) continue;
       const size_t remaining = s.tokens.size() - s.n_evaluated;
       size_t take = std::min(remaining, budget);
-      // A recurrent model's state cannot be rewound: the prompt stops before its last token,
-      // where the context keeps a checkpoint (below) that the same prompt, or one extending
-      // it, resumes from.
-      const size_t ckpt = s.n_prompt - 1;
-      if (in_prompt && ctx_->recurrent() && s.n_evaluated < ckpt) take = std::min(take, ckpt - s.n_evaluated);
+      // A recurrent model's state cannot be rewound: the prompt stops before its last token and
+      // at each multiple of checkpoint_interval, where the context keeps a checkpoint (below)
+      // that a prompt sharing that prefix resumes from.
+      if (in_prompt && ctx_->recurrent()) {
+        const size_t ckpt = std::min(s.n_prompt - 1, next_checkpoint(s.n_evaluated));
+        if (s.n_evaluated < ckpt) take = std::min(take, ckpt - s.n_evaluated);
+      }
       for (size_t i = 0; i < take; ++i) {
         const size_t idx = s.n_evaluated + i;
         const bool last = idx + 1 == s.tokens.size();
@@ -368,7 +380,9 @@ bool Runner::step() {
     Slot& s = *slots_[static_cast<size_t>(batch.seq[i])];
     if (s.n_shifts == 0 && s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
     s.n_evaluated++;
-    if (ctx_->recurrent() && s.n_shifts == 0 && s.n_evaluated + 1 == s.n_prompt &&
+    const bool at_checkpoint = s.n_evaluated + 1 == s.n_prompt ||
+                               (s.n_evaluated < s.n_prompt && s.n_evaluated % static_cast<size_t>(params_.checkpoint_interval) == 0);
+    if (ctx_->recurrent() && s.n_shifts == 0 && at_checkpoint &&
         (i + 1 == batch.size() || batch.seq[i + 1] != batch.seq[i]))
       ctx_->checkpoint(s.index);
   }

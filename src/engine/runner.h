@@ -24,6 +24,12 @@ struct RunnerParams {
   int32_t n_parallel = 1;     // slots decoding together
   int32_t n_batch = 512;      // tokens per forward pass
   KvType kv_type = KvType::kF16;
+  // Recurrent models (qwen35, qwen35moe): the prompt cache keeps up to n_checkpoints copies of
+  // a slot's states, taken before the last token of each prompt and at every multiple of
+  // checkpoint_interval within a prompt; a later prompt resumes from the newest one within its
+  // common prefix. Each costs one slot's states (Context::recurrent_elements_for).
+  int32_t n_checkpoints = 4;
+  int32_t checkpoint_interval = 1024;
   // Pause before every forward pass (0: none). A test hook that makes a model stall; the pause
   // ends early on cancel, shutdown or a request's deadline.
   int32_t step_delay_ms = 0;
@@ -73,6 +79,7 @@ class Runner {
   void start_slot(Slot& slot, Pending&& p);
   void shift_context(Slot& slot);  // the slot filled num_ctx: drop old tokens, re-evaluate the rest
   bool step();  // one forward pass over all active slots; false when idle
+  size_t next_checkpoint(size_t n) const;  // the first multiple of checkpoint_interval after n
   void pause_before_step();
   // Ends queued requests whose deadline has passed (mu_ held); their events go to `expired`.
   void take_expired_queued(int64_t now, std::vector<Pending>& expired);

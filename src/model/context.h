@@ -18,6 +18,7 @@ struct ContextParams {
   int64_t n_ctx = 2048;      // positions per sequence slot
   int32_t n_seq = 1;         // sequence slots (parallel requests)
   KvType kv_type = KvType::kF16;
+  int32_t n_checkpoints = 1;  // recurrent models: state checkpoints kept per sequence slot (>= 1)
 };
 
 // One entry per token to evaluate. Tokens of different sequences may share a batch; the
@@ -63,7 +64,7 @@ class Context {
   // How many of the first `n` cached positions of `seq` a continuation can build on: `n`, or 0
   // when a sliding-window layer has already dropped positions the token at `n` would attend to
   // (the cache then has to be filled again from the start). With recurrent layers: `n` where
-  // the states are, else the checkpoint's position if it is at most `n`, else 0.
+  // the states are, else the newest checkpoint's position that is at most `n`, else 0.
   int64_t reusable_prefix(int32_t seq, int64_t n) const;
 
   // KV cache elements (K and V together) the context holds; sliding-window layers hold only
@@ -71,25 +72,33 @@ class Context {
   size_t kv_elements() const { return 2 * kv_total_; }
 
   // Recurrent layers (Gated DeltaNet; recurrent_state.cpp): per layer and sequence slot a
-  // fixed-size state, F32, whatever n_ctx is, and one checkpoint of it per slot. A state cannot
-  // be rewound: it has read the first recurrent_position(seq) tokens of its sequence, and a
-  // batch must continue a sequence there, at its checkpoint, or restart it at position 0.
+  // fixed-size state, F32, whatever n_ctx is, and up to n_checkpoints copies of it per slot. A
+  // state cannot be rewound: it has read the first recurrent_position(seq) tokens of its
+  // sequence, and a batch must continue a sequence there, at one of its checkpoints, or restart
+  // it at position 0.
   bool recurrent() const { return !rec_pos_.empty(); }
   // Floats of the states and their checkpoints together.
   size_t recurrent_elements() const { return rec_.size() + rec_ckpt_.size(); }
-  // What recurrent_elements() will be for a context of `n_seq` slots, known before the weights
-  // are loaded (the scheduler's memory estimate): per recurrent layer and slot, the live state
-  // and its checkpoint. A unit test holds the two equal (engine/state_estimate_test.cpp).
-  static size_t recurrent_elements_for(const HParams& h, int32_t n_seq) {
-    return 2 * static_cast<size_t>(h.n_recurrent_layers()) * static_cast<size_t>(n_seq) * h.recurrent_state_floats();
+  // What recurrent_elements() will be for a context of `n_seq` slots keeping `n_checkpoints`
+  // checkpoints each, known before the weights are loaded (the scheduler's memory estimate):
+  // per recurrent layer and slot, the live state and its checkpoints. A unit test holds the two
+  // equal (engine/state_estimate_test.cpp).
+  static size_t recurrent_elements_for(const HParams& h, int32_t n_seq, int32_t n_checkpoints) {
+    const auto copies = static_cast<size_t>(1 + (n_checkpoints > 1 ? n_checkpoints : 1));
+    return copies * static_cast<size_t>(h.n_recurrent_layers()) * static_cast<size_t>(n_seq) * h.recurrent_state_floats();
   }
   int64_t recurrent_position(int32_t seq) const {
     return rec_pos_.empty() ? -1 : rec_pos_[static_cast<size_t>(seq)];
   }
-  // Keeps a copy of `seq`'s states at their current position (replacing the slot's previous
-  // checkpoint). A batch that starts the sequence at that position resumes from the copy;
-  // reusable_prefix counts it.
+  // Keeps a copy of `seq`'s states at their current position. When the slot already keeps
+  // n_checkpoints, the one at the lowest position goes (the newest positions are kept: the end
+  // of the latest prompt and the interval checkpoints just before it). A batch that starts the
+  // sequence at a checkpoint's position resumes from the copy, and the checkpoints beyond that
+  // position go (they were of tokens the sequence no longer has); a restart at 0 drops them
+  // all. reusable_prefix counts them.
   void checkpoint(int32_t seq);
+  // The positions of `seq`'s checkpoints, ascending.
+  std::vector<int64_t> checkpoint_positions(int32_t seq) const;
 
  private:
   friend class LayerPass;
@@ -117,7 +126,12 @@ class Context {
   void init_recurrent();
   float* recurrent_state(int64_t il, int32_t seq);
   Status advance_recurrent(const Batch& batch);
-  void restore_checkpoint(int32_t seq);
+  void restore_checkpoint(int32_t seq, size_t index);
+  // The checkpoint of `seq` at position `pos` (its index), or -1.
+  int64_t find_checkpoint(int32_t seq, int64_t pos) const;
+  // reusable_prefix's answer for the recurrent states alone; copy_sequence's for them.
+  int64_t recurrent_prefix(int32_t seq, int64_t n) const;
+  void copy_recurrent(int32_t src, int32_t dst, int64_t n);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
@@ -133,8 +147,8 @@ class Context {
   std::vector<float> rec_;
   std::vector<size_t> rec_offset_;
   std::vector<int64_t> rec_pos_;
-  std::vector<float> rec_ckpt_;      // the checkpoints, laid out as rec_
-  std::vector<int64_t> ckpt_pos_;    // [n_seq]: the checkpoint's position (-1: none)
+  std::vector<float> rec_ckpt_;      // [n_checkpoints]: the checkpoints, each laid out as rec_
+  std::vector<int64_t> ckpt_pos_;    // [n_seq][n_checkpoints]: each checkpoint's position (-1: none)
   // scratch, [n_tokens][dim]
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, logits_;
   std::vector<float> q_gate_;  // [n_tokens][2 * q_dim]: attn_q's output where it carries a gate

@@ -133,12 +133,9 @@ Status Context::prepare_windows(const Batch& batch) {
 
 int64_t Context::reusable_prefix(int32_t seq, int64_t n) const {
   const HParams& h = model_->hp;
-  // A recurrent state continues only from exactly where it is, or from its checkpoint when
-  // that is within the prefix.
-  if (!rec_pos_.empty() && rec_pos_[static_cast<size_t>(seq)] != n) {
-    const int64_t ckpt = ckpt_pos_[static_cast<size_t>(seq)];
-    n = ckpt >= 0 && ckpt <= n ? ckpt : 0;
-  }
+  // A recurrent state continues only from exactly where it is, or from a checkpoint within the
+  // prefix.
+  if (!rec_pos_.empty()) n = recurrent_prefix(seq, n);
   for (int64_t il = 0; il < h.n_layer && n > 0; ++il) {
     const int64_t window = h.layers[static_cast<size_t>(il)].window;
     if (window <= 0 || h.layers[static_cast<size_t>(il)].kv_from >= 0) continue;
@@ -169,14 +166,7 @@ void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
         window_first_[static_cast<size_t>(il) * n_seq + static_cast<size_t>(src)];
   }
   // Recurrent states hold a prefix only when they have read exactly n tokens.
-  if (!rec_pos_.empty()) {
-    const bool whole = rec_pos_[static_cast<size_t>(src)] == n;
-    for (int64_t il = 0; il < model_->hp.n_layer && whole; ++il)
-      if (model_->hp.layers[static_cast<size_t>(il)].recurrent)
-        std::copy_n(recurrent_state(il, src), model_->hp.recurrent_state_floats(), recurrent_state(il, dst));
-    rec_pos_[static_cast<size_t>(dst)] = whole ? n : -1;
-    ckpt_pos_[static_cast<size_t>(dst)] = -1;
-  }
+  if (!rec_pos_.empty()) copy_recurrent(src, dst, n);
 }
 
 }  // namespace corral

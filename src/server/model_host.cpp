@@ -61,6 +61,9 @@ std::optional<std::string> alias_path(const std::string& name) {
 ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : store_(std::move(store)) {
   num_parallel_ = static_cast<int32_t>(env_int("OLLAMA_NUM_PARALLEL", 1));
   default_num_ctx_ = env_int("OLLAMA_CONTEXT_LENGTH", 4096);
+  // Recurrent models' prompt-cache checkpoints per slot, and the prompt positions they are taken at.
+  n_checkpoints_ = static_cast<int32_t>(std::min<int64_t>(env_int("CORRAL_CHECKPOINTS", n_checkpoints_), 64));
+  checkpoint_interval_ = static_cast<int32_t>(std::min<int64_t>(env_int("CORRAL_CHECKPOINT_INTERVAL", checkpoint_interval_), INT32_MAX));
   LoaderFn loader = [faults = &resilience_.faults](const LoadSpec& spec) -> Result<LoadedInstance> {
     if (faults->take_load_failure(spec.name)) return make_error("test fault: load failure injected for {}", spec.name);
     auto lm = load_model(spec.path);
@@ -130,7 +133,7 @@ Expected<ModelRef> ModelHost::resolve(const std::string& name) const {
 }
 
 int64_t ModelHost::state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const {
-  const std::string key = fmt::format("{}|{}|{}", path, modified, p.n_parallel);
+  const std::string key = fmt::format("{}|{}|{}|{}", path, modified, p.n_parallel, p.n_checkpoints);
   std::lock_guard<std::mutex> lock(state_estimate_mu_);
   if (auto it = state_estimates_.find(key); it != state_estimates_.end()) return it->second;
   // A file whose header cannot be read is estimated without states; its load reports the error.
@@ -145,6 +148,8 @@ LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) con
   s.name = ref.name;
   s.path = ref.path;
   s.params.n_parallel = num_parallel_;
+  s.params.n_checkpoints = n_checkpoints_;
+  s.params.checkpoint_interval = checkpoint_interval_;
   s.params.n_ctx = opts.num_ctx && *opts.num_ctx > 0 ? *opts.num_ctx : default_num_ctx_;
   if (opts.num_batch && *opts.num_batch > 0 && *opts.num_batch <= 8192)
     s.params.n_batch = static_cast<int32_t>(*opts.num_batch);

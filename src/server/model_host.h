@@ -128,6 +128,8 @@ class ModelHost {
   std::unique_ptr<Scheduler> scheduler_;
   int32_t num_parallel_ = 1;
   int64_t default_num_ctx_ = 4096;
+  int32_t n_checkpoints_ = RunnerParams{}.n_checkpoints;              // CORRAL_CHECKPOINTS
+  int32_t checkpoint_interval_ = RunnerParams{}.checkpoint_interval;  // CORRAL_CHECKPOINT_INTERVAL
   int64_t state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
   // Recurrent-state estimates by "path|modified|slots" (a header read per file, not per request).
   mutable std::mutex state_estimate_mu_;

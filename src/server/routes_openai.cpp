@@ -3,6 +3,7 @@
 // "data: [DONE]"; errors use OpenAI's error shape.
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -134,9 +135,11 @@ std::string finish_reason(const GenerateEvent& ev) {
 }
 
 OJson usage_json(const GenerateEvent& ev) {
+  // cached_tokens: prompt tokens taken from the slot's prompt cache instead of evaluated.
   return OJson{{"prompt_tokens", ev.prompt_tokens},
                {"completion_tokens", ev.eval_count},
-               {"total_tokens", ev.prompt_tokens + ev.eval_count}};
+               {"total_tokens", ev.prompt_tokens + ev.eval_count},
+               {"prompt_tokens_details", OJson{{"cached_tokens", std::max(0, ev.prompt_tokens - ev.prompt_eval_count)}}}};
 }
 
 struct Started {

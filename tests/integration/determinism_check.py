@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 
-PHI, STORIES = "phi", "stories"
+PHI, STORIES, QWEN = "phi", "stories", "qwen35"
 LONG_TEXT = ("The committee met on a grey Tuesday to discuss the river, the bridge, the budget for "
              "the spring fair and the question of who would repaint the old lighthouse. ") * 4
 
@@ -42,6 +42,10 @@ CASES = {
                                       "options": {"seed": 3, "temperature": 0.8, "num_predict": 60}}),
     "st_gen_greedy": ("/api/generate", {"model": STORIES, "prompt": "Once upon a time",
                                         "options": {"temperature": 0, "num_predict": 60}}),
+    # A recurrent model (qwen35: Gated DeltaNet states beside a KV cache), whose prompt cache
+    # resumes from state checkpoints.
+    "q35_gen_long_raw": ("/api/generate", {"model": QWEN, "prompt": LONG_TEXT, "raw": True,
+                                           "options": {"seed": 21, "temperature": 1.0, "num_predict": 16}}),
     "st_chat_seed": ("/v1/chat/completions", {"model": STORIES, "seed": 5, "temperature": 0.7, "max_tokens": 60,
                                               "messages": [{"role": "user", "content": "Tell me a story"}]}),
 }
@@ -67,6 +71,15 @@ def continuation_cases(ref):
         "st_gen_cont": ("/api/generate", {"model": STORIES, "prompt": " The end.",
                                           "context": ref["st_gen_seed"]["tokens"],
                                           "options": {"seed": 4, "temperature": 0.8, "num_predict": 40}}),
+        # qwen35, on /v1/completions, whose usage reports the prompt tokens taken from the cache:
+        # the next turn (the long prompt, its answer, new text), and an edit that keeps only the
+        # first three quarters of the long prompt (about 256 of its 342 tokens: it resumes from a
+        # checkpoint inside the earlier prompt; a slot keeps 4, so the lowest left is at 192).
+        "q35_turn": ("/v1/completions", {"model": QWEN, "prompt": LONG_TEXT + ref["q35_gen_long_raw"]["text"] +
+                                          " And then?", "seed": 22, "temperature": 1.0, "max_tokens": 16}),
+        "q35_edit": ("/v1/completions", {"model": QWEN, "prompt": LONG_TEXT[:3 * len(LONG_TEXT) // 4] +
+                                          " but nobody came to the meeting.", "seed": 23, "temperature": 1.0,
+                                          "max_tokens": 16}),
     }
 
 
@@ -121,12 +134,15 @@ def run(url, path, body, stream):
                     continue
                 chunk = json.loads(line[6:])
                 for ch in chunk.get("choices", []):
-                    parts.append(ch.get("delta", {}).get("content") or "")
+                    parts.append(ch.get("text") or ch.get("delta", {}).get("content") or "")
             if not raw.decode().rstrip().endswith("data: [DONE]"):
                 raise Failure(f"{path}: stream did not end with [DONE]")
             out["text"] = "".join(parts)
         else:
-            out["text"] = json.loads(raw)["choices"][0]["message"]["content"]
+            j = json.loads(raw)
+            choice = j["choices"][0]
+            out["text"] = choice["text"] if path == "/v1/completions" else choice["message"]["content"]
+            out["cached"] = j["usage"].get("prompt_tokens_details", {}).get("cached_tokens")
     return out
 
 
@@ -147,6 +163,7 @@ class Noise:
     SHAPES = [  # (model, prompt, num_predict)
         (PHI, "Hello", 3), (PHI, LONG_TEXT, 9), (PHI, "A short question about bridges?", 17),
         (STORIES, "Lily had a ball", 25), (PHI, LONG_TEXT[:200], 1), (STORIES, "The dog ran", 6),
+        (QWEN, LONG_TEXT[:300], 7),
     ]
 
     def __init__(self, url, n_threads):
@@ -238,11 +255,20 @@ def full(url, out_path):
     for name, (path, body) in continuation_cases(results).items():
         # Replay the earlier turn so its slot holds the prefix, then continue.
         base = {"chat_cont": "chat_seed", "achat_cont": "chat_seed", "gen_cont": "gen_seed",
-                "st_gen_cont": "st_gen_seed"}[name]
-        run(url, *CASES[base], stream=False)
+                "st_gen_cont": "st_gen_seed", "q35_turn": "q35_gen_long_raw", "q35_edit": "q35_gen_long_raw"}[name]
+        b = run(url, *CASES[base], stream=False)
         c = run(url, path, body, stream=False)
         results[name] = c
-        print(f"  {name}: {len(c['text'].encode())} bytes on the warm cache (prompt {c['prompt_ms']} ms)")
+        cached = "" if c.get("cached") is None else f", {c['cached']} prompt tokens from the cache"
+        print(f"  {name}: {len(c['text'].encode())} bytes on the warm cache (prompt {c['prompt_ms']} ms{cached})")
+        if name.startswith("q35_"):
+            # The reuse really happened: from a checkpoint (every 64 tokens with this server's
+            # CORRAL_CHECKPOINT_INTERVAL, and the end of the earlier prompt), at least 64 tokens in.
+            if c["cached"] is None or c["cached"] < 64:
+                raise Failure(f"{name}: the warm prompt cache gave {c['cached']} tokens (the earlier prompt has "
+                              f"{b['prompt_eval_count']})")
+            if name == "q35_edit" and (c["cached"] % 64 or c["cached"] >= b["prompt_eval_count"] - 1):
+                raise Failure(f"{name}: resumed at {c['cached']}, not at an interval checkpoint inside the earlier prompt")
     with open(out_path, "w") as f:
         json.dump(results, f)
 
@@ -251,9 +277,15 @@ def replay(url, ref_path):
     with open(ref_path) as f:
         ref = json.load(f)
     # Cold cache first: the continuations have never been seen by this server.
+    used = set()
     for name, (path, body) in continuation_cases(ref).items():
         c = run(url, path, body, stream=False)
         same(name, "cold cache vs warm prompt cache", ref[name], c)
+        if c.get("cached") and body["model"] not in used:
+            raise Failure(f"{name}: {c['cached']} prompt tokens from the cache of a fresh server")
+        used.add(body["model"])
+        if c.get("cached") is not None:
+            print(f"  {name}: {c['cached']} prompt tokens from the cache")
         # The API's prompt_eval_count is the prompt length (as Ollama's), so the reuse itself is
         # asserted by the engine test Determinism.PromptCacheReuseGivesSameTokens; the time
         # spent on the prompt shows it here.

@@ -86,7 +86,8 @@ assert r["done"] is True and r["eval_count"] >= 1 and r["prompt_eval_count"] >= 
 ' || fail "$f-test: $r"
 done
 # qwen35's loaded size counts its recurrent states: per slot, 3 DeltaNet layers of
-# (3 x 512 + 4 x 64 x 64) floats, and a checkpoint of each (tests/CMakeLists.txt family_args_qwen35).
+# (3 x 512 + 4 x 64 x 64) floats, and 4 prompt-cache checkpoints of each (CORRAL_CHECKPOINTS'
+# default; tests/CMakeLists.txt family_args_qwen35).
 ps=$(curl -sf "$B/api/ps") || fail "/api/ps"
 tags=$(curl -sf "$B/api/tags") || fail "/api/tags"
 python3 -c '
@@ -98,8 +99,8 @@ for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
     name = [n for n in ps if n.startswith(prefix)][0]
     extra = ps[name] - tags[name]
     # per DeltaNet layer and slot: the conv window, 4 value heads of 64 x 64 and the unfinished
-    # chunk (64 x (64 + 64 + 1) floats per head); live state and checkpoint.
-    per_slot = 2 * layers * (3 * 512 + 4 * 64 * 64 + 4 * 64 * 129) * 4
+    # chunk (64 x (64 + 64 + 1) floats per head); live state and 4 checkpoints.
+    per_slot = (1 + 4) * layers * (3 * 512 + 4 * 64 * 64 + 4 * 64 * 129) * 4
     assert extra > 0 and extra % per_slot == 0, (prefix, extra, per_slot)
 ' "$ps" "$tags" || fail "qwen35/qwen35moe size in /api/ps: $ps"
 echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, qwen35moe, gemma4 answer"

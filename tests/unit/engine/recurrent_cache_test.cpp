@@ -1,7 +1,8 @@
 // The prompt cache with a recurrent model (qwen35: Gated DeltaNet states beside the KV cache of
 // its attention layers). A recurrent state cannot be rewound, so the runner reuses a slot's
-// cache only where the state is (the end of the previous turn) or where its checkpoint is (just
-// before the last token of the previous prompt), and evaluates everything again otherwise.
+// cache only where the state is (the end of the previous turn) or where a checkpoint is (just
+// before the last token of a previous prompt, or a multiple of checkpoint_interval within one),
+// and evaluates everything again otherwise.
 // Each case gives the same tokens as a cold runner, and evaluates as many prompt tokens as
 // the reuse allows.
 #include <gtest/gtest.h>
@@ -41,10 +42,12 @@ class RecurrentCache : public ::testing::Test {
     model_ = *m;
     ASSERT_TRUE(model_.model->hp.has_recurrent());
   }
-  std::unique_ptr<Runner> runner(int32_t n_batch = 512) {
+  std::unique_ptr<Runner> runner(int32_t n_batch = 512, int32_t interval = 1024, int32_t n_checkpoints = 4) {
     RunnerParams p;
     p.n_batch = n_batch;
     p.n_parallel = 1;
+    p.checkpoint_interval = interval;
+    p.n_checkpoints = n_checkpoints;
     auto r = Runner::create(model_.model, model_.tokenizer, p);
     EXPECT_TRUE(r.ok());
     return r.ok() ? std::move(*r) : nullptr;
@@ -55,8 +58,9 @@ class RecurrentCache : public ::testing::Test {
     return res.ok() ? *res : GenerateEvent{};
   }
   // `second` on a runner that has just run `first`, and on a cold one: the same tokens.
-  GenerateEvent warm_equals_cold(const std::vector<int32_t>& first, const std::vector<int32_t>& second) {
-    auto warm = runner();
+  GenerateEvent warm_equals_cold(const std::vector<int32_t>& first, const std::vector<int32_t>& second,
+                                 int32_t interval = 1024, int32_t n_batch = 512) {
+    auto warm = runner(n_batch, interval);
     run(*warm, seeded(first, 1, 12));
     const GenerateEvent w = run(*warm, seeded(second, 2, 12));
     auto cold = runner();
@@ -122,6 +126,42 @@ TEST_F(RecurrentCache, SharedPrefixShorterThanTheCheckpointStartsOver) {
   EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(other.size()));  // nothing to resume from
 }
 
+// Checkpoints every 64 tokens of a prompt (checkpoint_interval): a prompt sharing the first 200
+// tokens of a 300-token one resumes from the checkpoint at 192, one sharing 50 starts over, and
+// each gives the same tokens as a cold runner (which takes no interval checkpoints).
+TEST_F(RecurrentCache, APromptSharingPartOfAnEarlierOneResumesFromTheIntervalCheckpoint) {
+  const std::vector<int32_t> prompt = ids(3, 300);
+  std::vector<int32_t> edited(prompt.begin(), prompt.begin() + 200);
+  for (int32_t t : ids(50, 30)) edited.push_back(t);
+  for (const int32_t n_batch : {512, 100, 7}) {
+    const GenerateEvent w = warm_equals_cold(prompt, edited, 64, n_batch);
+    EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(edited.size() - 192)) << "n_batch " << n_batch;
+  }
+  std::vector<int32_t> short_share(prompt.begin(), prompt.begin() + 50);
+  for (int32_t t : ids(60, 30)) short_share.push_back(t);
+  EXPECT_EQ(warm_equals_cold(prompt, short_share, 64).prompt_eval_count, static_cast<int32_t>(short_share.size()));
+  // Without interval checkpoints (the default 1024 here) only the prompt's end is kept.
+  EXPECT_EQ(warm_equals_cold(prompt, edited).prompt_eval_count, static_cast<int32_t>(edited.size()));
+}
+
+// A conversation: turn one's prompt, turn two extending turn one's prompt but not its answer
+// (a template that re-renders the answer differently): resumes from the end of turn one's prompt;
+// then turn one's prompt again resumes there too, the checkpoints of turn two dropped.
+TEST_F(RecurrentCache, ConversationTurnsResumeFromThePromptEnds) {
+  auto warm = runner(512, 64);
+  const std::vector<int32_t> one = ids(4, 150);
+  run(*warm, seeded(one, 1, 10));
+  std::vector<int32_t> two = one;
+  for (int32_t t : ids(40, 100)) two.push_back(t);
+  const GenerateEvent w2 = run(*warm, seeded(two, 2, 10));
+  EXPECT_EQ(w2.prompt_eval_count, static_cast<int32_t>(two.size() - (one.size() - 1)));
+  const GenerateEvent w3 = run(*warm, seeded(one, 3, 10));
+  EXPECT_EQ(w3.prompt_eval_count, 1);
+  auto cold = runner();
+  EXPECT_EQ(run(*cold, seeded(two, 2, 10)).context, w2.context);
+  EXPECT_EQ(run(*cold, seeded(one, 3, 10)).context, w3.context);
+}
+
 TEST_F(RecurrentCache, ChunkedPromptGivesTheSameTokens) {
   const std::vector<int32_t> prompt = ids(5, 60);
   auto whole = runner(512), chunked = runner(7);
@@ -129,8 +169,9 @@ TEST_F(RecurrentCache, ChunkedPromptGivesTheSameTokens) {
 }
 
 // The states a loaded model is charged with (the scheduler's estimate, `corral ps`): per
-// slot, per DeltaNet layer, the convolution window and the state matrices, twice (checkpoints),
-// whatever the context length; the KV cache is that of the attention layer only.
+// slot, per DeltaNet layer, the convolution window and the state matrices, once live and once
+// per checkpoint (n_checkpoints, 4 by default), whatever the context length; the KV cache is
+// that of the attention layer only.
 TEST_F(RecurrentCache, StateMemoryIsCountedAndConstantInTheContext) {
   const HParams& h = model_.model->hp;
   int64_t n_delta = 0;
@@ -147,7 +188,7 @@ TEST_F(RecurrentCache, StateMemoryIsCountedAndConstantInTheContext) {
     p.n_parallel = 2;
     auto r = Runner::create(model_.model, model_.tokenizer, p);
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ((*r)->recurrent_state_bytes(), 2 * 2 * 3 * per_slot_layer) << "n_ctx " << n_ctx;
+    EXPECT_EQ((*r)->recurrent_state_bytes(), (1 + 4) * 2 * 3 * per_slot_layer) << "n_ctx " << n_ctx;
   }
   auto stories = load_model(CORRAL_SHARED_DIR "/models/stories260K.gguf");
   ASSERT_TRUE(stories.ok());

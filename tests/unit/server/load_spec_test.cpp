@@ -46,8 +46,9 @@ std::string write_header(const std::string& arch, int64_t n_expert) {
 
 // Per recurrent layer and slot: (taps - 1) x (2 x 2 x 32 + 128) convolution inputs, 4 value
 // heads' 32 x 32 states and their unfinished chunk (64 x (32 + 32 + 1) floats each), F32; live
-// and checkpoint.
-constexpr int64_t kStateBytesPerSlot = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32 + 4 * 64 * 65) * 4 * 2;
+// and one copy per prompt-cache checkpoint (4 by default, CORRAL_CHECKPOINTS).
+constexpr int64_t kStatePerCopy = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32 + 4 * 64 * 65) * 4;
+constexpr int64_t kStateBytesPerSlot = kStatePerCopy * (1 + 4);
 
 TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
   setenv("OLLAMA_NUM_PARALLEL", "3", 1);
@@ -66,6 +67,28 @@ TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
     // Cached per file: the same answer without reading the header again.
     EXPECT_EQ(host.load_spec(ref, api::Options{}).estimated_bytes, s.estimated_bytes) << arch;
   }
+}
+
+// CORRAL_CHECKPOINTS sets the checkpoints each slot keeps (and the estimate counts them);
+// CORRAL_CHECKPOINT_INTERVAL where a prompt's interval checkpoints are taken.
+TEST(LoadSpec, CheckpointSettingsComeFromTheEnvironment) {
+  setenv("CORRAL_CHECKPOINTS", "2", 1);
+  setenv("CORRAL_CHECKPOINT_INTERVAL", "256", 1);
+  ModelHost host(nullptr, SchedulerConfig{});
+  unsetenv("CORRAL_CHECKPOINTS");
+  unsetenv("CORRAL_CHECKPOINT_INTERVAL");
+  ModelRef ref;
+  ref.name = "qwen35";
+  ref.path = write_header("qwen35", 0);
+  ref.size_bytes = 1000;
+  const LoadSpec s = host.load_spec(ref, api::Options{});
+  std::remove(ref.path.c_str());
+  EXPECT_EQ(s.params.n_checkpoints, 2);
+  EXPECT_EQ(s.params.checkpoint_interval, 256);
+  EXPECT_EQ(s.estimated_state_bytes, kStatePerCopy * (1 + 2));  // one slot
+  ModelHost defaults(nullptr, SchedulerConfig{});
+  EXPECT_EQ(defaults.load_spec(ref, api::Options{}).params.n_checkpoints, 4);
+  EXPECT_EQ(defaults.load_spec(ref, api::Options{}).params.checkpoint_interval, 1024);
 }
 
 TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
