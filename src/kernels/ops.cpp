@@ -275,4 +275,28 @@ void attention_f32(const float* q, const float* k, const float* v, size_t kv_str
   kernel_table().attention_f32(q, k, v, kv_stride, n_pos, head_dim, scale, out);
 }
 
+void attention_block_f32_ref(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
+                             size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
+                             size_t out_stride, float* /*scratch*/) {
+  for (int64_t i = 0; i < n_q; ++i)
+    attention_f32_ref(q + static_cast<size_t>(i) * q_stride, k, v, kv_stride, n_pos, head_dim, scale,
+                      out + static_cast<size_t>(i) * out_stride);
+}
+
+void attention_block_f32(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
+                         size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
+                         size_t out_stride) {
+  const KernelTable& t = kernel_table();
+  if (t.attention_block_f32 == nullptr) {
+    for (int64_t i = 0; i < n_q; ++i)
+      t.attention_f32(q + static_cast<size_t>(i) * q_stride, k, v, kv_stride, n_pos, head_dim, scale,
+                      out + static_cast<size_t>(i) * out_stride);
+    return;
+  }
+  thread_local std::vector<float> scratch;
+  const size_t need = static_cast<size_t>(kAttnBlockQueries) * static_cast<size_t>((n_pos + 7) / 8 * 8);
+  if (scratch.size() < need) scratch.resize(need);
+  t.attention_block_f32(q, q_stride, n_q, k, v, kv_stride, n_pos, head_dim, scale, out, out_stride, scratch.data());
+}
+
 }  // namespace corral

@@ -176,16 +176,17 @@ void Encoder::forward(std::span<const std::vector<int32_t>> seqs, std::span<cons
       }
     }
     // Bidirectional attention inside each sequence: a token sees every position of its own.
-    const size_t n_tasks = nt * static_cast<size_t>(h.n_head);
-    ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
+    // One task per (sequence, head), all the sequence's queries in one block call.
+    const auto n_head = static_cast<size_t>(h.n_head);
+    ThreadPool::global().parallel_for_dynamic(n_seq * n_head, 1, [&](size_t begin, size_t end, int) {
       for (size_t task = begin; task < end; ++task) {
-        const size_t ti = task / static_cast<size_t>(h.n_head);
-        const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
-        const size_t s = static_cast<size_t>(std::upper_bound(start_.begin(), start_.begin() + static_cast<std::ptrdiff_t>(n_seq) + 1, ti) - start_.begin()) - 1;
+        const size_t s = task / n_head;
+        const auto head = static_cast<int64_t>(task % n_head);
         const size_t off = start_[s] * static_cast<size_t>(KD) + static_cast<size_t>(head * hd);
-        attention_f32(&q_[ti * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)], &k_[off], &v_[off],
-                      static_cast<size_t>(KD), static_cast<int64_t>(start_[s + 1] - start_[s]), hd, scale,
-                      &attn_[ti * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)]);
+        const size_t qoff = start_[s] * static_cast<size_t>(QD) + static_cast<size_t>(head * hd);
+        const auto len = static_cast<int64_t>(start_[s + 1] - start_[s]);
+        attention_block_f32(&q_[qoff], static_cast<size_t>(QD), len, &k_[off], &v_[off], static_cast<size_t>(KD), len, hd,
+                            scale, &attn_[qoff], static_cast<size_t>(QD));
       }
     });
     matmul(L.wo, attn_.data(), QD, n, xn_.data(), E);
