@@ -125,6 +125,16 @@ using AttentionExtF32Fn = void (*)(const float* q, const float* k, const float* 
                                    int64_t n_pos, int64_t head_dim, float scale, float cap,
                                    float sink, float* out);
 
+// Bidirectional attention of n_q queries over the same n_pos key/value rows (encoders: a token
+// sees its whole sequence): out row i = softmax(scale * q_i·K) · V, q_i at q + i * q_stride,
+// out row i at out + i * out_stride, K and V rows kv_stride apart (floats). scratch holds
+// kAttnBlockQueries * (n_pos rounded up to 8) floats. A query's result does not depend on n_q or
+// on the queries beside it.
+inline constexpr int kAttnBlockQueries = 4;
+using AttentionBlockF32Fn = void (*)(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
+                                     size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
+                                     size_t out_stride, float* scratch);
+
 // Aggregates without member initialisers on purpose: a non-trivial constructor would be emitted
 // as a weak symbol by every unit, the ISA ones included, and the linker may keep any copy.
 // Machine-limit probes for `corral bench` and bench/: a streaming read that sums every 64-bit
@@ -153,6 +163,7 @@ struct KernelTable {
   AttentionF32Fn attention_f32;
   AttentionExtF16Fn attention_ext_f16;
   AttentionExtF32Fn attention_ext_f32;
+  AttentionBlockF32Fn attention_block_f32;  // encoders' attention (null: attention_f32 per query)
   ReadStreamFn read_stream;
   Int8PeakFn int8_peak;
   int64_t int8_peak_madds_per_iter;  // multiply-adds per iteration of int8_peak (0: kInt8PeakMaddsPerIter)

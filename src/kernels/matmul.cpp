@@ -80,6 +80,7 @@ KernelTable make_reference_table() {
   t.attention_f32 = attention_f32_ref;
   t.attention_ext_f16 = attention_ext_f16_ref;
   t.attention_ext_f32 = attention_ext_f32_ref;
+  t.attention_block_f32 = attention_block_f32_ref;
   t.read_stream = ref_read_stream;
   t.int8_peak = ref_int8_peak;
   return t;

@@ -74,6 +74,18 @@ void attention_f16_ref(const float* q, const uint16_t* k, const uint16_t* v, siz
 void attention_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
                        int64_t n_pos, int64_t head_dim, float scale, float* out);
 
+// Bidirectional attention of n_q queries (rows q_stride floats apart) over the same n_pos key
+// and value rows, as encoders attend (each token to its whole sequence): out row i (out_stride
+// apart) = softmax(scale * q_i·K) · V, through the table's block kernel (scores of 4 queries
+// in register tiles, a vectorised softmax). A query's result depends only on it, K, V and
+// n_pos, not on n_q or the queries beside it. The reference runs attention_f32_ref per query.
+void attention_block_f32(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
+                         size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
+                         size_t out_stride);
+void attention_block_f32_ref(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
+                             size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
+                             size_t out_stride, float* scratch);
+
 // Attention with the score transforms of some families, through the table's fused kernel
 // (one pass, online softmax) like attention_f16/f32: soft-capped scores (softcap(scale * q·K,
 // cap) before the softmax; Gemma 2), or a learned sink (gpt-oss: the softmax's denominator has

@@ -29,6 +29,19 @@ void normalize_l2(std::span<float> v) {
   for (float& x : v) x = static_cast<float>(x * inv);
 }
 
+namespace {
+
+// fn(i) for every row i < n over the pool (each row's work is independent, so the split
+// changes no result).
+template <class Fn>
+void each_row(size_t n, Fn&& fn) {
+  ThreadPool::global().parallel_for(n, [&](size_t begin, size_t end, int) {
+    for (size_t i = begin; i < end; ++i) fn(i);
+  });
+}
+
+}  // namespace
+
 template <class Fn>
 Status Encoder::passes_over(std::span<const std::vector<int32_t>> seqs, std::span<const size_t> second_from,
                             Fn&& pooled) {
@@ -161,7 +174,7 @@ void Encoder::forward(std::span<const std::vector<int32_t>> seqs, std::span<cons
     const EncoderLayerWeights& X = m.encoder_layers[static_cast<size_t>(il)];
     const MatmulOut qkv[] = {{&L.wq, q_.data(), QD}, {&L.wk, k_.data(), KD}, {&L.wv, v_.data(), KD}};
     matmul_many(qkv, x_.data(), E, n);
-    for (size_t i = 0; i < nt; ++i) {
+    each_row(nt, [&](size_t i) {
       float* q = &q_[i * static_cast<size_t>(QD)];
       float* k = &k_[i * static_cast<size_t>(KD)];
       if (L.bq.data != nullptr) {
@@ -174,54 +187,56 @@ void Encoder::forward(std::span<const std::vector<int32_t>> seqs, std::span<cons
         for (int64_t hh = 0; hh < h.n_head; ++hh) rope_rotate(q + hh * hd, h.n_rot, h.rope_neox, cs);
         for (int64_t hh = 0; hh < h.n_head_kv; ++hh) rope_rotate(k + hh * hd, h.n_rot, h.rope_neox, cs);
       }
-    }
+    });
     // Bidirectional attention inside each sequence: a token sees every position of its own.
-    const size_t n_tasks = nt * static_cast<size_t>(h.n_head);
-    ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
+    // One task per (sequence, head), all the sequence's queries in one block call.
+    const auto n_head = static_cast<size_t>(h.n_head);
+    ThreadPool::global().parallel_for_dynamic(n_seq * n_head, 1, [&](size_t begin, size_t end, int) {
       for (size_t task = begin; task < end; ++task) {
-        const size_t ti = task / static_cast<size_t>(h.n_head);
-        const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
-        const size_t s = static_cast<size_t>(std::upper_bound(start_.begin(), start_.begin() + static_cast<std::ptrdiff_t>(n_seq) + 1, ti) - start_.begin()) - 1;
+        const size_t s = task / n_head;
+        const auto head = static_cast<int64_t>(task % n_head);
         const size_t off = start_[s] * static_cast<size_t>(KD) + static_cast<size_t>(head * hd);
-        attention_f32(&q_[ti * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)], &k_[off], &v_[off],
-                      static_cast<size_t>(KD), static_cast<int64_t>(start_[s + 1] - start_[s]), hd, scale,
-                      &attn_[ti * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)]);
+        const size_t qoff = start_[s] * static_cast<size_t>(QD) + static_cast<size_t>(head * hd);
+        const auto len = static_cast<int64_t>(start_[s + 1] - start_[s]);
+        attention_block_f32(&q_[qoff], static_cast<size_t>(QD), len, &k_[off], &v_[off], static_cast<size_t>(KD), len, hd,
+                            scale, &attn_[qoff], static_cast<size_t>(QD));
       }
     });
     matmul(L.wo, attn_.data(), QD, n, xn_.data(), E);
     const auto* bo = static_cast<const float*>(X.bo.data);
-    for (size_t i = 0; i < nt; ++i) {
+    each_row(nt, [&](size_t i) {
       float* row = &xn_[i * Es];
       if (bo != nullptr) axpy(1.0f, bo, row, E);
       axpy(1.0f, &x_[i * Es], row, E);
       layernorm(row, static_cast<const float*>(X.attn_out_norm.data), static_cast<const float*>(X.attn_out_norm_b.data),
                 &x_[i * Es], E, h.norm_eps);
-    }
+    });
     // Feed-forward of the normalised rows (x_), then the residual and the output LayerNorm.
     if (L.ffn_gate.data != nullptr) {
       const MatmulOut gate_up[] = {{&L.ffn_gate, gate_.data(), F}, {&L.ffn_up, up_.data(), F}};
       matmul_many(gate_up, x_.data(), E, n);
-      for (size_t i = 0; i < nt; ++i)
+      each_row(nt, [&](size_t i) {
         swiglu(&gate_[i * static_cast<size_t>(F)], &up_[i * static_cast<size_t>(F)], F);
+      });
       matmul(L.ffn_down, gate_.data(), F, n, xn_.data(), E);
     } else {
       matmul(L.ffn_up, x_.data(), E, n, up_.data(), F);
       const auto* bu = static_cast<const float*>(X.ffn_up_b.data);
-      for (size_t i = 0; i < nt; ++i) {
+      each_row(nt, [&](size_t i) {
         float* row = &up_[i * static_cast<size_t>(F)];
         if (bu != nullptr) axpy(1.0f, bu, row, F);
         gelu(row, F);
-      }
+      });
       matmul(L.ffn_down, up_.data(), F, n, xn_.data(), E);
     }
     const auto* bd = static_cast<const float*>(X.ffn_down_b.data);
-    for (size_t i = 0; i < nt; ++i) {
+    each_row(nt, [&](size_t i) {
       float* row = &xn_[i * Es];
       if (bd != nullptr) axpy(1.0f, bd, row, E);
       axpy(1.0f, &x_[i * Es], row, E);
       layernorm(row, static_cast<const float*>(X.out_norm.data), static_cast<const float*>(X.out_norm_b.data),
                 &x_[i * Es], E, h.norm_eps);
-    }
+    });
   }
 }
 

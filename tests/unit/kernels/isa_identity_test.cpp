@@ -15,6 +15,7 @@
 #include "base/fp16.h"
 #include "gguf/ggml_type.h"
 #include "kernels/dispatch.h"
+#include "kernels/kernel_abi.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/repack.h"
@@ -153,6 +154,15 @@ TEST(IsaIdentity, FusedAttentionGivesTheSameBits) {
       t.avx2->attention_ext_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, 0.0f, 1.5f, a.data());
       t.avx512->attention_ext_f32(q.data(), k.data(), v.data(), stride, n_pos, hd, scale, 0.0f, 1.5f, b.data());
       EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "sink f32 hd " << hd << " n_pos " << n_pos;
+      // The encoders' block attention: n_pos queries (q's rows repeated, scaled per row).
+      std::vector<float> qs(k.size()), ab(k.size()), bb(k.size());
+      for (size_t i = 0; i < qs.size(); ++i) qs[i] = q[i % stride] * (1.0f + 0.01f * static_cast<float>(i / stride));
+      std::vector<float> scratch(static_cast<size_t>(kAttnBlockQueries) * static_cast<size_t>((n_pos + 7) / 8 * 8));
+      t.avx2->attention_block_f32(qs.data(), stride, n_pos, k.data(), v.data(), stride, n_pos, hd, scale, ab.data(), stride,
+                                  scratch.data());
+      t.avx512->attention_block_f32(qs.data(), stride, n_pos, k.data(), v.data(), stride, n_pos, hd, scale, bb.data(), stride,
+                                    scratch.data());
+      EXPECT_EQ(std::memcmp(ab.data(), bb.data(), ab.size() * sizeof(float)), 0) << "block f32 hd " << hd << " n_pos " << n_pos;
     }
   }
 }
