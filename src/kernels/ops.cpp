@@ -102,14 +102,6 @@ void swiglu_clamped(float* gate, const float* up, int64_t n, float alpha, float 
   }
 }
 
-void geglu(float* gate, const float* up, int64_t n) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
-  }
-}
-
 void layernorm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += x[i];
@@ -154,31 +146,49 @@ inline F4 exp4(F4 y_in) {
   return y_in > hi ? F4{} + std::numeric_limits<float>::infinity() : p * scale;
 }
 
-}  // namespace
-
-void gelu(float* x, int64_t n) {
-  // 0.5 g (1 + tanh(u)) = g / (1 + exp(-2u)), u = sqrt(2/pi) g (1 + 0.044715 g^2): the same
-  // function without libm's scalar tanh, four values at a time.
+// 0.5 g (1 + tanh(u)) = g / (1 + exp(-2u)), u = sqrt(2/pi) g (1 + 0.044715 g^2): GELU's tanh
+// form without libm's scalar tanh, four values at a time.
+inline F4 gelu4(F4 g) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  auto four = [](F4 g) {
-    const F4 u = kSqrt2OverPi * g * (1.0f + 0.044715f * g * g);
-    return g / (1.0f + exp4(-2.0f * u));
-  };
+  const F4 u = kSqrt2OverPi * g * (1.0f + 0.044715f * g * g);
+  return g / (1.0f + exp4(-2.0f * u));
+}
+
+// x[i] = gelu(x[i]) (times up[i] when given), four at a time; the last 1..3 values through the
+// same arithmetic.
+void gelu_times(float* x, const float* up, int64_t n) {
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
     F4 g;
     std::memcpy(&g, x + i, sizeof g);
-    g = four(g);
+    g = gelu4(g);
+    if (up != nullptr) {
+      F4 u;
+      std::memcpy(&u, up + i, sizeof u);
+      g *= u;
+    }
     std::memcpy(x + i, &g, sizeof g);
   }
-  if (i < n) {  // the last 1..3 values through the same arithmetic
-    F4 g{};
+  if (i < n) {
+    F4 g{}, u{};
     const auto rest = static_cast<size_t>(n - i);
     std::memcpy(&g, x + i, rest * sizeof(float));
-    g = four(g);
+    g = gelu4(g);
+    if (up != nullptr) {
+      std::memcpy(&u, up + i, rest * sizeof(float));
+      g *= u;
+    }
     std::memcpy(x + i, &g, rest * sizeof(float));
   }
 }
+
+}  // namespace
+
+void gelu(float* x, int64_t n) { gelu_times(x, nullptr, n); }
+
+// Gemma's GELU-gated feed-forward: the same GELU as gelu() (libm's tanh was a fifth of a Gemma 3
+// prompt's time), then times up.
+void geglu(float* gate, const float* up, int64_t n) { gelu_times(gate, up, n); }
 
 void softcap(float* x, int64_t n, float cap) {
   const float inv = 1.0f / cap;

@@ -79,5 +79,20 @@ TEST(Gelu, DenseSweepAndTails) {
   }
 }
 
+// Gemma's gate: geglu(g, up) is gelu(g) * up with the same GELU, bit for bit, at every row length.
+TEST(Gelu, GegluIsGeluTimesUp) {
+  std::vector<float> g, up;
+  for (int i = 0; i < 203; ++i) {
+    g.push_back(-9.0f + 0.0877f * static_cast<float>(i));
+    up.push_back(0.5f - 0.013f * static_cast<float>(i));
+  }
+  for (size_t len : {size_t{1}, size_t{3}, size_t{4}, size_t{7}, g.size()}) {
+    std::vector<float> gated(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(len)), plain = gated;
+    geglu(gated.data(), up.data(), static_cast<int64_t>(len));
+    gelu(plain.data(), static_cast<int64_t>(len));
+    for (size_t i = 0; i < len; ++i) ASSERT_EQ(gated[i], plain[i] * up[i]) << "length " << len << " value " << i;
+  }
+}
+
 }  // namespace
 }  // namespace corral
