@@ -44,6 +44,7 @@ enum class ExpertActivation {
   kSwiglu,         // silu(gate) * up
   kSwigluClamped,  // gpt-oss: gate clamped above at limit, up to [-limit, limit];
                    // gate * sigmoid(alpha * gate) * (up + 1)
+  kGeglu,          // Gemma 4: gelu(gate) * up (tanh approximation)
 };
 
 struct RopeSet {
@@ -102,6 +103,9 @@ struct HParams {
   int64_t n_ff_shexp = 0;
   ExpertGating expert_gating = ExpertGating::kSoftmax;
   ExpertActivation expert_act = ExpertActivation::kSwiglu;
+  // Gemma 4: the router reads rmsnorm(residual) * ffn_gate_inp.scale times this (its fixed
+  // 1/sqrt(n_embd), which ik_llama.cpp folds into the scale tensor at load).
+  float router_input_scale = 1.0f;
   float swiglu_alpha = 1.702f;      // kSwigluClamped's constants (gpt-oss fixes them)
   float swiglu_limit = 7.0f;
 

@@ -79,22 +79,36 @@ void add_bias(const float* bias, float* rows, int64_t n_rows, int64_t n) {
 void expert_activation(const HParams& h, float* g, const float* u, int64_t n_rows, int64_t n) {
   for (int64_t j = 0; j < n_rows; ++j) {
     if (h.expert_act == ExpertActivation::kSwigluClamped) swiglu_clamped(g + j * n, u + j * n, n, h.swiglu_alpha, h.swiglu_limit);
+    else if (h.expert_act == ExpertActivation::kGeglu) geglu(g + j * n, u + j * n, n);
     else swiglu(g + j * n, u + j * n, n);
   }
 }
 
 }  // namespace
 
-TensorView expert_matrix(const TensorView& t, int64_t e) {
+TensorView expert_matrix(const TensorView& t, int64_t e, int64_t row0, int64_t n_rows) {
   TensorView v;
-  v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1]) * t.row_bytes;
+  v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1] + row0) * t.row_bytes;
   v.type = t.type;
   v.ne[0] = t.ne[0];
-  v.ne[1] = t.ne[1];
+  v.ne[1] = n_rows > 0 ? n_rows : t.ne[1];
   v.row_bytes = t.row_bytes;
   v.interleave = t.interleave;
   return v;
 }
+
+namespace {
+
+// Expert e's gate and up matrices: row views of ffn_gate_exps and ffn_up_exps, or the two halves
+// of its rows in a merged ffn_gate_up_exps (Gemma 4: gate rows first).
+TensorView expert_gate(const LayerWeights& L, int64_t e, int64_t F) {
+  return L.ffn_gate_up_exps.data != nullptr ? expert_matrix(L.ffn_gate_up_exps, e, 0, F) : expert_matrix(L.ffn_gate_exps, e);
+}
+TensorView expert_up(const LayerWeights& L, int64_t e, int64_t F) {
+  return L.ffn_gate_up_exps.data != nullptr ? expert_matrix(L.ffn_gate_up_exps, e, F, F) : expert_matrix(L.ffn_up_exps, e);
+}
+
+}  // namespace
 
 // The shared expert (qwen35moe), as ik_llama.cpp computes it: a SwiGLU feed-forward of width
 // n_ff_shexp over the same normalised input as the routed experts, times sigmoid of one logit
@@ -148,14 +162,31 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
   float* u = c_.up_.data();
   float* y = c_.moe_y_.data();  // [token][rank][n_embd]: each picked expert's output
 
-  matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
+  if (L.ffn_gate_inp_s.data != nullptr) {
+    // Gemma 4: the router reads the residual stream, RMS-normalised with its own weight and
+    // scaled by 1/sqrt(n_embd), not the experts' input (moe_x_ is free until the experts' tokens are gathered into it).
+    for (size_t t = 0; t < nt; ++t) {
+      float* r = &c_.moe_x_[t * uE];
+      rmsnorm(&c_.x_[t * uE], static_cast<const float*>(L.ffn_gate_inp_s.data), r, E, h.rms_eps);
+      for (size_t i = 0; i < uE; ++i) r[i] *= h.router_input_scale;
+    }
+    matmul(L.ffn_gate_inp, c_.moe_x_.data(), E, n, c_.moe_logits_.data(), X);
+  } else {
+    matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
+  }
   add_bias(static_cast<const float*>(L.ffn_gate_inp_b.data), c_.moe_logits_.data(), n, X);
+  const auto* expert_scale = static_cast<const float*>(L.ffn_down_exps_s.data);
   for (size_t t = 0; t < nt; ++t) {
     const float* logits = &c_.moe_logits_[t * static_cast<size_t>(X)];
+    int32_t* sel = &c_.moe_sel_[t * uK];
+    float* w = &c_.moe_w_[t * uK];
     if (h.expert_gating == ExpertGating::kSoftmaxTopK)
-      route_experts_topk_softmax(logits, X, K, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+      route_experts_topk_softmax(logits, X, K, sel, w);
     else
-      route_experts(logits, X, K, h.expert_weights_norm, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+      route_experts(logits, X, K, h.expert_weights_norm, sel, w);
+    // Gemma 4: each weight (after renormalising) times its expert's scale.
+    if (expert_scale != nullptr)
+      for (size_t r = 0; r < uK; ++r) w[r] *= expert_scale[sel[r]];
   }
 
   if (nt == 1) {
@@ -163,8 +194,8 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
     // fused loop; then each expert's down rows.
     for (size_t r0 = 0; r0 < uK; r0 += 2) {
       const size_t r1 = r0 + 1 < uK ? r0 + 1 : r0;
-      const TensorView gw0 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r0]), uw0 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r0]);
-      const TensorView gw1 = expert_matrix(L.ffn_gate_exps, c_.moe_sel_[r1]), uw1 = expert_matrix(L.ffn_up_exps, c_.moe_sel_[r1]);
+      const TensorView gw0 = expert_gate(L, c_.moe_sel_[r0], F), uw0 = expert_up(L, c_.moe_sel_[r0], F);
+      const TensorView gw1 = expert_gate(L, c_.moe_sel_[r1], F), uw1 = expert_up(L, c_.moe_sel_[r1], F);
       const MatmulOut gate_up[] = {{&gw0, g + r0 * uF, F}, {&uw0, u + r0 * uF, F}, {&gw1, g + r1 * uF, F}, {&uw1, u + r1 * uF, F}};
       matmul_many(std::span<const MatmulOut>(gate_up, r1 == r0 ? 2 : 4), xn, E, 1);
     }
@@ -194,7 +225,7 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
       if (ne == 0) continue;
       for (int64_t j = 0; j < ne; ++j)
         std::memcpy(xg + static_cast<size_t>(j) * uE, xn + static_cast<size_t>(order[begin + j]) / uK * uE, uE * sizeof(float));
-      const TensorView gw = expert_matrix(L.ffn_gate_exps, e), uw = expert_matrix(L.ffn_up_exps, e);
+      const TensorView gw = expert_gate(L, e, F), uw = expert_up(L, e, F);
       const MatmulOut gate_up[] = {{&gw, g, F}, {&uw, u, F}};
       matmul_many(gate_up, xg, E, ne);
       add_bias(expert_bias(L.ffn_gate_exps_b, e), g, ne, F);
@@ -214,6 +245,21 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
     for (size_t r = 0; r < uK; ++r) axpy(c_.moe_w_[t * uK + r], y + (t * uK + r) * uE, out, E);
     if (shared) axpy(1.0f, &c_.moe_shared_[t * uE], out, E);
   }
+}
+
+// Gemma 4's two branches, as ik_llama.cpp computes them: the dense branch first (kept in
+// moe_shared_, which only the shared expert of other families uses), then the experts'.
+void LayerPass::feed_forward_and_experts(const LayerWeights& L) {
+  const size_t n = batch_.size() * static_cast<size_t>(c_.model_->hp.n_embd);
+  if (c_.moe_shared_.size() < n) c_.moe_shared_.resize(n);
+  norm(L.ffn_norm);
+  feed_forward(L, Activation::kGeluTanh);
+  norm_branch(L.ffn_post_norm_1);
+  std::memcpy(c_.moe_shared_.data(), c_.xn_.data(), n * sizeof(float));
+  norm(L.ffn_pre_norm_2);
+  mixture_of_experts(L);
+  norm_branch(L.ffn_post_norm_2);
+  for (size_t i = 0; i < n; ++i) c_.xn_[i] += c_.moe_shared_[i];
 }
 
 }  // namespace corral

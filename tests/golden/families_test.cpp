@@ -1,7 +1,7 @@
 // Conformance of the families beyond ../shared/conformance (gemma3, gemma2, smollm3, phi3 with
 // LongRoPE short and long, the mixtures of experts qwen3moe, Mixtral-style llama and gpt-oss, the
 // hybrid qwen35 with Gated DeltaNet layers and its MoE variant qwen35moe, gemma4 with its mixed
-// head sizes, shared-KV layers and per-layer embeddings) on the random-weight models
+// head sizes, shared-KV layers and per-layer embeddings, and with experts) on the random-weight models
 // make_test_model writes at build time (testdata/families/README.md), against two references:
 // - the float64 forward pass of these tests (f64_reference.h), with the conformance bounds of
 //   ../shared/conformance/README.md, batched and one token at a time;
@@ -204,7 +204,8 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
 
 std::vector<Param> all_params() {
   std::vector<Param> ps;
-  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral", "qwen35", "gemma4", "qwen35moe"})
+  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral", "qwen35", "gemma4", "qwen35moe",
+                        "gemma4moe"})
     for (const char* t : {"f32", "q8_0", "q4_K_M"}) ps.push_back({f, t});
   // gpt-oss as its files are quantized: MXFP4 experts with the rest Q8_0 (and all Q8_0).
   for (const char* t : {"f32", "q8_0", "mxfp4"}) ps.push_back({"gptoss", t});
