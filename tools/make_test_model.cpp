@@ -92,6 +92,11 @@ struct Spec {
   int64_t n_embd_per_layer = 32;
   bool k_eq_v = false;
   bool split_gate_up = false;   // gemma4 experts: ffn_gate_exps and ffn_up_exps, not ffn_gate_up_exps
+  // gemma4 per-layer arrays: the global layers' KV heads (0: --n-head-kv), and the shared-KV
+  // layers' feed-forward twice as wide (E2B's double-wide MLP). Either writes feed_forward_length,
+  // head_count and head_count_kv as one value per layer.
+  int64_t n_head_kv_global = 0;
+  bool double_wide_ff = false;
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -174,6 +179,15 @@ bool is_gemma4(const Spec& s) { return s.arch == "gemma4"; }
 bool is_swa_layer(const Spec& s, int64_t il) { return is_gemma4(s) && (il + 1) % s.swa_period != 0; }
 int64_t head_dim_swa_of(const Spec& s) { return s.head_dim_swa > 0 ? s.head_dim_swa : head_dim_of(s) / 2; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
+// gemma4's per-layer KV heads and feed-forward width (the same in every layer unless
+// --n-head-kv-global or --double-wide-ff).
+bool has_layer_arrays(const Spec& s) { return is_gemma4(s) && (s.n_head_kv_global > 0 || s.double_wide_ff); }
+int64_t n_head_kv_at(const Spec& s, int64_t il) {
+  return is_gemma4(s) && s.n_head_kv_global > 0 && !is_swa_layer(s, il) ? s.n_head_kv_global : s.n_head_kv;
+}
+int64_t n_ff_at(const Spec& s, int64_t il) {
+  return is_gemma4(s) && s.double_wide_ff && il >= s.n_layer - s.shared_kv ? 2 * s.n_ff : s.n_ff;
+}
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
 // more bits where quantization hurts most.
@@ -281,17 +295,19 @@ void plan_gemma4_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::ve
   };
   add(p + "attn_q.weight", mat("attn_q", E), {E, s.n_head * hd}, Init::kMatrix);
   if (own_kv) {
-    add(p + "attn_k.weight", mat("attn_k", E), {E, s.n_head_kv * hd}, Init::kMatrix);
-    if (!(s.k_eq_v && !is_swa_layer(s, il))) add(p + "attn_v.weight", mat("attn_v", E), {E, s.n_head_kv * hd}, Init::kMatrix);
+    add(p + "attn_k.weight", mat("attn_k", E), {E, n_head_kv_at(s, il) * hd}, Init::kMatrix);
+    if (!(s.k_eq_v && !is_swa_layer(s, il)))
+      add(p + "attn_v.weight", mat("attn_v", E), {E, n_head_kv_at(s, il) * hd}, Init::kMatrix);
   }
   add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
   if (own_kv) add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
   add(p + "attn_output.weight", mat("attn_output", s.n_head * hd), {s.n_head * hd, E}, Init::kMatrix);
   add(p + "post_attention_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
   add(p + "ffn_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
-  add(p + "ffn_gate.weight", mat("ffn_gate", E), {E, s.n_ff}, Init::kMatrix);
-  add(p + "ffn_up.weight", mat("ffn_up", E), {E, s.n_ff}, Init::kMatrix);
-  add(p + "ffn_down.weight", mat("ffn_down", s.n_ff), {s.n_ff, E}, Init::kMatrix);
+  const int64_t F = n_ff_at(s, il);
+  add(p + "ffn_gate.weight", mat("ffn_gate", E), {E, F}, Init::kMatrix);
+  add(p + "ffn_up.weight", mat("ffn_up", E), {E, F}, Init::kMatrix);
+  add(p + "ffn_down.weight", mat("ffn_down", F), {F, E}, Init::kMatrix);
   add(p + "post_ffw_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
   if (s.n_expert > 0) {
     // Experts beside the dense feed-forward: the router (F32) with its input norm weight, the two
@@ -767,6 +783,10 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
     if (v <= 0 || v > (int64_t{1} << 31)) return make_error("every size must be between 1 and 2^31");
   if (s.n_head % s.n_head_kv != 0)
     return make_error("--n-head {} is not a multiple of --n-head-kv {}", s.n_head, s.n_head_kv);
+  if (s.n_head_kv_global < 0 || (s.n_head_kv_global > 0 && s.n_head % s.n_head_kv_global != 0))
+    return make_error("--n-head {} is not a multiple of --n-head-kv-global {}", s.n_head, s.n_head_kv_global);
+  if ((s.n_head_kv_global > 0 || s.double_wide_ff) && !is_gemma4(s))
+    return make_error("--n-head-kv-global and --double-wide-ff are for gemma4");
   if (s.head_dim == 0 && s.arch != "qwen3" && s.n_embd % s.n_head != 0)
     return make_error("--n-embd {} is not a multiple of --n-head {}", s.n_embd, s.n_head);
   if (head_dim_of(s) % 2 != 0) return make_error("the head size {} must be even", head_dim_of(s));
@@ -814,9 +834,23 @@ Status run(Spec s) {
   w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
   w.set_u32(a + "block_count", static_cast<uint32_t>(s.n_layer));
-  w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
-  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
-  w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  if (has_layer_arrays(s)) {
+    // One value per layer, as Gemma 4's converter may write them.
+    GgufArray ff, heads, kv;
+    ff.elem_type = heads.elem_type = kv.elem_type = GgufValueType::kI32;
+    for (int64_t il = 0; il < s.n_layer; ++il) {
+      ff.ints.push_back(n_ff_at(s, il));
+      heads.ints.push_back(s.n_head);
+      kv.ints.push_back(n_head_kv_at(s, il));
+    }
+    w.set_value(a + "feed_forward_length", GgufValue{GgufValueType::kArray, ff});
+    w.set_value(a + "attention.head_count", GgufValue{GgufValueType::kArray, heads});
+    w.set_value(a + "attention.head_count_kv", GgufValue{GgufValueType::kArray, kv});
+  } else {
+    w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
+    w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
+    w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  }
   w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(n_rot_of(s)));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(s.rms_eps));
   w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_theta));
@@ -953,6 +987,10 @@ int main(int argc, char** argv) {
   app.add_option("--n-embd-per-layer", s.n_embd_per_layer, "gemma4: per-layer embedding width (default 32; 0: none)");
   app.add_flag("--k-eq-v", s.k_eq_v, "gemma4: global layers without attn_v (values are the keys)");
   app.add_flag("--split-gate-up", s.split_gate_up, "gemma4 experts: ffn_gate_exps and ffn_up_exps, not ffn_gate_up_exps");
+  app.add_option("--n-head-kv-global", s.n_head_kv_global,
+                 "gemma4: the global layers' KV heads (head_count_kv written per layer)");
+  app.add_flag("--double-wide-ff", s.double_wide_ff,
+               "gemma4: the shared-KV layers' feed-forward twice as wide (feed_forward_length per layer)");
   app.add_option("--full-attn-interval", s.full_attn_interval, "qwen35: a full-attention layer every N layers (default 4)");
   app.add_option("--ssm-conv", s.ssm_conv, "qwen35: convolution taps (default 4)");
   app.add_option("--ssm-state", s.ssm_state, "qwen35: DeltaNet head size (default 64)");

@@ -64,6 +64,9 @@ struct LayerShape {
   // >= 0: the layer computes only queries and attends over layer kv_from's cache (Gemma 4's
   // shared-KV layers); it holds no cache of its own. -1: its own K/V.
   int64_t kv_from = -1;
+  // This layer's feed-forward width and head counts where the file gives them per layer and
+  // they differ (Gemma 4); 0: HParams' n_ff, n_head, n_head_kv.
+  int64_t n_ff = 0, n_head = 0, n_head_kv = 0;
 };
 
 struct HParams {
@@ -72,6 +75,8 @@ struct HParams {
   int64_t n_ctx_train = 0;
   int64_t n_embd = 0;
   int64_t n_layer = 0;
+  // The largest over the layers where the file gives them per layer (then LayerShape has each
+  // layer's; the *_of(il) accessors read them).
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
   int64_t n_ff = 0;
@@ -146,8 +151,20 @@ struct HParams {
     const int64_t d = layers[static_cast<size_t>(il)].head_dim;
     return d > 0 ? d : head_dim;
   }
-  int64_t q_dim_of(int64_t il) const { return n_head * head_dim_of(il); }
-  int64_t kv_dim_of(int64_t il) const { return n_head_kv * head_dim_of(il); }
+  int64_t n_head_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_head;
+    return v > 0 ? v : n_head;
+  }
+  int64_t n_head_kv_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_head_kv;
+    return v > 0 ? v : n_head_kv;
+  }
+  int64_t n_ff_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_ff;
+    return v > 0 ? v : n_ff;
+  }
+  int64_t q_dim_of(int64_t il) const { return n_head_of(il) * head_dim_of(il); }
+  int64_t kv_dim_of(int64_t il) const { return n_head_kv_of(il) * head_dim_of(il); }
   int64_t n_rot_of(const RopeSet& s) const { return s.n_rot > 0 ? s.n_rot : n_rot; }
   int64_t max_head_dim() const;
   int64_t max_n_rot() const;

@@ -306,7 +306,7 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       // projection has a bias, and each query head a learned sink logit.
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
       BIND(L.bo, b.bind_f32(p + "attn_output.bias", {h.n_embd}));
-      BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head}));
+      BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head_of(il)}));
     } else if (h.arch == Arch::kQwen35 || h.arch == Arch::kQwen35Moe) {  // its feed-forward norm is named post_attention_norm
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
     } else {
@@ -340,10 +340,10 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       L.ffn_gate = Binder::rows(gate_up, 0, h.n_ff);
       L.ffn_up = Binder::rows(gate_up, h.n_ff, h.n_ff);
     } else {
-      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff}));
-      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff}));
+      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff_of(il)}));
+      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff_of(il)}));
     }
-    if (h.n_expert == 0 || gemma4) BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff, h.n_embd}));
+    if (h.n_expert == 0 || gemma4) BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff_of(il), h.n_embd}));
     BIND(L.ffn_post_norm, b.bind_f32(p + "post_ffw_norm.weight", {h.n_embd}, !post_norms));
   }
   // Any tensor the file has but no architecture uses with an unsupported type is refused too:

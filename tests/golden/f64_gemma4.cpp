@@ -1,5 +1,6 @@
 // The float64 pass of gemma4 (f64_reference.h), written from the architecture's definition and
-// reading its rules from the metadata itself: per-layer windowed flags
+// reading its rules from the metadata itself: head counts given once or per layer (the
+// feed-forward's width is its tensors'), per-layer windowed flags
 // (attention.sliding_window_pattern) with the windowed layers' head size, rotated dimensions and
 // RoPE base (*_swa keys), NEOX RoPE with the rope_freqs divisors on the global layers only,
 // q/k norms, values RMS-normalised without a weight, attention scale 1, the last
@@ -91,7 +92,7 @@ void rope_neox(double* x, int64_t n_rot, double pos, double base, const std::vec
 
 struct Layer {
   bool windowed = false;
-  int64_t hd = 0, n_rot = 0, kv_from = -1;
+  int64_t hd = 0, n_rot = 0, kv_from = -1, n_head = 0, n_kv = 0;
   Vec attn_norm, q_norm, k_norm, post_attn, ffn_norm, post_ffn, ple_norm;
   double out_scale = 1.0;
   G64 wq, wk, wv, wo, gate, up, down, ple_gate, ple_proj;
@@ -109,8 +110,11 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
   const std::string p = "gemma4.";
   const auto E = static_cast<size_t>(f.get_int(p + "embedding_length").value_or(0));
   const int64_t n_layer = f.get_int(p + "block_count").value_or(0);
-  const int64_t n_head = f.get_int(p + "attention.head_count").value_or(0);
-  const int64_t n_kv = f.get_int(p + "attention.head_count_kv").value_or(n_head);
+  // Head counts: one value, or one per layer.
+  auto per_layer = [&](const std::string& key, int64_t il, int64_t fallback) -> int64_t {
+    if (const GgufArray* a = f.get_array(p + key)) return a->ints[static_cast<size_t>(il)];
+    return f.get_int(p + key).value_or(fallback);
+  };
   const int64_t hd = f.get_int(p + "attention.key_length").value_or(0);
   const int64_t hd_swa = f.get_int(p + "attention.key_length_swa").value_or(hd);
   const int64_t rot = f.get_int(p + "rope.dimension_count").value_or(hd);
@@ -130,6 +134,8 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
     Layer& L = layers[static_cast<size_t>(il)];
     const LayerWeights& W = m.layers[static_cast<size_t>(il)];
     L.windowed = pattern->ints[static_cast<size_t>(il)] != 0;
+    L.n_head = per_layer("attention.head_count", il, 0);
+    L.n_kv = per_layer("attention.head_count_kv", il, L.n_head);
     L.hd = L.windowed ? hd_swa : hd;
     L.n_rot = L.windowed ? rot_swa : rot;
     if (il >= n_own)
@@ -187,6 +193,7 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
     }
     for (size_t il = 0; il < layers.size(); ++il) {
       const Layer& L = layers[il];
+      const int64_t n_head = L.n_head, n_kv = L.n_kv;
       const auto lhd = static_cast<size_t>(L.hd);
       const double rbase = L.windowed ? base_swa : base;
       const std::vector<float>* factors = L.windowed || m.rope_freqs.empty() ? nullptr : &m.rope_freqs;
