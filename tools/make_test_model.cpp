@@ -7,7 +7,8 @@
 // (Gated DeltaNet layers with a full-attention layer every --full-attn-interval; qwen35moe: with
 // routed experts and a gated shared expert for the feed-forward), gemma4 (windowed layers with
 // their own head size and RoPE, shared-KV layers, per-layer embeddings, layers whose values are
-// their keys, rope_freqs on the global layers), with
+// their keys, rope_freqs on the global layers; with --experts, the 26B-A4B's experts beside the
+// dense feed-forward, gate and up merged per expert unless --split-gate-up), with
 // tensor names and metadata keys as llama.cpp's
 // converter writes them. Streams tensors to
 // disk, so a 3B model needs only a few MiB of memory. Non-goal: meaningful weights.
@@ -90,6 +91,12 @@ struct Spec {
   int64_t shared_kv = 0;
   int64_t n_embd_per_layer = 32;
   bool k_eq_v = false;
+  bool split_gate_up = false;   // gemma4 experts: ffn_gate_exps and ffn_up_exps, not ffn_gate_up_exps
+  // gemma4 per-layer arrays: the global layers' KV heads (0: --n-head-kv), and the shared-KV
+  // layers' feed-forward twice as wide (E2B's double-wide MLP). Either writes feed_forward_length,
+  // head_count and head_count_kv as one value per layer.
+  int64_t n_head_kv_global = 0;
+  bool double_wide_ff = false;
 };
 
 // ---- deterministic random numbers: one independent stream per (seed, tensor, row) ----
@@ -130,6 +137,7 @@ enum class Init {
   kDecayScale,  // qwen35 ssm_a: -exp(u) / 2, in [-1.36, -0.18] (the decay's negative scale)
   kProportionalRope,  // gemma4 rope_freqs: 1 for the first quarter of the pairs, 1e30 after (unrotated)
   kLayerScale,  // gemma4 layer_output_scale: 0.5..1
+  kExpertScale,  // gemma4 ffn_down_exps.scale (one per expert): 0.5..1.5
   // gemma4 q/k norms: 0.4 +- 0.04. Its attention is not scaled, so with weights near 1 the
   // scores of random heads (std ~ head size) make every softmax one-hot, and a cache's F16
   // rounding moves logits by more than the conformance bounds; near 0.4 the scores are of
@@ -160,7 +168,7 @@ bool is_qwen35moe(const Spec& s) { return s.arch == "qwen35moe"; }
 bool is_gemma(const Spec& s) { return s.arch == "gemma2" || s.arch == "gemma3" || s.arch == "gemma4"; }
 bool has_qk_norms(const Spec& s) { return s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3"; }
 int64_t n_ff_exp_of(const Spec& s) {
-  return (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s)) && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
+  return (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s) || s.arch == "gemma4") && s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
 }
 int64_t n_ff_shexp_of(const Spec& s) { return s.n_ff_shexp > 0 ? s.n_ff_shexp : n_ff_exp_of(s); }
 bool is_phi3(const Spec& s) { return s.arch == "phi3"; }
@@ -171,6 +179,15 @@ bool is_gemma4(const Spec& s) { return s.arch == "gemma4"; }
 bool is_swa_layer(const Spec& s, int64_t il) { return is_gemma4(s) && (il + 1) % s.swa_period != 0; }
 int64_t head_dim_swa_of(const Spec& s) { return s.head_dim_swa > 0 ? s.head_dim_swa : head_dim_of(s) / 2; }
 int64_t n_rot_of(const Spec& s) { return s.n_rot > 0 ? s.n_rot : head_dim_of(s); }
+// gemma4's per-layer KV heads and feed-forward width (the same in every layer unless
+// --n-head-kv-global or --double-wide-ff).
+bool has_layer_arrays(const Spec& s) { return is_gemma4(s) && (s.n_head_kv_global > 0 || s.double_wide_ff); }
+int64_t n_head_kv_at(const Spec& s, int64_t il) {
+  return is_gemma4(s) && s.n_head_kv_global > 0 && !is_swa_layer(s, il) ? s.n_head_kv_global : s.n_head_kv;
+}
+int64_t n_ff_at(const Spec& s, int64_t il) {
+  return is_gemma4(s) && s.double_wide_ff && il >= s.n_layer - s.shared_kv ? 2 * s.n_ff : s.n_ff;
+}
 
 // The weight-matrix types: one type for all, or one of llama-quantize's K_M mixes, which keep
 // more bits where quantization hurts most.
@@ -278,18 +295,39 @@ void plan_gemma4_layer(const Spec& s, const WeightTypes& wt, int64_t il, std::ve
   };
   add(p + "attn_q.weight", mat("attn_q", E), {E, s.n_head * hd}, Init::kMatrix);
   if (own_kv) {
-    add(p + "attn_k.weight", mat("attn_k", E), {E, s.n_head_kv * hd}, Init::kMatrix);
-    if (!(s.k_eq_v && !is_swa_layer(s, il))) add(p + "attn_v.weight", mat("attn_v", E), {E, s.n_head_kv * hd}, Init::kMatrix);
+    add(p + "attn_k.weight", mat("attn_k", E), {E, n_head_kv_at(s, il) * hd}, Init::kMatrix);
+    if (!(s.k_eq_v && !is_swa_layer(s, il)))
+      add(p + "attn_v.weight", mat("attn_v", E), {E, n_head_kv_at(s, il) * hd}, Init::kMatrix);
   }
   add(p + "attn_q_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
   if (own_kv) add(p + "attn_k_norm.weight", GgmlType::kF32, {hd}, Init::kQkNorm);
   add(p + "attn_output.weight", mat("attn_output", s.n_head * hd), {s.n_head * hd, E}, Init::kMatrix);
   add(p + "post_attention_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
   add(p + "ffn_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
-  add(p + "ffn_gate.weight", mat("ffn_gate", E), {E, s.n_ff}, Init::kMatrix);
-  add(p + "ffn_up.weight", mat("ffn_up", E), {E, s.n_ff}, Init::kMatrix);
-  add(p + "ffn_down.weight", mat("ffn_down", s.n_ff), {s.n_ff, E}, Init::kMatrix);
+  const int64_t F = n_ff_at(s, il);
+  add(p + "ffn_gate.weight", mat("ffn_gate", E), {E, F}, Init::kMatrix);
+  add(p + "ffn_up.weight", mat("ffn_up", E), {E, F}, Init::kMatrix);
+  add(p + "ffn_down.weight", mat("ffn_down", F), {F, E}, Init::kMatrix);
   add(p + "post_ffw_norm.weight", GgmlType::kF32, {E}, Init::kNorm);
+  if (s.n_expert > 0) {
+    // Experts beside the dense feed-forward: the router (F32) with its input norm weight, the two
+    // branches' norms, gate and up merged per expert (as the converter writes them: an expert's
+    // gate rows, then its up rows) or split, down, and one scale per expert.
+    const int64_t f = n_ff_exp_of(s), X = s.n_expert;
+    add(p + "ffn_gate_inp.weight", GgmlType::kF32, {E, X}, Init::kRouter);
+    add(p + "ffn_gate_inp.scale", GgmlType::kF32, {E}, Init::kNorm);
+    add(p + "pre_ffw_norm_2.weight", GgmlType::kF32, {E}, Init::kNorm);
+    add(p + "post_ffw_norm_1.weight", GgmlType::kF32, {E}, Init::kNorm);
+    add(p + "post_ffw_norm_2.weight", GgmlType::kF32, {E}, Init::kNorm);
+    if (s.split_gate_up) {
+      add(p + "ffn_gate_exps.weight", mat("ffn_gate_exps", E), {E, f, X}, Init::kMatrix);
+      add(p + "ffn_up_exps.weight", mat("ffn_up_exps", E), {E, f, X}, Init::kMatrix);
+    } else {
+      add(p + "ffn_gate_up_exps.weight", mat("ffn_gate_up_exps", E), {E, 2 * f, X}, Init::kMatrix);
+    }
+    add(p + "ffn_down_exps.weight", mat("ffn_down_exps", f), {f, E, X}, Init::kMatrix);
+    add(p + "ffn_down_exps.scale", GgmlType::kF32, {X}, Init::kExpertScale);
+  }
   if (s.n_embd_per_layer > 0) {
     add(p + "inp_gate.weight", mat("inp_gate", E), {E, s.n_embd_per_layer}, Init::kMatrix);
     add(p + "proj.weight", mat("proj", s.n_embd_per_layer), {s.n_embd_per_layer, E}, Init::kMatrix);
@@ -493,11 +531,13 @@ void apply_routing(const Spec& s, const PlannedTensor& t, int64_t row, float* ds
   if (t.name == "token_embd.weight") {
     for (int64_t e = 0; e < X; ++e) dst[e] = route_code(s, row, e);
   } else if (ends_with(t.name, "attn_output.weight") || ends_with(t.name, "ffn_down_exps.weight") ||
-             ends_with(t.name, "ssm_out.weight") || ends_with(t.name, "ffn_down_shexp.weight")) {
+             ends_with(t.name, "ssm_out.weight") || ends_with(t.name, "ffn_down_shexp.weight") ||
+             // gemma4: its dense feed-forward and per-layer embedding write to the residual too
+             (is_gemma4(s) && (ends_with(t.name, "ffn_down.weight") || ends_with(t.name, ".proj.weight")))) {
     if (row % s.n_embd < X) std::fill(dst, dst + t.ne[0], 0.0f);
   } else if (ends_with(t.name, "attn_output.bias") || ends_with(t.name, "ffn_down_exps.bias")) {
     std::fill(dst, dst + X, 0.0f);  // gpt-oss: the output biases leave the routing dimensions alone
-  } else if (ends_with(t.name, "ffn_norm.weight") ||
+  } else if (ends_with(t.name, "ffn_norm.weight") || ends_with(t.name, "ffn_gate_inp.scale") ||
              ((is_gptoss(s) || is_qwen35moe(s)) && ends_with(t.name, "post_attention_norm.weight"))) {
     std::fill(dst, dst + X, 1.0f);
   } else if (t.init == Init::kRouter) {
@@ -526,6 +566,7 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
       case Init::kDecayScale: dst[i] = -0.5f * std::exp(u); break;
       case Init::kProportionalRope: dst[i] = i < n / 4 ? 1.0f : 1e30f; break;
       case Init::kLayerScale: dst[i] = 0.75f + 0.25f * u; break;
+      case Init::kExpertScale: dst[i] = 1.0f + 0.5f * u; break;
       case Init::kQkNorm: dst[i] = 0.4f + 0.04f * u; break;
     }
   }
@@ -537,7 +578,10 @@ void fill_row(const Spec& s, const PlannedTensor& t, int64_t row, float* dst) {
     // Wider expert activations (gpt-oss: enough to reach its SwiGLU clamp), the same scale out.
     const auto gain = static_cast<float>(s.expert_gain);
     const float k = ends_with(t.name, "ffn_down_exps.weight") ? 1.0f / (gain * gain)
-                    : ends_with(t.name, "ffn_gate_exps.weight") || ends_with(t.name, "ffn_up_exps.weight") ? gain : 1.0f;
+                    : ends_with(t.name, "ffn_gate_exps.weight") || ends_with(t.name, "ffn_up_exps.weight") ||
+                              ends_with(t.name, "ffn_gate_up_exps.weight")
+                          ? gain
+                          : 1.0f;
     for (int64_t i = 0; i < n; ++i) dst[i] *= k;
   }
   if (s.n_expert > 0) apply_routing(s, t, row, dst);
@@ -720,8 +764,8 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
       return make_error("qwen35: --ssm-heads x --ssm-state must be a multiple of the type's block");
   }
   if ((s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s)) && s.n_expert <= 0) return make_error("{} needs --experts", s.arch);
-  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s) && !is_qwen35moe(s))
-    return make_error("--experts is for llama, qwen3moe, gpt-oss and qwen35moe");
+  if (s.n_expert > 0 && s.arch != "llama" && s.arch != "qwen3moe" && !is_gptoss(s) && !is_qwen35moe(s) && !is_gemma4(s))
+    return make_error("--experts is for llama, qwen3moe, gpt-oss, qwen35moe and gemma4");
   if (is_gptoss(s) && !(s.yarn_factor > 1.0 && s.yarn_orig_ctx > 0)) return make_error("bad --yarn-factor or --yarn-orig-ctx");
   if (s.n_expert >= s.n_embd) return make_error("--experts must be less than --n-embd (routing dimensions)");
   if (s.n_expert < 0 || s.n_expert > 4096 || (s.n_expert > 0 && (s.n_expert_used < 1 || s.n_expert_used > s.n_expert)))
@@ -739,11 +783,16 @@ Status check_spec(const Spec& s, GgmlType wtype) {  // wtype: the base matrix ty
     if (v <= 0 || v > (int64_t{1} << 31)) return make_error("every size must be between 1 and 2^31");
   if (s.n_head % s.n_head_kv != 0)
     return make_error("--n-head {} is not a multiple of --n-head-kv {}", s.n_head, s.n_head_kv);
+  if (s.n_head_kv_global < 0 || (s.n_head_kv_global > 0 && s.n_head % s.n_head_kv_global != 0))
+    return make_error("--n-head {} is not a multiple of --n-head-kv-global {}", s.n_head, s.n_head_kv_global);
+  if ((s.n_head_kv_global > 0 || s.double_wide_ff) && !is_gemma4(s))
+    return make_error("--n-head-kv-global and --double-wide-ff are for gemma4");
   if (s.head_dim == 0 && s.arch != "qwen3" && s.n_embd % s.n_head != 0)
     return make_error("--n-embd {} is not a multiple of --n-head {}", s.n_embd, s.n_head);
   if (head_dim_of(s) % 2 != 0) return make_error("the head size {} must be even", head_dim_of(s));
   const int64_t block = ggml_type_info(wtype).block_elems;
-  for (int64_t row : {s.n_embd, s.n_ff, n_ff_exp_of(s), n_ff_shexp_of(s), s.n_head * head_dim_of(s)})
+  // (gemma4 writes matrices whose rows the type's blocks do not divide as Q8_0, as llama-quantize falls back)
+  for (int64_t row : {s.n_embd, s.n_ff, is_gemma4(s) ? s.n_embd : n_ff_exp_of(s), is_gemma4(s) ? s.n_embd : n_ff_shexp_of(s), s.n_head * head_dim_of(s)})
     if (row % block != 0)
       return make_error("type {} needs row lengths that are multiples of {}, but a matrix has rows of {}",
                         ggml_type_name(wtype), block, row);
@@ -785,9 +834,23 @@ Status run(Spec s) {
   w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
   w.set_u32(a + "block_count", static_cast<uint32_t>(s.n_layer));
-  w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
-  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
-  w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  if (has_layer_arrays(s)) {
+    // One value per layer, as Gemma 4's converter may write them.
+    GgufArray ff, heads, kv;
+    ff.elem_type = heads.elem_type = kv.elem_type = GgufValueType::kI32;
+    for (int64_t il = 0; il < s.n_layer; ++il) {
+      ff.ints.push_back(n_ff_at(s, il));
+      heads.ints.push_back(s.n_head);
+      kv.ints.push_back(n_head_kv_at(s, il));
+    }
+    w.set_value(a + "feed_forward_length", GgufValue{GgufValueType::kArray, ff});
+    w.set_value(a + "attention.head_count", GgufValue{GgufValueType::kArray, heads});
+    w.set_value(a + "attention.head_count_kv", GgufValue{GgufValueType::kArray, kv});
+  } else {
+    w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
+    w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
+    w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  }
   w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(n_rot_of(s)));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", static_cast<float>(s.rms_eps));
   w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_theta));
@@ -828,7 +891,7 @@ Status run(Spec s) {
   if (s.n_expert > 0) {
     w.set_u32(a + "expert_count", static_cast<uint32_t>(s.n_expert));
     w.set_u32(a + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
-    if (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s))
+    if (s.arch == "qwen3moe" || is_gptoss(s) || is_qwen35moe(s) || is_gemma4(s))
       w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp_of(s)));
     if (is_qwen35moe(s)) w.set_u32(a + "expert_shared_feed_forward_length", static_cast<uint32_t>(n_ff_shexp_of(s)));
   }
@@ -923,6 +986,11 @@ int main(int argc, char** argv) {
   app.add_option("--shared-kv", s.shared_kv, "gemma4: the last N layers share earlier layers' KV caches (default 0)");
   app.add_option("--n-embd-per-layer", s.n_embd_per_layer, "gemma4: per-layer embedding width (default 32; 0: none)");
   app.add_flag("--k-eq-v", s.k_eq_v, "gemma4: global layers without attn_v (values are the keys)");
+  app.add_flag("--split-gate-up", s.split_gate_up, "gemma4 experts: ffn_gate_exps and ffn_up_exps, not ffn_gate_up_exps");
+  app.add_option("--n-head-kv-global", s.n_head_kv_global,
+                 "gemma4: the global layers' KV heads (head_count_kv written per layer)");
+  app.add_flag("--double-wide-ff", s.double_wide_ff,
+               "gemma4: the shared-KV layers' feed-forward twice as wide (feed_forward_length per layer)");
   app.add_option("--full-attn-interval", s.full_attn_interval, "qwen35: a full-attention layer every N layers (default 4)");
   app.add_option("--ssm-conv", s.ssm_conv, "qwen35: convolution taps (default 4)");
   app.add_option("--ssm-state", s.ssm_state, "qwen35: DeltaNet head size (default 64)");

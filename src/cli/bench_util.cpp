@@ -27,7 +27,7 @@ ModelCost model_cost(const Model& m) {
   const double picked = m.hp.n_expert > 0 ? static_cast<double>(m.hp.n_expert_used) / static_cast<double>(m.hp.n_expert) : 0.0;
   for (const LayerWeights& l : m.layers) {
     for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.ffn_gate_inp}) add(*t);
-    for (const TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) add(*t, picked);
+    for (const TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_gate_up_exps, &l.ffn_down_exps}) add(*t, picked);
   }
   if (!m.hp.encoder) add(m.output);  // an encoder's token_embd is only looked up
   return c;

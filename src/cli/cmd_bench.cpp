@@ -240,7 +240,9 @@ int cmd_bench(int argc, char** argv) {
 
   std::string name = model_path.substr(model_path.find_last_of('/') + 1);
   const std::string type_name(ggml_type_name(model->layers.empty() ? model->output.type
-                                 : model->hp.n_expert > 0 ? model->layers[0].ffn_gate_exps.type
+                                 : model->hp.n_expert > 0 ? (model->layers[0].ffn_gate_exps.data != nullptr
+                                                                 ? model->layers[0].ffn_gate_exps.type
+                                                                 : model->layers[0].ffn_gate_up_exps.type)
                                                           : model->layers[0].ffn_gate.type));
   if (json) {
     nlohmann::json j;

@@ -63,6 +63,27 @@ Status read_expert_hparams(const GgufFile& f, HParams& hp, bool required) {
   return {};
 }
 
+namespace {
+
+// A key holding one value or one per layer (Gemma 4's files may give the feed-forward width and
+// the head counts so, as ik_llama.cpp reads them for every architecture): n_layer values in
+// `out`, or none when the key is absent.
+Status read_per_layer(const GgufFile& f, const std::string& key, int64_t n_layer, std::vector<int64_t>& out) {
+  out.clear();
+  if (const GgufArray* a = f.get_array(key)) {
+    if (a->ints.size() != static_cast<size_t>(n_layer))
+      return make_error("{}: {} has {} entries for {} layers", f.path(), key, a->size(), n_layer);
+    out = a->ints;
+  } else if (auto v = f.get_int(key)) {
+    out.assign(static_cast<size_t>(n_layer), *v);
+  }
+  for (int64_t v : out)
+    if (v <= 0 || v > (int64_t{1} << 31)) return make_error("{}: metadata {} = {} is out of range", f.path(), key, v);
+  return {};
+}
+
+}  // namespace
+
 Result<HParams> read_hparams(const GgufFile& f) {
   HParams hp;
   auto arch = f.get_string("general.architecture");
@@ -84,18 +105,33 @@ Result<HParams> read_hparams(const GgufFile& f) {
   };
   CORRAL_TRY(need("embedding_length", hp.n_embd));
   CORRAL_TRY(need("block_count", hp.n_layer));
-  // Mixtures of experts may give only their experts' width (qwen35moe files need no dense one).
-  if (!f.get_int(p + "feed_forward_length") && f.get_int(p + "expert_feed_forward_length"))
-    CORRAL_TRY(need("expert_feed_forward_length", hp.n_ff));
-  else
-    CORRAL_TRY(need("feed_forward_length", hp.n_ff));
-  CORRAL_TRY(need("attention.head_count", hp.n_head));
   if (hp.n_layer > 4096) return make_error("{}: {} layers is out of range", f.path(), hp.n_layer);
-  hp.n_head_kv = f.get_int(p + "attention.head_count_kv").value_or(hp.n_head);
+  // The feed-forward width and head counts: one value, or one per layer.
+  std::vector<int64_t> ff, heads, heads_kv;
+  CORRAL_TRY(read_per_layer(f, p + "feed_forward_length", hp.n_layer, ff));
+  if (ff.empty()) {
+    // Mixtures of experts may give only their experts' width (qwen35moe files need no dense one).
+    if (!f.get_int(p + "expert_feed_forward_length"))
+      return make_error("{}: missing or non-integer metadata key {}feed_forward_length", f.path(), p);
+    CORRAL_TRY(need("expert_feed_forward_length", hp.n_ff));
+    ff.assign(static_cast<size_t>(hp.n_layer), hp.n_ff);
+  }
+  CORRAL_TRY(read_per_layer(f, p + "attention.head_count", hp.n_layer, heads));
+  if (heads.empty()) return make_error("{}: missing or non-integer metadata key {}attention.head_count", f.path(), p);
+  CORRAL_TRY(read_per_layer(f, p + "attention.head_count_kv", hp.n_layer, heads_kv));
+  if (heads_kv.empty()) heads_kv = heads;
+  for (size_t il = 0; il < heads.size(); ++il)
+    if (heads[il] % heads_kv[il] != 0)
+      return make_error("{}: head_count {} is not a multiple of head_count_kv {} (layer {})", f.path(), heads[il],
+                        heads_kv[il], il);
+  hp.n_ff = *std::max_element(ff.begin(), ff.end());
+  hp.n_head = *std::max_element(heads.begin(), heads.end());
+  hp.n_head_kv = *std::max_element(heads_kv.begin(), heads_kv.end());
+  const bool varies = std::any_of(ff.begin(), ff.end(), [&](int64_t v) { return v != hp.n_ff; }) ||
+                      std::any_of(heads.begin(), heads.end(), [&](int64_t v) { return v != hp.n_head; }) ||
+                      std::any_of(heads_kv.begin(), heads_kv.end(), [&](int64_t v) { return v != hp.n_head_kv; });
   hp.n_ctx_train = f.get_int(p + "context_length").value_or(2048);
-  if (hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0)
-    return make_error("{}: head_count {} is not a multiple of head_count_kv {}", f.path(), hp.n_head, hp.n_head_kv);
-  hp.head_dim = f.get_int(p + "attention.key_length").value_or(hp.n_embd / hp.n_head);
+  hp.head_dim = f.get_int(p + "attention.key_length").value_or(hp.n_embd / heads[0]);
   const int64_t v_dim = f.get_int(p + "attention.value_length").value_or(hp.head_dim);
   if (v_dim != hp.head_dim)
     return make_error("{}: key_length {} != value_length {} is not supported", f.path(), hp.head_dim, v_dim);
@@ -144,6 +180,18 @@ Result<HParams> read_hparams(const GgufFile& f) {
     hp.has_pooling = true;
   }
   hp.layers.assign(static_cast<size_t>(hp.n_layer), LayerShape{});
+  if (varies) {
+    // Only the decoder blocks read per-layer widths and head counts, and only Gemma 4's files
+    // are known to vary them.
+    if (hp.arch != Arch::kGemma4)
+      return make_error("{}: feed_forward_length or head counts that differ between layers are supported for gemma4 "
+                        "only, not {}", f.path(), *arch);
+    for (size_t il = 0; il < hp.layers.size(); ++il) {
+      hp.layers[il].n_ff = ff[il];
+      hp.layers[il].n_head = heads[il];
+      hp.layers[il].n_head_kv = heads_kv[il];
+    }
+  }
   CORRAL_TRY(family->read_hparams(f, hp));
   return hp;
 }

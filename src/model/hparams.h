@@ -44,6 +44,7 @@ enum class ExpertActivation {
   kSwiglu,         // silu(gate) * up
   kSwigluClamped,  // gpt-oss: gate clamped above at limit, up to [-limit, limit];
                    // gate * sigmoid(alpha * gate) * (up + 1)
+  kGeglu,          // Gemma 4: gelu(gate) * up (tanh approximation)
 };
 
 struct RopeSet {
@@ -63,6 +64,9 @@ struct LayerShape {
   // >= 0: the layer computes only queries and attends over layer kv_from's cache (Gemma 4's
   // shared-KV layers); it holds no cache of its own. -1: its own K/V.
   int64_t kv_from = -1;
+  // This layer's feed-forward width and head counts where the file gives them per layer and
+  // they differ (Gemma 4); 0: HParams' n_ff, n_head, n_head_kv.
+  int64_t n_ff = 0, n_head = 0, n_head_kv = 0;
 };
 
 struct HParams {
@@ -71,6 +75,8 @@ struct HParams {
   int64_t n_ctx_train = 0;
   int64_t n_embd = 0;
   int64_t n_layer = 0;
+  // The largest over the layers where the file gives them per layer (then LayerShape has each
+  // layer's; the *_of(il) accessors read them).
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
   int64_t n_ff = 0;
@@ -102,6 +108,9 @@ struct HParams {
   int64_t n_ff_shexp = 0;
   ExpertGating expert_gating = ExpertGating::kSoftmax;
   ExpertActivation expert_act = ExpertActivation::kSwiglu;
+  // Gemma 4: the router reads rmsnorm(residual) * ffn_gate_inp.scale times this (its fixed
+  // 1/sqrt(n_embd), which ik_llama.cpp folds into the scale tensor at load).
+  float router_input_scale = 1.0f;
   float swiglu_alpha = 1.702f;      // kSwigluClamped's constants (gpt-oss fixes them)
   float swiglu_limit = 7.0f;
 
@@ -142,8 +151,20 @@ struct HParams {
     const int64_t d = layers[static_cast<size_t>(il)].head_dim;
     return d > 0 ? d : head_dim;
   }
-  int64_t q_dim_of(int64_t il) const { return n_head * head_dim_of(il); }
-  int64_t kv_dim_of(int64_t il) const { return n_head_kv * head_dim_of(il); }
+  int64_t n_head_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_head;
+    return v > 0 ? v : n_head;
+  }
+  int64_t n_head_kv_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_head_kv;
+    return v > 0 ? v : n_head_kv;
+  }
+  int64_t n_ff_of(int64_t il) const {
+    const int64_t v = layers[static_cast<size_t>(il)].n_ff;
+    return v > 0 ? v : n_ff;
+  }
+  int64_t q_dim_of(int64_t il) const { return n_head_of(il) * head_dim_of(il); }
+  int64_t kv_dim_of(int64_t il) const { return n_head_kv_of(il) * head_dim_of(il); }
   int64_t n_rot_of(const RopeSet& s) const { return s.n_rot > 0 ? s.n_rot : n_rot; }
   int64_t max_head_dim() const;
   int64_t max_n_rot() const;

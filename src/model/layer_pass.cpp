@@ -45,7 +45,7 @@ void LayerPass::add_to_residual() {
 
 void LayerPass::feed_forward(const LayerWeights& L, Activation act) {
   const HParams& h = c_.model_->hp;
-  const int64_t E = h.n_embd, F = h.n_ff;
+  const int64_t E = h.n_embd, F = L.ffn_down.ne[0];  // this layer's width (Gemma 4's may differ)
   const auto n = static_cast<int64_t>(batch_.size());
   const MatmulOut gate_up[] = {{&L.ffn_gate, c_.gate_.data(), F}, {&L.ffn_up, c_.up_.data(), F}};
   matmul_many(gate_up, c_.xn_.data(), E, n);
@@ -62,6 +62,7 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
   const HParams& h = c_.model_->hp;
   const LayerShape& shape = h.layers[static_cast<size_t>(il)];
   const int64_t E = h.n_embd, QD = h.q_dim_of(il), KD = h.kv_dim_of(il), hd = h.head_dim_of(il);
+  const int64_t n_head = h.n_head_of(il), n_head_kv = h.n_head_kv_of(il);
   // A shared-KV layer (Gemma 4) computes queries only and attends over another layer's cache.
   const bool own_kv = shape.kv_from < 0;
   // Without attn_v (Gemma 4) the values are the keys' projection, before the key norm.
@@ -75,7 +76,7 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
     const MatmulOut qkv[] = {{&L.wq, c_.q_gate_.data(), 2 * QD}, {&L.wk, c_.k_.data(), KD}, {&L.wv, c_.v_.data(), KD}};
     matmul_many(qkv, c_.xn_.data(), E, n);
     for (size_t t = 0; t < nt; ++t)
-      for (int64_t hh = 0; hh < h.n_head; ++hh) {
+      for (int64_t hh = 0; hh < n_head; ++hh) {
         const float* src = &c_.q_gate_[t * static_cast<size_t>(2 * QD) + static_cast<size_t>(2 * hh * hd)];
         std::copy_n(src, hd, &c_.q_[t * static_cast<size_t>(QD) + static_cast<size_t>(hh * hd)]);
         // the gate goes to the front half of its own row, where the output reads it
@@ -104,13 +105,13 @@ void LayerPass::attention(const LayerWeights& L, int64_t il) {
       axpy(1.0f, static_cast<const float*>(L.bk.data), k, KD);
       axpy(1.0f, static_cast<const float*>(L.bv.data), v, KD);
     }
-    for (int64_t hh = 0; hh < h.n_head; ++hh) {
+    for (int64_t hh = 0; hh < n_head; ++hh) {
       float* qh = q + hh * hd;
       if (L.q_norm.data != nullptr) rmsnorm(qh, static_cast<const float*>(L.q_norm.data), qh, hd, h.rms_eps);
       if (shape.rope) rope_rotate(qh, n_rot, h.rope_neox, cs);
     }
     if (!own_kv) continue;
-    for (int64_t hh = 0; hh < h.n_head_kv; ++hh) {
+    for (int64_t hh = 0; hh < n_head_kv; ++hh) {
       float* kh = k + hh * hd;
       if (L.k_norm.data != nullptr) rmsnorm(kh, static_cast<const float*>(L.k_norm.data), kh, hd, h.rms_eps);
       if (shape.rope) rope_rotate(kh, n_rot, h.rope_neox, cs);
@@ -160,8 +161,9 @@ void Context::attention(const Batch& batch, int64_t il) {
   const int64_t window = h.layers[static_cast<size_t>(il)].window;
   const int64_t hd = h.head_dim_of(il), QD = h.q_dim_of(il);
   const int64_t kvl = h.kv_layer(il);  // the layer whose cache this one reads
-  const int64_t group = h.n_head / h.n_head_kv;
-  const size_t n_tasks = batch.size() * static_cast<size_t>(h.n_head);
+  const int64_t n_head = h.n_head_of(il);
+  const int64_t group = n_head / h.n_head_kv_of(il);
+  const size_t n_tasks = batch.size() * static_cast<size_t>(n_head);
   const float scale = h.query_scale();
   const float cap = h.attn_softcap;
   const bool f16 = params_.kv_type == KvType::kF16;
@@ -170,8 +172,8 @@ void Context::attention(const Batch& batch, int64_t il) {
   // halves would leave the first thread idle for most of the loop.
   ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
     for (size_t task = begin; task < end; ++task) {
-      const size_t t = task / static_cast<size_t>(h.n_head);
-      const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(h.n_head));
+      const size_t t = task / static_cast<size_t>(n_head);
+      const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(n_head));
       const int64_t kvh = head / group;
       const int64_t pos = batch.pos[t];
       const int64_t from = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;

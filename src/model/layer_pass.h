@@ -36,6 +36,11 @@ class LayerPass {
   // (plain or clamped, with biases where the layer has them; moe.cpp; routing in moe.h), plus
   // the gated shared expert where the layer has one (qwen35moe)
   void mixture_of_experts(const LayerWeights& w);
+  // Gemma 4's feed-forward where a layer has experts (moe.cpp): branch =
+  // post_norm_1(the GELU-gated feed-forward of ffn_norm(residual)) +
+  // post_norm_2(the experts of pre_norm_2(residual)), the router reading rmsnorm(residual) times
+  // its own weight (ffn_gate_inp.scale).
+  void feed_forward_and_experts(const LayerWeights& w);
   // residual += branch
   void add_to_residual();
   // Gemma 4's per-layer embedding: residual += post_norm(proj(gelu(gate · residual) * the

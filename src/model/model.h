@@ -43,6 +43,15 @@ struct LayerWeights {
   // The shared expert (hp.n_ff_shexp > 0, qwen35moe; else absent): gate and up [n_embd ->
   // n_ff_shexp], down [n_ff_shexp -> n_embd], and its gate's weights [n_embd] (one logit).
   TensorView ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp, ffn_gate_inp_shexp;
+  // Gemma 4's experts (data == nullptr when absent): gate and up merged per expert
+  // (ffn_gate_up_exps: expert e's n_ff_exp gate rows, then its n_ff_exp up rows; used in place of
+  // ffn_gate_exps / ffn_up_exps, which are then absent), the router's input norm weight [n_embd]
+  // (the router reads rmsnorm(residual) * it), one scale per expert on its routing weight
+  // [n_expert], and the norms of the two feed-forward branches: before the experts
+  // (pre_ffw_norm_2), after the dense feed-forward (post_ffw_norm_1) and after the experts
+  // (post_ffw_norm_2), all [n_embd].
+  TensorView ffn_gate_up_exps, ffn_gate_inp_s, ffn_down_exps_s;
+  TensorView ffn_pre_norm_2, ffn_post_norm_1, ffn_post_norm_2;
   // Gated DeltaNet (qwen35's recurrent layers, which have no wq/wk/wv/wo; model/delta_net.h):
   // q, k and v in one projection [n_embd -> conv_dim], the output gate z [n_embd -> d_inner],
   // beta and alpha [n_embd -> value heads], the convolution's taps [d_conv] per channel, the

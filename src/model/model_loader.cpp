@@ -106,6 +106,27 @@ Status bind_gemma4_layer(Binder& b, const std::string& p, const HParams& h, Laye
   return {};
 }
 
+// Gemma 4's experts (a layer with a router): the router and its input norm weight, the norms
+// of the two feed-forward branches, gate and up merged per expert (ffn_gate_up_exps, as the
+// reference converter writes them) or separate, down, and the optional per-expert scale.
+Status bind_gemma4_experts(Binder& b, const std::string& p, const HParams& h, LayerWeights& L) {
+  const int64_t E = h.n_embd, F = h.n_ff_exp, X = h.n_expert;
+  BIND(L.ffn_gate_inp, b.bind(p + "ffn_gate_inp.weight", {E, X}));
+  BIND(L.ffn_gate_inp_s, b.bind_f32(p + "ffn_gate_inp.scale", {E}));
+  BIND(L.ffn_pre_norm_2, b.bind_f32(p + "pre_ffw_norm_2.weight", {E}));
+  BIND(L.ffn_post_norm_1, b.bind_f32(p + "post_ffw_norm_1.weight", {E}));
+  BIND(L.ffn_post_norm_2, b.bind_f32(p + "post_ffw_norm_2.weight", {E}));
+  if (b.f.find_tensor(p + "ffn_gate_up_exps.weight") != nullptr) {
+    BIND(L.ffn_gate_up_exps, b.bind(p + "ffn_gate_up_exps.weight", {E, 2 * F, X}));
+  } else {
+    BIND(L.ffn_gate_exps, b.bind(p + "ffn_gate_exps.weight", {E, F, X}));
+    BIND(L.ffn_up_exps, b.bind(p + "ffn_up_exps.weight", {E, F, X}));
+  }
+  BIND(L.ffn_down_exps, b.bind(p + "ffn_down_exps.weight", {F, E, X}));
+  BIND(L.ffn_down_exps_s, b.bind_f32(p + "ffn_down_exps.scale", {X}, /*optional=*/true));
+  return {};
+}
+
 // Encoders (bert, nomic-bert): token-type and position embeddings, the embedding LayerNorm, and
 // layers of q/k/v (or fused qkv), output, post-LayerNorms and a plain (bert) or SwiGLU
 // (nomic-bert) feed-forward. No output norm or output matrix: the pass ends at the last layer.
@@ -285,14 +306,18 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       // projection has a bias, and each query head a learned sink logit.
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
       BIND(L.bo, b.bind_f32(p + "attn_output.bias", {h.n_embd}));
-      BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head}));
+      BIND(L.attn_sinks, b.bind_f32(p + "attn_sinks.weight", {h.n_head_of(il)}));
     } else if (h.arch == Arch::kQwen35 || h.arch == Arch::kQwen35Moe) {  // its feed-forward norm is named post_attention_norm
       BIND(L.ffn_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}));
     } else {
       BIND(L.attn_post_norm, b.bind_f32(p + "post_attention_norm.weight", {h.n_embd}, !post_norms));
       BIND(L.ffn_norm, b.bind_f32(p + "ffn_norm.weight", {h.n_embd}));
     }
-    if (h.n_expert > 0) {
+    // Gemma 4 runs its dense feed-forward in every layer and experts beside it where the layer
+    // has a router.
+    const bool gemma4_experts = gemma4 && h.n_expert > 0 && file->find_tensor(p + "ffn_gate_inp.weight") != nullptr;
+    if (gemma4_experts) CORRAL_TRY(bind_gemma4_experts(b, p, h, L));
+    if (h.n_expert > 0 && !gemma4) {
       BIND(L.ffn_gate_inp, b.bind(p + "ffn_gate_inp.weight", {h.n_embd, h.n_expert}));
       BIND(L.ffn_gate_exps, b.bind(p + "ffn_gate_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
       BIND(L.ffn_up_exps, b.bind(p + "ffn_up_exps.weight", {h.n_embd, h.n_ff_exp, h.n_expert}));
@@ -315,10 +340,10 @@ Result<std::shared_ptr<Model>> Model::from_gguf(std::shared_ptr<GgufFile> file) 
       L.ffn_gate = Binder::rows(gate_up, 0, h.n_ff);
       L.ffn_up = Binder::rows(gate_up, h.n_ff, h.n_ff);
     } else {
-      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff}));
-      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff}));
+      BIND(L.ffn_gate, b.bind(p + "ffn_gate.weight", {h.n_embd, h.n_ff_of(il)}));
+      BIND(L.ffn_up, b.bind(p + "ffn_up.weight", {h.n_embd, h.n_ff_of(il)}));
     }
-    if (h.n_expert == 0) BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff, h.n_embd}));
+    if (h.n_expert == 0 || gemma4) BIND(L.ffn_down, b.bind(p + "ffn_down.weight", {h.n_ff_of(il), h.n_embd}));
     BIND(L.ffn_post_norm, b.bind_f32(p + "post_ffw_norm.weight", {h.n_embd}, !post_norms));
   }
   // Any tensor the file has but no architecture uses with an unsupported type is refused too:

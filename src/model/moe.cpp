@@ -80,22 +80,36 @@ void add_bias(const float* bias, float* rows, int64_t n_rows, int64_t n) {
 void expert_activation(const HParams& h, float* g, const float* u, int64_t n_rows, int64_t n) {
   for (int64_t j = 0; j < n_rows; ++j) {
     if (h.expert_act == ExpertActivation::kSwigluClamped) swiglu_clamped(g + j * n, u + j * n, n, h.swiglu_alpha, h.swiglu_limit);
+    else if (h.expert_act == ExpertActivation::kGeglu) geglu(g + j * n, u + j * n, n);
     else swiglu(g + j * n, u + j * n, n);
   }
 }
 
 }  // namespace
 
-TensorView expert_matrix(const TensorView& t, int64_t e) {
+TensorView expert_matrix(const TensorView& t, int64_t e, int64_t row0, int64_t n_rows) {
   TensorView v;
-  v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1]) * t.row_bytes;
+  v.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e * t.ne[1] + row0) * t.row_bytes;
   v.type = t.type;
   v.ne[0] = t.ne[0];
-  v.ne[1] = t.ne[1];
+  v.ne[1] = n_rows > 0 ? n_rows : t.ne[1];
   v.row_bytes = t.row_bytes;
   v.interleave = t.interleave;
   return v;
 }
+
+namespace {
+
+// Expert e's gate and up matrices: row views of ffn_gate_exps and ffn_up_exps, or the two halves
+// of its rows in a merged ffn_gate_up_exps (Gemma 4: gate rows first).
+TensorView expert_gate(const LayerWeights& L, int64_t e, int64_t F) {
+  return L.ffn_gate_up_exps.data != nullptr ? expert_matrix(L.ffn_gate_up_exps, e, 0, F) : expert_matrix(L.ffn_gate_exps, e);
+}
+TensorView expert_up(const LayerWeights& L, int64_t e, int64_t F) {
+  return L.ffn_gate_up_exps.data != nullptr ? expert_matrix(L.ffn_gate_up_exps, e, F, F) : expert_matrix(L.ffn_up_exps, e);
+}
+
+}  // namespace
 
 // The shared expert (qwen35moe), as ik_llama.cpp computes it: a SwiGLU feed-forward of width
 // n_ff_shexp over the same normalised input as the routed experts, times sigmoid of one logit
@@ -149,14 +163,31 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
   float* u = c_.up_.data();
   float* y = c_.moe_y_.data();  // [token][rank][n_embd]: each picked expert's output
 
-  matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
+  if (L.ffn_gate_inp_s.data != nullptr) {
+    // Gemma 4: the router reads the residual stream, RMS-normalised with its own weight and
+    // scaled by 1/sqrt(n_embd), not the experts' input (moe_x_ is free until the experts' tokens are gathered into it).
+    for (size_t t = 0; t < nt; ++t) {
+      float* r = &c_.moe_x_[t * uE];
+      rmsnorm(&c_.x_[t * uE], static_cast<const float*>(L.ffn_gate_inp_s.data), r, E, h.rms_eps);
+      for (size_t i = 0; i < uE; ++i) r[i] *= h.router_input_scale;
+    }
+    matmul(L.ffn_gate_inp, c_.moe_x_.data(), E, n, c_.moe_logits_.data(), X);
+  } else {
+    matmul(L.ffn_gate_inp, xn, E, n, c_.moe_logits_.data(), X);
+  }
   add_bias(static_cast<const float*>(L.ffn_gate_inp_b.data), c_.moe_logits_.data(), n, X);
+  const auto* expert_scale = static_cast<const float*>(L.ffn_down_exps_s.data);
   for (size_t t = 0; t < nt; ++t) {
     const float* logits = &c_.moe_logits_[t * static_cast<size_t>(X)];
+    int32_t* sel = &c_.moe_sel_[t * uK];
+    float* w = &c_.moe_w_[t * uK];
     if (h.expert_gating == ExpertGating::kSoftmaxTopK)
-      route_experts_topk_softmax(logits, X, K, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+      route_experts_topk_softmax(logits, X, K, sel, w);
     else
-      route_experts(logits, X, K, h.expert_weights_norm, &c_.moe_sel_[t * uK], &c_.moe_w_[t * uK]);
+      route_experts(logits, X, K, h.expert_weights_norm, sel, w);
+    // Gemma 4: each weight (after renormalising) times its expert's scale.
+    if (expert_scale != nullptr)
+      for (size_t r = 0; r < uK; ++r) w[r] *= expert_scale[sel[r]];
   }
 
   if (nt == 1) {
@@ -168,8 +199,8 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
     gen_jobs.clear();
     for (size_t r = 0; r < uK; ++r) {
       const int32_t e = c_.moe_sel_[r];
-      gen_views[3 * r] = expert_matrix(L.ffn_gate_exps, e);
-      gen_views[3 * r + 1] = expert_matrix(L.ffn_up_exps, e);
+      gen_views[3 * r] = expert_gate(L, e, F);
+      gen_views[3 * r + 1] = expert_up(L, e, F);
       gen_views[3 * r + 2] = expert_matrix(L.ffn_down_exps, e);
       gen_jobs.push_back({&gen_views[3 * r], xn, E, 1, g + r * uF, F});
       gen_jobs.push_back({&gen_views[3 * r + 1], xn, E, 1, u + r * uF, F});
@@ -215,8 +246,8 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
       const size_t b = start_of(e), ne = static_cast<size_t>(count[e]) - b;
       if (ne == 0) continue;
       TensorView* v = &views[static_cast<size_t>(3 * e)];
-      v[0] = expert_matrix(L.ffn_gate_exps, e);
-      v[1] = expert_matrix(L.ffn_up_exps, e);
+      v[0] = expert_gate(L, e, F);
+      v[1] = expert_up(L, e, F);
       v[2] = expert_matrix(L.ffn_down_exps, e);
       const auto rows = static_cast<int64_t>(ne);
       jobs.push_back({&v[0], xg + b * uE, E, rows, g + b * uF, F});
@@ -249,6 +280,21 @@ void LayerPass::mixture_of_experts(const LayerWeights& L) {
     for (size_t r = 0; r < uK; ++r) axpy(c_.moe_w_[t * uK + r], y + (t * uK + r) * uE, out, E);
     if (shared) axpy(1.0f, &c_.moe_shared_[t * uE], out, E);
   }
+}
+
+// Gemma 4's two branches, as ik_llama.cpp computes them: the dense branch first (kept in
+// moe_shared_, which only the shared expert of other families uses), then the experts'.
+void LayerPass::feed_forward_and_experts(const LayerWeights& L) {
+  const size_t n = batch_.size() * static_cast<size_t>(c_.model_->hp.n_embd);
+  if (c_.moe_shared_.size() < n) c_.moe_shared_.resize(n);
+  norm(L.ffn_norm);
+  feed_forward(L, Activation::kGeluTanh);
+  norm_branch(L.ffn_post_norm_1);
+  std::memcpy(c_.moe_shared_.data(), c_.xn_.data(), n * sizeof(float));
+  norm(L.ffn_pre_norm_2);
+  mixture_of_experts(L);
+  norm_branch(L.ffn_post_norm_2);
+  for (size_t i = 0; i < n; ++i) c_.xn_[i] += c_.moe_shared_[i];
 }
 
 }  // namespace corral

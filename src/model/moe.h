@@ -21,8 +21,10 @@ void route_experts(const float* logits, int64_t n_expert, int64_t k, bool renorm
 void route_experts_topk_softmax(const float* logits, int64_t n_expert, int64_t k, int32_t* experts, float* weights);
 
 // Expert `e` of a 3-D expert tensor: its rows [e * ne[1], (e + 1) * ne[1]) as a 2-D view
-// (interleaved groups never straddle experts: repacking requires ne[1] % 8 == 0). The name is
-// left empty so that a view costs no allocation.
-TensorView expert_matrix(const TensorView& t, int64_t e);
+// (interleaved groups never straddle experts: repacking requires ne[1] % 8 == 0), or n_rows of
+// them from row0 on (the gate or up half of a merged gate/up tensor; repacking then requires
+// row0 and n_rows to be whole groups too). The name is left empty so that a view costs no
+// allocation.
+TensorView expert_matrix(const TensorView& t, int64_t e, int64_t row0 = 0, int64_t n_rows = 0);
 
 }  // namespace corral

@@ -100,6 +100,8 @@ void Model::repack_for_kernels() {
     // rows are whole groups, so a group never straddles two experts (moe.h's expert_matrix).
     for (TensorView* t : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
       if (t->ne[1] % kRowsInterleaved == 0) consider(*t);
+    // Gemma 4's merged gate/up: each half of an expert's rows whole groups.
+    if ((l.ffn_gate_up_exps.ne[1] / 2) % kRowsInterleaved == 0) consider(l.ffn_gate_up_exps);
   }
   if (todo.empty()) return;
   fit_to_free_memory(todo);
@@ -122,6 +124,9 @@ void Model::repack_for_kernels() {
                           &l.delta_norm, &l.ple_post_norm, &l.out_scale})
       keep_small(*t);
   for (LayerWeights& l : layers) keep_small(l.ffn_gate_inp_shexp);  // qwen35moe's shared-expert gate
+  for (LayerWeights& l : layers)  // Gemma 4's expert norms and scales
+    for (TensorView* t : {&l.ffn_gate_inp_s, &l.ffn_down_exps_s, &l.ffn_pre_norm_2, &l.ffn_post_norm_1, &l.ffn_post_norm_2})
+      keep_small(*t);
 
   // One arena for all of them, 64-byte aligned slices: 2 MiB aligned and marked for transparent
   // huge pages (fewer page faults while packing, fewer TLB misses while streaming the weights)

@@ -44,7 +44,8 @@ TEST_P(Float64Agreement, F32PathAgreesWithFloat64) {
 
 std::string file_label(const testing::TestParamInfo<std::string>& param) {
   static const char* kNames[] = {"llama",  "llama3", "qwen2",   "qwen3", "stories260K", "gemma3",
-                                 "gemma2", "smollm3", "phi3", "phi3long", "phi4mini", "qwen3moe", "mixtral"};
+                                 "gemma2", "smollm3", "phi3", "phi3long", "phi4mini", "qwen3moe", "mixtral",
+                                 "gemma4moe", "gemma4moesplit"};
   return kNames[param.index];
 }
 
@@ -58,7 +59,8 @@ INSTANTIATE_TEST_SUITE_P(
                     CORRAL_FAMILY_MODEL_DIR "/gemma3-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/gemma2-f32.gguf",
                     CORRAL_FAMILY_MODEL_DIR "/smollm3-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/phi3-f32.gguf",
                     CORRAL_FAMILY_MODEL_DIR "/phi3long-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/phi4mini-f32.gguf",
-                    CORRAL_FAMILY_MODEL_DIR "/qwen3moe-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/mixtral-f32.gguf"),
+                    CORRAL_FAMILY_MODEL_DIR "/qwen3moe-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/mixtral-f32.gguf",
+                    CORRAL_FAMILY_MODEL_DIR "/gemma4moe-f32.gguf", CORRAL_FAMILY_MODEL_DIR "/gemma4moesplit-f32.gguf"),
     file_label);
 
 }  // namespace

@@ -1,16 +1,25 @@
 // The float64 pass of gemma4 (f64_reference.h), written from the architecture's definition and
-// reading its rules from the metadata itself: per-layer windowed flags
+// reading its rules from the metadata itself: head counts given once or per layer (the
+// feed-forward's width is its tensors'), per-layer windowed flags
 // (attention.sliding_window_pattern) with the windowed layers' head size, rotated dimensions and
 // RoPE base (*_swa keys), NEOX RoPE with the rope_freqs divisors on the global layers only,
 // q/k norms, values RMS-normalised without a weight, attention scale 1, the last
 // attention.shared_kv_layers layers attending over the cache of the last earlier layer of their
 // kind, keys as values where a layer has no attn_v, Gemma's post-norms and GELU feed-forward,
-// per-layer embeddings (embedding_length_per_layer_input), the layer output scalar, and final
-// soft-capping.
+// per-layer embeddings (embedding_length_per_layer_input), the layer output scalar, final
+// soft-capping, and experts (the 26B-A4B) in the layers with a router: beside the dense
+// feed-forward, the k experts of the largest softmax probabilities over all experts, their
+// probabilities renormalised over the k and times each expert's scale, every expert a GELU-gated
+// feed-forward, the two branches each RMS-normalised with its own weight, summed, and
+// post-normed. The router reads the residual RMS-normalised with its own weight and scaled by
+// 1/sqrt(n_embd) (Gemma 4's router scales its input by hidden_size^-0.5). The expert
+// tensors are read from the file by name here (gate and up halves of ffn_gate_up_exps split
+// by this pass itself), not through corral's binding.
 #include <algorithm>
 #include <cmath>
 
 #include "f64_reference.h"
+#include "gguf/ggml_type.h"
 #include "tensor/quant.h"
 
 namespace corral::f64ref {
@@ -35,11 +44,25 @@ G64 load(const TensorView& t) {
   return m;
 }
 
-Vec mul(const G64& m, const double* x) {
-  Vec y(static_cast<size_t>(m.rows), 0.0);
-  for (int64_t r = 0; r < m.rows; ++r) {
+// A tensor of the file by name, all its rows (every expert of a 3-D tensor); empty when absent.
+G64 load_named(const GgufFile& f, const std::string& name) {
+  const GgufTensor* t = f.find_tensor(name);
+  if (t == nullptr) return {};
+  TensorView v;
+  v.data = t->data;
+  v.type = t->type;
+  for (size_t i = 0; i < 4; ++i) v.ne[i] = i < t->ne.size() ? t->ne[i] : 1;
+  v.row_bytes = ggml_row_bytes(t->type, v.ne[0]);
+  return load(v);
+}
+
+// Rows [row0, row0 + n) of m times x (n = 0: all rows).
+Vec mul(const G64& m, const double* x, int64_t row0 = 0, int64_t n = 0) {
+  if (n == 0) n = m.rows - row0;
+  Vec y(static_cast<size_t>(n), 0.0);
+  for (int64_t r = 0; r < n; ++r) {
     double s = 0;
-    for (int64_t i = 0; i < m.cols; ++i) s += m.w[static_cast<size_t>(r * m.cols + i)] * x[i];
+    for (int64_t i = 0; i < m.cols; ++i) s += m.w[static_cast<size_t>((row0 + r) * m.cols + i)] * x[i];
     y[static_cast<size_t>(r)] = s;
   }
   return y;
@@ -69,10 +92,14 @@ void rope_neox(double* x, int64_t n_rot, double pos, double base, const std::vec
 
 struct Layer {
   bool windowed = false;
-  int64_t hd = 0, n_rot = 0, kv_from = -1;
+  int64_t hd = 0, n_rot = 0, kv_from = -1, n_head = 0, n_kv = 0;
   Vec attn_norm, q_norm, k_norm, post_attn, ffn_norm, post_ffn, ple_norm;
   double out_scale = 1.0;
   G64 wq, wk, wv, wo, gate, up, down, ple_gate, ple_proj;
+  // Experts (router present): gate/up either merged per expert (gate rows first) or split.
+  bool moe = false;
+  Vec router_norm, pre_norm_2, post_norm_1, post_norm_2, expert_scale;
+  G64 router, gate_up_exps, gate_exps, up_exps, down_exps;
 };
 
 }  // namespace
@@ -83,8 +110,11 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
   const std::string p = "gemma4.";
   const auto E = static_cast<size_t>(f.get_int(p + "embedding_length").value_or(0));
   const int64_t n_layer = f.get_int(p + "block_count").value_or(0);
-  const int64_t n_head = f.get_int(p + "attention.head_count").value_or(0);
-  const int64_t n_kv = f.get_int(p + "attention.head_count_kv").value_or(n_head);
+  // Head counts: one value, or one per layer.
+  auto per_layer = [&](const std::string& key, int64_t il, int64_t fallback) -> int64_t {
+    if (const GgufArray* a = f.get_array(p + key)) return a->ints[static_cast<size_t>(il)];
+    return f.get_int(p + key).value_or(fallback);
+  };
   const int64_t hd = f.get_int(p + "attention.key_length").value_or(0);
   const int64_t hd_swa = f.get_int(p + "attention.key_length_swa").value_or(hd);
   const int64_t rot = f.get_int(p + "rope.dimension_count").value_or(hd);
@@ -104,6 +134,8 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
     Layer& L = layers[static_cast<size_t>(il)];
     const LayerWeights& W = m.layers[static_cast<size_t>(il)];
     L.windowed = pattern->ints[static_cast<size_t>(il)] != 0;
+    L.n_head = per_layer("attention.head_count", il, 0);
+    L.n_kv = per_layer("attention.head_count_kv", il, L.n_head);
     L.hd = L.windowed ? hd_swa : hd;
     L.n_rot = L.windowed ? rot_swa : rot;
     if (il >= n_own)
@@ -115,7 +147,23 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
     L.gate = load(W.ffn_gate), L.up = load(W.ffn_up), L.down = load(W.ffn_down);
     L.ple_gate = load(W.ple_gate), L.ple_proj = load(W.ple_proj), L.ple_norm = load(W.ple_post_norm).w;
     if (W.out_scale.data != nullptr) L.out_scale = load(W.out_scale).w[0];
+    const std::string b = "blk." + std::to_string(il) + ".";
+    L.router = load_named(f, b + "ffn_gate_inp.weight");
+    L.moe = L.router.rows > 0;
+    if (L.moe) {
+      L.router_norm = load_named(f, b + "ffn_gate_inp.scale").w;
+      L.pre_norm_2 = load_named(f, b + "pre_ffw_norm_2.weight").w;
+      L.post_norm_1 = load_named(f, b + "post_ffw_norm_1.weight").w;
+      L.post_norm_2 = load_named(f, b + "post_ffw_norm_2.weight").w;
+      L.expert_scale = load_named(f, b + "ffn_down_exps.scale").w;
+      L.gate_up_exps = load_named(f, b + "ffn_gate_up_exps.weight");
+      L.gate_exps = load_named(f, b + "ffn_gate_exps.weight");
+      L.up_exps = load_named(f, b + "ffn_up_exps.weight");
+      L.down_exps = load_named(f, b + "ffn_down_exps.weight");
+    }
   }
+  const auto n_expert = static_cast<size_t>(f.get_int(p + "expert_count").value_or(0));
+  const auto n_used = static_cast<size_t>(f.get_int(p + "expert_used_count").value_or(0));
   const G64 embd = load(m.token_embd), output = load(m.output);
   const Vec out_norm = load(m.output_norm).w;
   const G64 ple_embd = load(m.per_layer_token_embd), ple_model_proj = load(m.per_layer_model_proj);
@@ -145,6 +193,7 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
     }
     for (size_t il = 0; il < layers.size(); ++il) {
       const Layer& L = layers[il];
+      const int64_t n_head = L.n_head, n_kv = L.n_kv;
       const auto lhd = static_cast<size_t>(L.hd);
       const double rbase = L.windowed ? base_swa : base;
       const std::vector<float>* factors = L.windowed || m.rope_freqs.empty() ? nullptr : &m.rope_freqs;
@@ -194,6 +243,39 @@ std::vector<Vec> forward_gemma4(const Model& m, const std::vector<int32_t>& toke
       const Vec u = mul(L.up, xf.data());
       for (size_t i = 0; i < g.size(); ++i) g[i] = gelu(g[i]) * u[i];
       Vec d = mul(L.down, g.data());
+      if (L.moe) {
+        rms(d.data(), E, L.post_norm_1, eps);
+        Vec xr = x;
+        rms(xr.data(), E, L.router_norm, eps);
+        for (double& e : xr) e /= std::sqrt(static_cast<double>(E));  // the router's fixed input scale
+        const Vec logits = mul(L.router, xr.data());
+        const double mx = *std::max_element(logits.begin(), logits.end());
+        Vec prob(n_expert);
+        double total = 0;
+        for (size_t e = 0; e < n_expert; ++e) total += (prob[e] = std::exp(logits[e] - mx));
+        for (double& e : prob) e /= total;
+        std::vector<size_t> order(n_expert);
+        for (size_t e = 0; e < n_expert; ++e) order[e] = e;
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t c) { return prob[a] > prob[c]; });
+        double picked = 0;
+        for (size_t r = 0; r < n_used; ++r) picked += prob[order[r]];
+        Vec xe = x;
+        rms(xe.data(), E, L.pre_norm_2, eps);
+        Vec moe(E, 0.0);
+        const auto F = static_cast<int64_t>(L.down_exps.cols);
+        for (size_t r = 0; r < n_used; ++r) {
+          const auto e = static_cast<int64_t>(order[r]);
+          double w = prob[order[r]] / picked;
+          if (!L.expert_scale.empty()) w *= L.expert_scale[order[r]];
+          Vec eg = L.gate_up_exps.rows > 0 ? mul(L.gate_up_exps, xe.data(), 2 * F * e, F) : mul(L.gate_exps, xe.data(), F * e, F);
+          const Vec eu = L.gate_up_exps.rows > 0 ? mul(L.gate_up_exps, xe.data(), 2 * F * e + F, F) : mul(L.up_exps, xe.data(), F * e, F);
+          for (size_t i = 0; i < eg.size(); ++i) eg[i] = gelu(eg[i]) * eu[i];
+          const Vec y = mul(L.down_exps, eg.data(), static_cast<int64_t>(E) * e, static_cast<int64_t>(E));
+          for (size_t i = 0; i < E; ++i) moe[i] += w * y[i];
+        }
+        rms(moe.data(), E, L.post_norm_2, eps);
+        for (size_t i = 0; i < E; ++i) d[i] += moe[i];
+      }
       rms(d.data(), E, L.post_ffn, eps);
       for (size_t i = 0; i < E; ++i) x[i] += d[i];
       if (P > 0) {

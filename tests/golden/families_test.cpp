@@ -1,7 +1,7 @@
 // Conformance of the families beyond ../shared/conformance (gemma3, gemma2, smollm3, phi3 with
 // LongRoPE short and long, the mixtures of experts qwen3moe, Mixtral-style llama and gpt-oss, the
 // hybrid qwen35 with Gated DeltaNet layers and its MoE variant qwen35moe, gemma4 with its mixed
-// head sizes, shared-KV layers and per-layer embeddings) on the random-weight models
+// head sizes, shared-KV layers and per-layer embeddings, and with experts) on the random-weight models
 // make_test_model writes at build time (testdata/families/README.md), against two references:
 // - the float64 forward pass of these tests (f64_reference.h), with the conformance bounds of
 //   ../shared/conformance/README.md, batched and one token at a time;
@@ -74,6 +74,10 @@ Bounds bounds_for(const std::string& family, const std::string& type) {
   // reference engine lands up to 0.28 from float64 on Q4_K_M (corral: mean KL <= 3.8e-3, inside
   // the bound). Its top-1 is compared only where its margin exceeds its own error twice over.
   if (family == "qwen35") return {5e-3, 0.25, 0.35, 0.7};
+  // gemma4arr: one KV head on the global layers concentrates the rounding of the engine's F16
+  // flash attention and 8-bit activations (dense gemma4 lands up to 0.19 from float64 on Q8_0,
+  // gemma4arr 0.29; on F32 within 0.009), so the same allowance as qwen35 for the engine.
+  if (family == "gemma4arr") return {5e-3, 0.25, 0.35, 0.7};
   return {5e-3, 0.25, 0.25, 0.25};
 }
 
@@ -204,7 +208,8 @@ TEST_P(Families, MatchFloat64AndReferenceEngine) {
 
 std::vector<Param> all_params() {
   std::vector<Param> ps;
-  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral", "qwen35", "gemma4", "qwen35moe"})
+  for (const char* f : {"gemma3", "gemma2", "smollm3", "phi3", "phi3long", "qwen3moe", "mixtral", "qwen35", "gemma4", "qwen35moe",
+                        "gemma4moe", "gemma4arr"})
     for (const char* t : {"f32", "q8_0", "q4_K_M"}) ps.push_back({f, t});
   // gpt-oss as its files are quantized: MXFP4 experts with the rest Q8_0 (and all Q8_0).
   for (const char* t : {"f32", "q8_0", "mxfp4"}) ps.push_back({"gptoss", t});

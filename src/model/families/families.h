@@ -13,6 +13,9 @@ Status read_qwen3moe(const GgufFile& f, HParams& hp);
 Status read_gemma2(const GgufFile& f, HParams& hp);
 Status read_gemma3(const GgufFile& f, HParams& hp);
 void gemma_layer(LayerPass& p, const LayerWeights& L, int64_t il);
+// gemma_layer's first half: the normed attention, post-normed, added to the residual (Gemma 4's
+// layers with experts follow it with their own feed-forward).
+void gemma_attention(LayerPass& p, const LayerWeights& L, int64_t il);
 
 Status read_smollm3(const GgufFile& f, HParams& hp);
 

@@ -68,11 +68,15 @@ Status read_gemma3(const GgufFile& f, HParams& hp) {
   return {};
 }
 
-void gemma_layer(LayerPass& p, const LayerWeights& L, int64_t il) {
+void gemma_attention(LayerPass& p, const LayerWeights& L, int64_t il) {
   p.norm(L.attn_norm);
   p.attention(L, il);
   p.norm_branch(L.attn_post_norm);
   p.add_to_residual();
+}
+
+void gemma_layer(LayerPass& p, const LayerWeights& L, int64_t il) {
+  gemma_attention(p, L, il);
   p.norm(L.ffn_norm);
   p.feed_forward(L, Activation::kGeluTanh);
   p.norm_branch(L.ffn_post_norm);

@@ -14,7 +14,10 @@
 //   post_norm(proj(gelu(inp_gate · x) * that row)) to the residual;
 // - a learned scalar on each layer's output (layer_output_scale, where present);
 // - final logit soft-capping (30 unless the file says otherwise).
-// As ik_llama.cpp computes it. Experts (the MoE variant) are not implemented yet.
+// - experts (the 26B-A4B) where a layer has a router: the dense feed-forward and a GELU-gated
+//   mixture of experts side by side, each with its own norms (moe.cpp,
+//   LayerPass::feed_forward_and_experts), their sum post-normed into the residual.
+// As ik_llama.cpp computes it.
 #include <cmath>
 
 #include "model/families/families.h"
@@ -91,21 +94,31 @@ Status read_gemma4(const GgufFile& f, HParams& hp) {
   hp.final_softcap =
       static_cast<float>(f.get_float(p + "final_logit_softcapping").value_or(kGemma4DefaultFinalSoftcap));
   if (!(hp.final_softcap >= 0.0f)) return make_error("{}: negative soft-capping value", f.path());
+  // Experts (the 26B-A4B): a GELU-gated mixture beside the dense feed-forward, in the layers
+  // whose file has a router; softmax over all experts, the k largest, renormalised (fixed by
+  // architecture in ik_llama.cpp), each weight times its expert's scale where the file has one.
+  CORRAL_TRY(read_expert_hparams(f, hp, false));
+  hp.expert_act = ExpertActivation::kGeglu;
+  hp.expert_gating = ExpertGating::kSoftmax;
+  hp.expert_weights_norm = true;
+  hp.router_input_scale = 1.0f / std::sqrt(static_cast<float>(hp.n_embd));
   hp.n_embd_per_layer = f.get_int(p + "embedding_length_per_layer_input").value_or(0);
   if (hp.n_embd_per_layer < 0 || hp.n_embd_per_layer > hp.n_embd * 16)
     return make_error("{}: bad {}embedding_length_per_layer_input {}", f.path(), p, hp.n_embd_per_layer);
   return {};
 }
 
+// Gemma 3's layer (gemma.cpp), or where the layer has experts its attention half and then both
+// feed-forward branches under the one post-norm; then the per-layer embedding and the scalar.
 void gemma4_layer(LayerPass& p, const LayerWeights& L, int64_t il) {
-  p.norm(L.attn_norm);
-  p.attention(L, il);
-  p.norm_branch(L.attn_post_norm);
-  p.add_to_residual();
-  p.norm(L.ffn_norm);
-  p.feed_forward(L, Activation::kGeluTanh);
-  p.norm_branch(L.ffn_post_norm);
-  p.add_to_residual();
+  if (L.ffn_gate_inp.data == nullptr) {
+    gemma_layer(p, L, il);
+  } else {
+    gemma_attention(p, L, il);
+    p.feed_forward_and_experts(L);
+    p.norm_branch(L.ffn_post_norm);
+    p.add_to_residual();
+  }
   p.per_layer_embedding(L, il);
   p.scale_residual(L.out_scale);
 }
