@@ -17,6 +17,10 @@ struct ContextParams {
   int64_t n_ctx = 2048;      // positions per sequence slot
   int32_t n_seq = 1;         // sequence slots (parallel requests)
   KvType kv_type = KvType::kF16;
+  // Test hook (tests/golden/kv_quant_test.cpp): stores q8_0 / q4_0 blocks with their two
+  // halves swapped (q4_0: each byte's nibbles), as a kernel with a wrong element order would
+  // read them, to show that the conformance bounds catch such a mistake. Never set otherwise.
+  bool kv_test_misread = false;
 };
 
 // One entry per token to evaluate. Tokens of different sequences may share a batch; the

@@ -4,6 +4,7 @@
 // window_first_ and slides forward when a batch would run past its end.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "base/fp16.h"
 #include "base/log.h"
@@ -25,6 +26,18 @@ int64_t layer_slots(const HParams& h, int64_t il, int64_t n_ctx) {
 }
 
 GgmlType kv_ggml_type(KvType t) { return t == KvType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0; }
+
+// ContextParams::kv_test_misread: each block's elements 0..15 and 16..31 trade places.
+void misread_blocks(KvType t, uint8_t* p, size_t bytes) {
+  const size_t bb = kv_block_bytes(t);
+  for (size_t b = 0; b < bytes; b += bb) {
+    uint8_t* qs = p + b + 2;
+    for (int i = 0; i < 16; ++i) {
+      if (t == KvType::kQ4_0) qs[i] = static_cast<uint8_t>(qs[i] >> 4 | qs[i] << 4);
+      else std::swap(qs[i], qs[i + 16]);
+    }
+  }
+}
 
 }  // namespace
 
@@ -118,6 +131,10 @@ void Context::store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, con
   } else if (kv_block_bytes(params_.kv_type) != 0) {
     quantize_row(kv_ggml_type(params_.kv_type), k, &k_q_[kv_qbytes(off)], n);
     quantize_row(kv_ggml_type(params_.kv_type), v, &v_q_[kv_qbytes(off)], n);
+    if (params_.kv_test_misread) {
+      misread_blocks(params_.kv_type, &k_q_[kv_qbytes(off)], kv_qbytes(static_cast<size_t>(n)));
+      misread_blocks(params_.kv_type, &v_q_[kv_qbytes(off)], kv_qbytes(static_cast<size_t>(n)));
+    }
   } else {
     std::memcpy(&k_f32_[off], k, static_cast<size_t>(n) * sizeof(float));
     std::memcpy(&v_f32_[off], v, static_cast<size_t>(n) * sizeof(float));
