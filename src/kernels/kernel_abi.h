@@ -127,8 +127,8 @@ using AttentionExtF32Fn = void (*)(const float* q, const float* k, const float* 
 
 // Attention over a quantized KV cache (model/kv_type.h): each cached row of K and V holds
 // head_dim / 32 GGUF blocks (q8_0 or q4_0; head_dim a multiple of 32), row p at
-// k + p * kv_stride_bytes. cap and sink as AttentionExtF32Fn. Computes what the table's
-// attention_ext_f32 computes over the dequantized rows (dequantisation is exact in float).
+// k + p * kv_stride_bytes. cap and sink as AttentionExtF32Fn. Computes, within float rounding,
+// what the table's attention_ext_f32 computes over the dequantized rows.
 using AttentionQuantFn = void (*)(const float* q, const uint8_t* k, const uint8_t* v,
                                   size_t kv_stride_bytes, int64_t n_pos, int64_t head_dim,
                                   float scale, float cap, float sink, float* out);
