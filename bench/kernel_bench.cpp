@@ -3,6 +3,7 @@
 //   build/perf/bench/kernel_bench --benchmark_filter=Matvec   (CORRAL_NUM_THREADS=2)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -123,6 +124,29 @@ void register_attention(const std::string& path, const KernelTable* table) {
   })->Unit(benchmark::kMicrosecond);
 }
 
+// The same shape over a q8_0 / q4_0 KV cache (model/kv_type.h): 4 KV heads of 64 per row.
+void register_attention_quant(const std::string& path, const KernelTable* table, GgmlType type) {
+  const std::string name = std::string("Attention") + (type == GgmlType::kQ8_0 ? "Q8_0" : "Q4_0") + "/" + path + "/ctx4096_hd64";
+  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
+    const int64_t n_pos = 4096, hd = 64, row = 256;
+    const size_t stride = ggml_row_bytes(type, row);
+    std::vector<uint8_t> k(stride * static_cast<size_t>(n_pos)), v(k.size());
+    std::vector<float> x = make_acts(1, row);
+    for (int64_t p = 0; p < n_pos; ++p) {
+      quantize_row(type, x.data(), &k[static_cast<size_t>(p) * stride], row);
+      std::rotate(x.begin(), x.begin() + 1, x.end());
+      quantize_row(type, x.data(), &v[static_cast<size_t>(p) * stride], row);
+    }
+    const AttentionQuantFn fn = type == GgmlType::kQ8_0 ? table->attention_q8_0 : table->attention_q4_0;
+    std::vector<float> q = make_acts(1, hd), out(static_cast<size_t>(hd));
+    for (auto _ : st) {
+      fn(q.data(), k.data(), v.data(), stride, n_pos, hd, 0.125f, 0.0f, -INFINITY, out.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * n_pos * 2 * static_cast<int64_t>(ggml_row_bytes(type, hd)));
+  })->Unit(benchmark::kMicrosecond);
+}
+
 void register_limits(const std::string& path, const KernelTable* table) {
   benchmark::RegisterBenchmark(("Read/" + path).c_str(), [table](benchmark::State& st) {
     RateSpread bw;
@@ -156,6 +180,8 @@ int main(int argc, char** argv) {
       if (has_rows8(t)) register_matmul(path, table, t, true);
     }
     register_attention(path, table);
+    register_attention_quant(path, table, GgmlType::kQ8_0);
+    register_attention_quant(path, table, GgmlType::kQ4_0);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ int cmd_bench(int argc, char** argv) {
   int n_prompt = 512, n_gen = 128, threads = 0, reps = 3, depth = 0, embed_batch = 0, parallel = 1;
   int64_t ctx_size = 0;
   bool json = false, no_limits = false;
+  std::string kv_type_text = "f16";
   app.add_option("-m,--model", model_path, "GGUF file")->required();
   app.add_option("-p,--n-prompt", n_prompt, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
   app.add_option("-n,--n-gen", n_gen, "Generated tokens per tg run (0: skip)")->check(CLI::Range(0, 1 << 20));
@@ -81,12 +83,26 @@ int cmd_bench(int argc, char** argv) {
                  "Positions per sequence the context holds (default and minimum: depth + prompt + generated tokens); "
                  "the memory line shows what a context of that size costs")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+  app.add_option("--kv-type,--cache-type-k,--cache-type-v", kv_type_text,
+                 "KV cache type: f16, q8_0 or q4_0 (as OLLAMA_KV_CACHE_TYPE; -ctk/-ctv as llama-bench, one type "
+                 "for both)");
   app.add_flag("--json", json, "JSON output");
   app.add_flag("--no-limits", no_limits, "Skip measuring read bandwidth and int8 peak");
+  // llama-bench's -ctk / -ctv: CLI11 takes one-letter short names only.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& a : args)
+    if (a == "-ctk" || a == "-ctv") a = "--kv-type";
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  const std::optional<KvType> kv_type = parse_kv_type(kv_type_text);
+  if (!kv_type || *kv_type == KvType::kF32) {
+    std::fprintf(stderr, "Error: unknown KV cache type \"%s\" (f16, q8_0, q4_0)\n", kv_type_text.c_str());
+    return 1;
   }
   // The global pool reads CORRAL_NUM_THREADS when first used, which is below.
   if (threads > 0) setenv("CORRAL_NUM_THREADS", std::to_string(threads).c_str(), 1);
@@ -132,12 +148,13 @@ int cmd_bench(int argc, char** argv) {
   ContextParams cp;
   cp.n_ctx = std::max<int64_t>({1, depth + n_prompt + n_gen, ctx_size});  // as llama-bench sizes its context
   cp.n_seq = parallel;
+  cp.kv_type = Context::kv_type_for(hp, *kv_type);  // f16 where a head size is not a multiple of 32
   // What a context of this size holds (sliding-window layers hold only their window).
   // Recurrent layers (Gated DeltaNet) hold a fixed-size F32 state per sequence instead, with its
   // checkpoints: the same bytes whatever the context size.
   double kv_bytes = 0, state_bytes = 0;
   if (auto probe_ctx = Context::create(model, cp)) {
-    kv_bytes = static_cast<double>((*probe_ctx)->kv_elements()) * (cp.kv_type == KvType::kF16 ? 2.0 : 4.0);
+    kv_bytes = static_cast<double>((*probe_ctx)->kv_bytes());
     state_bytes = static_cast<double>((*probe_ctx)->recurrent_elements()) * sizeof(float);
   }
   const double file_bytes = static_cast<double>(model->file->file_size());
@@ -268,6 +285,7 @@ int cmd_bench(int argc, char** argv) {
                    {"kv_cache_bytes", kv_bytes},
                    {"kv_cache_positions", cp.n_ctx},
                    {"recurrent_state_bytes", state_bytes},
+                   {"kv_cache_type", std::string(kv_type_name(cp.kv_type))},
                    {"rss_before_load_bytes", rss_start.total},
                    {"rss_after_load_bytes", rss_loaded.total},
                    {"rss_after_run_bytes", rss_run.total},
@@ -307,7 +325,7 @@ int cmd_bench(int argc, char** argv) {
   std::printf("Memory: file %.1f MiB, KV cache %.1f MiB (%s, %lld positions)%s; resident before load %.1f MiB, after load %.1f MiB, "
               "after the runs %.1f MiB (file pages %.1f + anonymous %.1f) = %.1f%% of file + KV cache%s "
               "(target <= 110%%).\n",
-              mib(file_bytes), mib(kv_bytes), cp.kv_type == KvType::kF16 ? "F16" : "F32",
+              mib(file_bytes), mib(kv_bytes), std::string(kv_type_name(cp.kv_type)).c_str(),
               static_cast<long long>(cp.n_ctx), state.c_str(), mib(rss_start.total), mib(rss_loaded.total), mib(rss_run.total),
               mib(rss_run.file), mib(rss_run.anon), 100.0 * rss_run.total / (file_bytes + kv_bytes + state_bytes),
               state_bytes > 0 ? " + state" : "");

@@ -60,6 +60,7 @@ int cmd_serve(int argc, char** argv) {
       "  OLLAMA_NUM_PARALLEL            slots per model (default 1)\n"
       "  OLLAMA_MAX_QUEUE               waiting requests before 503 (default 512)\n"
       "  OLLAMA_CONTEXT_LENGTH          default num_ctx (4096)\n"
+      "  OLLAMA_KV_CACHE_TYPE           KV cache type: f16 (default), q8_0 (about half the memory), q4_0\n"
       "  OLLAMA_ORIGINS                 extra CORS origins\n"
       "  CORRAL_PORT_FILE               write the bound port here once listening\n"
       "  CORRAL_API_KEYS_FILE           require API keys (one per line: KEY [models=a,b] [rate=60/m] [name=x])\n"

@@ -62,6 +62,13 @@ class Runner {
   // The same, before loading: from the file's metadata alone (its header; no weights are read)
   // and the slots `params` asks for. 0 for a model without recurrent layers.
   static Result<size_t> estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params);
+  // The KV cache: its bytes in the type in use (kv_type(): params().kv_type, or f16 where a
+  // quantized type was asked for and a head size is not a multiple of 32), and the same before
+  // loading, from the file's header (n_ctx clamped to the training context as the server's
+  // loader does).
+  size_t kv_bytes() const;
+  KvType kv_type() const;
+  static Result<size_t> estimate_kv_bytes(const std::string& gguf_path, const RunnerParams& params);
   size_t n_active() const { return n_active_.load(); }
   size_t n_queued() const;
 

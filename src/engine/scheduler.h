@@ -31,6 +31,9 @@ struct LoadSpec {
   // The part of estimated_bytes that is recurrent state (Runner::estimate_recurrent_state_bytes),
   // which the loader replaces with what the loaded runner holds.
   int64_t estimated_state_bytes = 0;
+  // The part that is the KV cache (Runner::estimate_kv_bytes, in params.kv_type), likewise
+  // replaced by what the loaded runner holds.
+  int64_t estimated_kv_bytes = 0;
 };
 
 // A loaded model as the loader returns it. `runner` may be null in tests; `user` carries

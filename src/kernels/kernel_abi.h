@@ -134,6 +134,13 @@ inline constexpr int kAttnBlockQueries = 4;
 using AttentionBlockF32Fn = void (*)(const float* q, size_t q_stride, int64_t n_q, const float* k, const float* v,
                                      size_t kv_stride, int64_t n_pos, int64_t head_dim, float scale, float* out,
                                      size_t out_stride, float* scratch);
+// Attention over a quantized KV cache (model/kv_type.h): each cached row of K and V holds
+// head_dim / 32 GGUF blocks (q8_0 or q4_0; head_dim a multiple of 32), row p at
+// k + p * kv_stride_bytes. cap and sink as AttentionExtF32Fn. Computes, within float rounding,
+// what the table's attention_ext_f32 computes over the dequantized rows.
+using AttentionQuantFn = void (*)(const float* q, const uint8_t* k, const uint8_t* v,
+                                  size_t kv_stride_bytes, int64_t n_pos, int64_t head_dim,
+                                  float scale, float cap, float sink, float* out);
 
 // Aggregates without member initialisers on purpose: a non-trivial constructor would be emitted
 // as a weak symbol by every unit, the ISA ones included, and the linker may keep any copy.
@@ -164,6 +171,8 @@ struct KernelTable {
   AttentionExtF16Fn attention_ext_f16;
   AttentionExtF32Fn attention_ext_f32;
   AttentionBlockF32Fn attention_block_f32;  // encoders' attention (null: attention_f32 per query)
+  AttentionQuantFn attention_q8_0;  // quantized KV cache (null: the reference's)
+  AttentionQuantFn attention_q4_0;
   ReadStreamFn read_stream;
   Int8PeakFn int8_peak;
   int64_t int8_peak_madds_per_iter;  // multiply-adds per iteration of int8_peak (0: kInt8PeakMaddsPerIter)

@@ -81,6 +81,8 @@ KernelTable make_reference_table() {
   t.attention_ext_f16 = attention_ext_f16_ref;
   t.attention_ext_f32 = attention_ext_f32_ref;
   t.attention_block_f32 = attention_block_f32_ref;
+  t.attention_q8_0 = attention_q8_0_ref;
+  t.attention_q4_0 = attention_q4_0_ref;
   t.read_stream = ref_read_stream;
   t.int8_peak = ref_int8_peak;
   return t;

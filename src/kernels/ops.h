@@ -105,4 +105,17 @@ void attention_ext_f16_ref(const float* q, const uint16_t* k, const uint16_t* v,
 void attention_ext_f32_ref(const float* q, const float* k, const float* v, size_t kv_stride,
                            int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
 
+// Attention over a quantized KV cache (kernel_abi.h AttentionQuantFn): K/V rows of head_dim / 32
+// q8_0 or q4_0 blocks, kv_stride_bytes apart; cap 0 and sink kNoSink for plain attention.
+// Through the table's fused kernel; the _ref versions dequantize every row and run
+// attention_ext_f32_ref (what the tests compare against).
+void attention_q8_0(const float* q, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                    int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+void attention_q4_0(const float* q, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                    int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+void attention_q8_0_ref(const float* q, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                        int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+void attention_q4_0_ref(const float* q, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                        int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+
 }  // namespace corral

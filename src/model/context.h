@@ -8,17 +8,20 @@
 #include <vector>
 
 #include "base/result.h"
+#include "model/kv_type.h"
 #include "model/model.h"
 
 namespace corral {
-
-enum class KvType { kF16, kF32 };
 
 struct ContextParams {
   int64_t n_ctx = 2048;      // positions per sequence slot
   int32_t n_seq = 1;         // sequence slots (parallel requests)
   KvType kv_type = KvType::kF16;
   int32_t n_checkpoints = 1;  // recurrent models: state checkpoints kept per sequence slot (>= 1)
+  // Test hook (tests/golden/kv_quant_test.cpp): stores q8_0 / q4_0 blocks with their two
+  // halves swapped (q4_0: each byte's nibbles), as a kernel with a wrong element order would
+  // read them, to show that the conformance bounds catch such a mistake. Never set otherwise.
+  bool kv_test_misread = false;
 };
 
 // One entry per token to evaluate. Tokens of different sequences may share a batch; the
@@ -70,6 +73,14 @@ class Context {
   // KV cache elements (K and V together) the context holds; sliding-window layers hold only
   // their window plus one micro-batch, whatever n_ctx is; recurrent layers hold none.
   size_t kv_elements() const { return 2 * kv_total_; }
+  // Bytes those elements take in the cache's type (params().kv_type: the type in use, f16 where
+  // a quantized type was asked for and a head size is not a multiple of 32).
+  size_t kv_bytes() const { return 2 * kv_bytes_of(params_.kv_type, kv_total_); }
+  // What kv_elements() will be, known before the weights are loaded (the scheduler's estimate).
+  static size_t kv_elements_for(const HParams& h, int64_t n_ctx, int32_t n_seq);
+  // The KV type a context of this model gets when `want` is asked for: `want`, or f16 for a
+  // block type when some layer's head size is not a multiple of 32 (as Ollama falls back).
+  static KvType kv_type_for(const HParams& h, KvType want);
 
   // Recurrent layers (Gated DeltaNet; recurrent_state.cpp): per layer and sequence slot a
   // fixed-size state, F32, whatever n_ctx is, and up to n_checkpoints copies of it per slot. A
@@ -137,6 +148,10 @@ class Context {
   ContextParams params_;
   std::vector<uint16_t> k_f16_, v_f16_;
   std::vector<float> k_f32_, v_f32_;
+  // q8_0 / q4_0: each position's row of kv_dim elements as kv_dim / 32 GGUF blocks; element
+  // offset e (a multiple of 32) is byte e / 32 * kv_block_bytes(type).
+  std::vector<uint8_t> k_q_, v_q_;
+  size_t kv_qbytes(size_t elements) const { return elements / static_cast<size_t>(kKvBlockElems) * kv_block_bytes(params_.kv_type); }
   size_t kv_total_ = 0;                 // elements of K (= of V) over all layers
   std::vector<size_t> layer_offset_;    // [n_layer]: where a layer's cache starts
   std::vector<int64_t> layer_slots_;    // [n_layer]: positions a sequence holds in that layer

@@ -4,12 +4,59 @@
 // window_first_ and slides forward when a batch would run past its end.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "base/fp16.h"
+#include "base/log.h"
 #include "kernels/ops.h"
 #include "model/context.h"
+#include "tensor/quant.h"
 
 namespace corral {
+namespace {
+
+// Positions a sequence holds in layer il's cache. A batch stores all its tokens before any
+// attends, so a window buffer keeps the window before the batch's first token plus the batch
+// (micro-batches of kMicroBatch tokens). A recurrent layer keeps a state instead
+// (recurrent_state.cpp); a layer that shares another's cache (Gemma 4) holds none.
+int64_t layer_slots(const HParams& h, int64_t il, int64_t n_ctx) {
+  const LayerShape& l = h.layers[static_cast<size_t>(il)];
+  if (l.recurrent || l.kv_from >= 0) return 0;
+  return l.window > 0 ? std::min<int64_t>(n_ctx, l.window + static_cast<int64_t>(Context::kMicroBatch)) : n_ctx;
+}
+
+GgmlType kv_ggml_type(KvType t) { return t == KvType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0; }
+
+// ContextParams::kv_test_misread: each block's elements 0..15 and 16..31 trade places.
+void misread_blocks(KvType t, uint8_t* p, size_t bytes) {
+  const size_t bb = kv_block_bytes(t);
+  for (size_t b = 0; b < bytes; b += bb) {
+    uint8_t* qs = p + b + 2;
+    for (int i = 0; i < 16; ++i) {
+      if (t == KvType::kQ4_0) qs[i] = static_cast<uint8_t>(qs[i] >> 4 | qs[i] << 4);
+      else std::swap(qs[i], qs[i + 16]);
+    }
+  }
+}
+
+}  // namespace
+
+size_t Context::kv_elements_for(const HParams& h, int64_t n_ctx, int32_t n_seq) {
+  size_t total = 0;
+  for (int64_t il = 0; il < h.n_layer; ++il)
+    total += static_cast<size_t>(n_seq) * static_cast<size_t>(layer_slots(h, il, n_ctx)) *
+             static_cast<size_t>(h.kv_dim_of(il));
+  return 2 * total;
+}
+
+KvType Context::kv_type_for(const HParams& h, KvType want) {
+  if (kv_block_bytes(want) == 0) return want;
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    if (layer_slots(h, il, 1) == 0) continue;  // no cache of its own
+    if (h.head_dim_of(il) % kKvBlockElems != 0) return KvType::kF16;
+  }
+  return want;
+}
 
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, const ContextParams& params) {
   if (params.n_ctx <= 0 || params.n_seq <= 0) return make_error("invalid context size");
@@ -20,17 +67,14 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   c->model_ = std::move(model);
   c->params_ = params;
   const HParams& h = c->model_->hp;
+  c->params_.kv_type = kv_type_for(h, params.kv_type);
+  if (c->params_.kv_type != params.kv_type)
+    CORRAL_LOG_WARN("model: a {} KV cache needs head sizes that are multiples of {}; {} has another, using f16",
+                    kv_type_name(params.kv_type), kKvBlockElems, arch_name(h.arch));
   size_t total = 0;
   for (int64_t il = 0; il < h.n_layer; ++il) {
-    const int64_t window = h.layers[static_cast<size_t>(il)].window;
     const auto kv_dim = static_cast<size_t>(h.kv_dim_of(il));
-    // A batch stores all its tokens before any attends, so a window buffer keeps the window
-    // before the batch's first token plus the batch (micro-batches of kMicroBatch tokens).
-    // A recurrent layer keeps a state instead (recurrent_state.cpp); a layer that shares
-    // another's cache (Gemma 4) holds none.
-    const int64_t slots = h.layers[static_cast<size_t>(il)].recurrent || h.layers[static_cast<size_t>(il)].kv_from >= 0 ? 0
-                          : window > 0 ? std::min<int64_t>(params.n_ctx, window + static_cast<int64_t>(kMicroBatch))
-                                       : params.n_ctx;
+    const int64_t slots = layer_slots(h, il, params.n_ctx);
     c->layer_offset_.push_back(total);
     c->layer_slots_.push_back(slots);
     total += static_cast<size_t>(params.n_seq) * static_cast<size_t>(slots) * kv_dim;
@@ -53,9 +97,12 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   }
   c->init_recurrent();
   c->window_first_.assign(static_cast<size_t>(h.n_layer) * static_cast<size_t>(params.n_seq), 0);
-  if (params.kv_type == KvType::kF16) {
+  if (c->params_.kv_type == KvType::kF16) {
     c->k_f16_.assign(total, 0);
     c->v_f16_.assign(total, 0);
+  } else if (kv_block_bytes(c->params_.kv_type) != 0) {
+    c->k_q_.assign(c->kv_qbytes(total), 0);
+    c->v_q_.assign(c->kv_qbytes(total), 0);
   } else {
     c->k_f32_.assign(total, 0.0f);
     c->v_f32_.assign(total, 0.0f);
@@ -80,6 +127,13 @@ void Context::store_kv(int64_t il, int32_t seq, int32_t pos, const float* k, con
     for (int64_t i = 0; i < n; ++i) {
       k_f16_[off + static_cast<size_t>(i)] = f32_to_fp16(k[i]);
       v_f16_[off + static_cast<size_t>(i)] = f32_to_fp16(v[i]);
+    }
+  } else if (kv_block_bytes(params_.kv_type) != 0) {
+    quantize_row(kv_ggml_type(params_.kv_type), k, &k_q_[kv_qbytes(off)], n);
+    quantize_row(kv_ggml_type(params_.kv_type), v, &v_q_[kv_qbytes(off)], n);
+    if (params_.kv_test_misread) {
+      misread_blocks(params_.kv_type, &k_q_[kv_qbytes(off)], kv_qbytes(static_cast<size_t>(n)));
+      misread_blocks(params_.kv_type, &v_q_[kv_qbytes(off)], kv_qbytes(static_cast<size_t>(n)));
     }
   } else {
     std::memcpy(&k_f32_[off], k, static_cast<size_t>(n) * sizeof(float));
@@ -121,6 +175,9 @@ Status Context::prepare_windows(const Batch& batch) {
       if (params_.kv_type == KvType::kF16) {
         std::memmove(&k_f16_[to], &k_f16_[from], keep * sizeof(uint16_t));
         std::memmove(&v_f16_[to], &v_f16_[from], keep * sizeof(uint16_t));
+      } else if (kv_block_bytes(params_.kv_type) != 0) {
+        std::memmove(&k_q_[kv_qbytes(to)], &k_q_[kv_qbytes(from)], kv_qbytes(keep));
+        std::memmove(&v_q_[kv_qbytes(to)], &v_q_[kv_qbytes(from)], kv_qbytes(keep));
       } else {
         std::memmove(&k_f32_[to], &k_f32_[from], keep * sizeof(float));
         std::memmove(&v_f32_[to], &v_f32_[from], keep * sizeof(float));
@@ -158,6 +215,9 @@ void Context::copy_sequence(int32_t src, int32_t dst, int64_t n) {
     if (params_.kv_type == KvType::kF16) {
       std::copy_n(&k_f16_[s], len, &k_f16_[d]);
       std::copy_n(&v_f16_[s], len, &v_f16_[d]);
+    } else if (kv_block_bytes(params_.kv_type) != 0) {
+      std::copy_n(&k_q_[kv_qbytes(s)], kv_qbytes(len), &k_q_[kv_qbytes(d)]);
+      std::copy_n(&v_q_[kv_qbytes(s)], kv_qbytes(len), &v_q_[kv_qbytes(d)]);
     } else {
       std::copy_n(&k_f32_[s], len, &k_f32_[d]);
       std::copy_n(&v_f32_[s], len, &v_f32_[d]);

@@ -167,6 +167,9 @@ void Context::attention(const Batch& batch, int64_t il) {
   const float scale = h.query_scale();
   const float cap = h.attn_softcap;
   const bool f16 = params_.kv_type == KvType::kF16;
+  // q8_0 / q4_0: rows of blocks (every head a whole number of them; Context::kv_type_for)
+  const bool quant = kv_block_bytes(params_.kv_type) != 0;
+  const auto attention_quant = params_.kv_type == KvType::kQ8_0 ? attention_q8_0 : attention_q4_0;
   const auto* sinks = static_cast<const float*>(model_->layers[static_cast<size_t>(il)].attn_sinks.data);
   // Claimed in chunks: in a prompt, later tokens attend over more positions, so equal static
   // halves would leave the first thread idle for most of the loop.
@@ -182,7 +185,10 @@ void Context::attention(const Batch& batch, int64_t il) {
       float* out = &attn_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
       const size_t off = kv_offset(kvl, batch.seq[t], kv_slot(kvl, batch.seq[t], from)) + static_cast<size_t>(kvh * hd);
       const auto stride = static_cast<size_t>(h.kv_dim_of(kvl));  // elements between positions
-      if (sinks != nullptr) {
+      if (quant) {
+        attention_quant(q, &k_q_[kv_qbytes(off)], &v_q_[kv_qbytes(off)], kv_qbytes(stride), n_pos, hd, scale, cap,
+                        sinks != nullptr ? sinks[head] : kNoSink, out);
+      } else if (sinks != nullptr) {
         if (f16) attention_sink_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, sinks[head], out);
         else attention_sink_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, sinks[head], out);
       } else if (cap > 0.0f) {

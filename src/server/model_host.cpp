@@ -56,6 +56,20 @@ std::optional<std::string> alias_path(const std::string& name) {
   return std::nullopt;
 }
 
+// OLLAMA_KV_CACHE_TYPE as Ollama reads it: f16 (the default), q8_0 or q4_0, whatever the case;
+// anything else is warned about and gives f16.
+KvType env_kv_type() {
+  const char* v = std::getenv("OLLAMA_KV_CACHE_TYPE");
+  if (v == nullptr || *v == '\0') return KvType::kF16;
+  const std::optional<KvType> t = parse_kv_type(v);
+  if (!t || *t == KvType::kF32) {
+    CORRAL_LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not a supported KV cache type (f16, q8_0, q4_0); using f16", v);
+    return KvType::kF16;
+  }
+  if (*t != KvType::kF16) CORRAL_LOG_INFO("KV cache type {} (OLLAMA_KV_CACHE_TYPE)", kv_type_name(*t));
+  return *t;
+}
+
 }  // namespace
 
 ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : store_(std::move(store)) {
@@ -64,6 +78,7 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
   // Recurrent models' prompt-cache checkpoints per slot, and the prompt positions they are taken at.
   n_checkpoints_ = static_cast<int32_t>(std::min<int64_t>(env_int("CORRAL_CHECKPOINTS", n_checkpoints_), 64));
   checkpoint_interval_ = static_cast<int32_t>(std::min<int64_t>(env_int("CORRAL_CHECKPOINT_INTERVAL", checkpoint_interval_), INT32_MAX));
+  kv_type_ = env_kv_type();
   LoaderFn loader = [faults = &resilience_.faults](const LoadSpec& spec) -> Result<LoadedInstance> {
     if (faults->take_load_failure(spec.name)) return make_error("test fault: load failure injected for {}", spec.name);
     auto lm = load_model(spec.path);
@@ -88,6 +103,8 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
     // checkpoints): the estimate counted them from the header; what the runner holds replaces it.
     inst.size_bytes = spec.estimated_bytes - spec.estimated_state_bytes +
                       (inst.runner ? static_cast<int64_t>(inst.runner->recurrent_state_bytes()) : 0);
+    // Likewise the KV cache (a model whose head sizes a quantized cache cannot take holds f16).
+    inst.size_bytes += -spec.estimated_kv_bytes + (inst.runner ? static_cast<int64_t>(inst.runner->kv_bytes()) : 0);
     return inst;
   };
   scheduler_ = std::make_unique<Scheduler>(config, std::move(loader));
@@ -143,6 +160,16 @@ int64_t ModelHost::state_estimate(const std::string& path, int64_t modified, con
   return v;
 }
 
+int64_t ModelHost::kv_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const {
+  const std::string key = fmt::format("{}|{}|{}|{}|{}", path, modified, p.n_parallel, p.n_ctx, kv_type_name(p.kv_type));
+  std::lock_guard<std::mutex> lock(state_estimate_mu_);
+  if (auto it = kv_estimates_.find(key); it != kv_estimates_.end()) return it->second;
+  auto bytes = Runner::estimate_kv_bytes(path, p);  // unreadable header: 0, the load reports it
+  const int64_t v = bytes ? static_cast<int64_t>(*bytes) : 0;
+  kv_estimates_.emplace(key, v);
+  return v;
+}
+
 LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) const {
   LoadSpec s;
   s.name = ref.name;
@@ -154,9 +181,12 @@ LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) con
   if (opts.num_batch && *opts.num_batch > 0 && *opts.num_batch <= 8192)
     s.params.n_batch = static_cast<int32_t>(*opts.num_batch);
   s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
-  s.estimated_bytes = ref.size_bytes;  // weights; KV is small next to them on CPU tiers we serve
+  s.estimated_bytes = ref.size_bytes;  // weights; then states and KV cache
   s.estimated_state_bytes = state_estimate(ref.path, ref.modified_unix_s, s.params);
   s.estimated_bytes += s.estimated_state_bytes;
+  s.params.kv_type = kv_type_;
+  s.estimated_kv_bytes = kv_estimate(ref.path, ref.modified_unix_s, s.params);
+  s.estimated_bytes += s.estimated_kv_bytes;
   s.params.step_delay_ms = resilience_.faults.stall_ms(ref.name);  // test hook; 0 normally
   return s;
 }

@@ -134,6 +134,11 @@ class ModelHost {
   // Recurrent-state estimates by "path|modified|slots" (a header read per file, not per request).
   mutable std::mutex state_estimate_mu_;
   mutable std::map<std::string, int64_t> state_estimates_;
+  // OLLAMA_KV_CACHE_TYPE (f16, q8_0, q4_0; default and unknown values: f16), for every model.
+  KvType kv_type_ = KvType::kF16;
+  // KV cache estimates by "path|modified|slots|ctx|type".
+  int64_t kv_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
+  mutable std::map<std::string, int64_t> kv_estimates_;
 };
 
 // Renders the prompt text for /api/generate and /api/chat. Messages is empty for generate.

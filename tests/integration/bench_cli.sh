@@ -71,7 +71,7 @@ CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$GGUF" -p 8 -n 4 -r 1 --no-lim
 grep -q '^| stories260K.gguf | f32 | .* | 1 | pp8 | ' "$tmp/out.md" || fail "no pp8 row: $(cat "$tmp/out.md")"
 grep -q '^| stories260K.gguf | f32 | .* | 1 | tg4 | ' "$tmp/out.md" || fail "no tg4 row: $(cat "$tmp/out.md")"
 grep -Eq '^Load: [0-9]+ ms \(weights mapped, tokenizer built\); first forward of 8 tokens [0-9]+ ms \(repacks [0-9.]+ MiB for the [a-z0-9]+ kernels' "$tmp/out.md" || fail "no load line: $(cat "$tmp/out.md")"
-grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (F16, 12 positions); resident before load' "$tmp/out.md" \
+grep -q '^Memory: file 1.1 MiB, KV cache 0.0 MiB (f16, 12 positions); resident before load' "$tmp/out.md" \
   || fail "no memory line: $(cat "$tmp/out.md")"
 
 # A recurrent model (qwen35 test model: 3 Gated DeltaNet layers, 1 full-attention layer): with a

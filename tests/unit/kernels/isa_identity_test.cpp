@@ -167,5 +167,39 @@ TEST(IsaIdentity, FusedAttentionGivesTheSameBits) {
   }
 }
 
+// The quantized-KV kernels (q8_0, q4_0 blocks of 32 along each head), plain, capped and with a sink.
+TEST(IsaIdentity, QuantizedKvAttentionGivesTheSameBits) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    const AttentionQuantFn KernelTable::*fn =
+        type == GgmlType::kQ8_0 ? &KernelTable::attention_q8_0 : &KernelTable::attention_q4_0;
+    for (int64_t hd : {64, 128, 256}) {
+      for (int64_t n_pos : {1, 33, 1000}) {
+        const size_t row_bytes = ggml_row_bytes(type, hd);
+        std::vector<float> q(static_cast<size_t>(hd)), x(static_cast<size_t>(hd));
+        for (auto& e : q) e = 2.0f * nd(rng);
+        std::vector<uint8_t> k(row_bytes * static_cast<size_t>(n_pos)), v(k.size());
+        for (int64_t p = 0; p < n_pos; ++p) {
+          for (auto& e : x) e = nd(rng);
+          quantize_row(type, x.data(), &k[static_cast<size_t>(p) * row_bytes], hd);
+          for (auto& e : x) e = nd(rng);
+          quantize_row(type, x.data(), &v[static_cast<size_t>(p) * row_bytes], hd);
+        }
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        std::vector<float> a(static_cast<size_t>(hd)), b(a.size());
+        for (const auto& [cap, sink] : {std::pair{0.0f, kNoSink}, std::pair{3.0f, kNoSink}, std::pair{0.0f, 1.5f}}) {
+          (t.avx2->*fn)(q.data(), k.data(), v.data(), row_bytes, n_pos, hd, scale, cap, sink, a.data());
+          (t.avx512->*fn)(q.data(), k.data(), v.data(), row_bytes, n_pos, hd, scale, cap, sink, b.data());
+          EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+              << ggml_type_name(type) << " hd " << hd << " n_pos " << n_pos << " cap " << cap << " sink " << sink;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace corral

@@ -62,7 +62,7 @@ TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
     const LoadSpec s = host.load_spec(ref, api::Options{});
     EXPECT_EQ(s.params.n_parallel, 3);
     EXPECT_EQ(s.estimated_state_bytes, 3 * kStateBytesPerSlot) << arch;
-    EXPECT_EQ(s.estimated_bytes, 1000000 + 3 * kStateBytesPerSlot) << arch;
+    EXPECT_EQ(s.estimated_bytes, 1000000 + 3 * kStateBytesPerSlot + s.estimated_kv_bytes) << arch;
     std::remove(ref.path.c_str());
     // Cached per file: the same answer without reading the header again.
     EXPECT_EQ(host.load_spec(ref, api::Options{}).estimated_bytes, s.estimated_bytes) << arch;
@@ -99,7 +99,36 @@ TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
   ref.size_bytes = 12345;
   const LoadSpec s = host.load_spec(ref, api::Options{});
   EXPECT_EQ(s.estimated_state_bytes, 0);
-  EXPECT_EQ(s.estimated_bytes, 12345);
+  EXPECT_EQ(s.estimated_bytes, 12345 + s.estimated_kv_bytes);
+}
+
+// The KV cache is charged in the type OLLAMA_KV_CACHE_TYPE asks for: the conformance llama (2
+// layers, 2 KV heads of 64) at 256 positions holds 2 x 2 x 256 x 128 elements: 2 bytes each
+// in f16, 34/32 in q8_0, 18/32 in q4_0; an unknown type is f16. stories260K's heads of 8 take
+// no quantized cache: f16 whatever is asked.
+TEST(LoadSpec, KvCacheIsChargedInItsType) {
+  setenv("OLLAMA_CONTEXT_LENGTH", "256", 1);
+  const std::pair<const char*, int64_t> cases[] = {
+      {"f16", 131072 * 2}, {"q8_0", 131072 / 32 * 34}, {"Q4_0", 131072 / 32 * 18}, {"q5_7", 131072 * 2}, {"", 131072 * 2}};
+  int64_t stories_f16 = 0;
+  for (const auto& [type, bytes] : cases) {
+    setenv("OLLAMA_KV_CACHE_TYPE", type, 1);
+    ModelHost host(nullptr, SchedulerConfig{});
+    ModelRef ref;
+    ref.name = "llama";
+    ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
+    ref.size_bytes = 1000;
+    const LoadSpec s = host.load_spec(ref, api::Options{});
+    EXPECT_EQ(s.estimated_kv_bytes, bytes) << type;
+    EXPECT_EQ(s.estimated_bytes, 1000 + bytes) << type;
+    ref.path = std::string(CORRAL_SHARED_DIR) + "/models/stories260K.gguf";
+    const int64_t stories = host.load_spec(ref, api::Options{}).estimated_kv_bytes;
+    EXPECT_GT(stories, 0);
+    if (stories_f16 == 0) stories_f16 = stories;
+    EXPECT_EQ(stories, stories_f16) << type;
+  }
+  unsetenv("OLLAMA_KV_CACHE_TYPE");
+  unsetenv("OLLAMA_CONTEXT_LENGTH");
 }
 
 }  // namespace
