@@ -92,7 +92,7 @@ print("bench -c qwen35: ok")
 EOF
 CORRAL_NUM_THREADS=1 timeout 120 "$BIN" bench -m "$QWEN35" -p 4 -n 2 -r 1 -c 64 --no-limits > "$tmp/q35.md" \
   || fail "bench qwen35"
-grep -Eq '^Memory: .*\(F16, 64 positions\), recurrent state [0-9.]+ MiB \(with its checkpoints\);' "$tmp/q35.md" \
+grep -Eq '^Memory: .*\(f16, 64 positions\), recurrent state [0-9.]+ MiB \(with its checkpoints\);' "$tmp/q35.md" \
   || fail "no recurrent state in the memory line: $(cat "$tmp/q35.md")"
 
 # Embedding mode on the test encoder (bert, 64 wide, 512 positions): inputs are packed into

@@ -85,7 +85,7 @@ r = json.load(sys.stdin)
 assert r["done"] is True and r["eval_count"] >= 1 and r["prompt_eval_count"] >= 2, r
 ' || fail "$f-test: $r"
 done
-# qwen35's loaded size counts its recurrent states: per slot, 3 DeltaNet layers of
+# qwen35's loaded size counts its recurrent states and its KV cache: per slot, 3 DeltaNet layers of
 # (3 x 512 + 4 x 64 x 64) floats, and 4 prompt-cache checkpoints of each (CORRAL_CHECKPOINTS'
 # default; tests/CMakeLists.txt family_args_qwen35).
 ps=$(curl -sf "$B/api/ps") || fail "/api/ps"
@@ -93,6 +93,7 @@ tags=$(curl -sf "$B/api/tags") || fail "/api/tags"
 python3 -c '
 import json, sys
 ps = {m["name"]: m["size"] for m in json.loads(sys.argv[1])["models"]}
+ctx = {m["name"]: m["context_length"] for m in json.loads(sys.argv[1])["models"]}
 tags = {m["name"]: m["size"] for m in json.loads(sys.argv[2])["models"]}
 # qwen35moe (family_args_qwen35moe): one DeltaNet layer of the same shapes.
 for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
@@ -101,6 +102,10 @@ for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
     # per DeltaNet layer and slot: the conv window, 4 value heads of 64 x 64 and the unfinished
     # chunk (64 x (64 + 64 + 1) floats per head); live state and 4 checkpoints.
     per_slot = (1 + 4) * layers * (3 * 512 + 4 * 64 * 64 + 4 * 64 * 129) * 4
-    assert extra > 0 and extra % per_slot == 0, (prefix, extra, per_slot)
+    # One slot: its states, plus the F16 KV cache of the one full-attention layer (2 KV heads
+    # of 64; K and V): a whole number of positions, at most num_ctx.
+    kv = extra - per_slot
+    position = 2 * 2 * 64 * 2
+    assert kv > 0 and kv % position == 0 and kv // position <= ctx[name], (prefix, extra, per_slot, kv)
 ' "$ps" "$tags" || fail "qwen35/qwen35moe size in /api/ps: $ps"
 echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, qwen35moe, gemma4 answer"
