@@ -62,7 +62,18 @@ defaults
 frontend fleet
   bind 127.0.0.1:$haport
   option http-buffer-request
+  # Jobs carry their model inside "request" and run wherever a worker claims them: round robin.
+  use_backend jobs if { path_beg /api/jobs /v1/batches /v1/files }
   default_backend corral
+backend jobs
+  balance roundrobin
+  option httpchk GET /ready
+  http-check expect status 200
+  default-server inter 400ms fastinter 200ms fall 2 rise 2
+  http-response set-header X-Served-By %s
+  server s1 127.0.0.1:${ports[0]} check
+  server s2 127.0.0.1:${ports[1]} check
+  server s3 127.0.0.1:${ports[2]} check
 backend corral
   # One model, one server while it is up: the prompt cache stays warm.
   balance hash req.body,json_query('$.model')
