@@ -151,28 +151,27 @@ size_t Runner::next_checkpoint(size_t n) const {
 
 size_t Runner::recurrent_state_bytes() const { return ctx_->recurrent_elements() * sizeof(float); }
 
-Result<size_t> Runner::estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params) {
-  auto file = GgufFile::open(gguf_path);
-  if (!file) return file.error();
-  auto hp = read_hparams(**file);
-  if (!hp) return hp.error();
-  if (hp->encoder) return size_t{0};
-  return Context::recurrent_elements_for(*hp, params.n_parallel, params.n_checkpoints) * sizeof(float);
-}
-
 size_t Runner::kv_bytes() const { return ctx_->kv_bytes(); }
 
 KvType Runner::kv_type() const { return ctx_->params().kv_type; }
 
-Result<size_t> Runner::estimate_kv_bytes(const std::string& gguf_path, const RunnerParams& params) {
+int64_t Runner::clamp_n_ctx(const HParams& hp, int64_t n_ctx) {
+  return hp.n_ctx_train > 0 ? std::min(n_ctx, hp.n_ctx_train) : n_ctx;
+}
+
+Result<Runner::MemoryEstimate> Runner::estimate_memory(const std::string& gguf_path, const RunnerParams& params) {
   auto file = GgufFile::open(gguf_path);
   if (!file) return file.error();
   auto hp = read_hparams(**file);
   if (!hp) return hp.error();
-  if (hp->encoder) return size_t{0};
-  const int64_t n_ctx = hp->n_ctx_train > 0 ? std::min(params.n_ctx, hp->n_ctx_train) : params.n_ctx;
+  MemoryEstimate e;
+  e.n_ctx = clamp_n_ctx(*hp, params.n_ctx);
+  if (hp->encoder) return e;
   const KvType type = Context::kv_type_for(*hp, params.kv_type);
-  return kv_bytes_of(type, Context::kv_elements_for(*hp, n_ctx, params.n_parallel));
+  e.kv_bytes = kv_bytes_of(type, Context::kv_elements_for(*hp, e.n_ctx, params.n_parallel));
+  e.recurrent_state_bytes =
+      Context::recurrent_elements_for(*hp, params.n_parallel, params.n_checkpoints) * sizeof(float);
+  return e;
 }
 
 void Runner::start_slot(Slot& s, Pending&& p) {

@@ -59,16 +59,24 @@ class Runner {
   // without recurrent layers): constant in the context length, counted in the memory a loaded
   // model is charged with.
   size_t recurrent_state_bytes() const;
-  // The same, before loading: from the file's metadata alone (its header; no weights are read)
-  // and the slots `params` asks for. 0 for a model without recurrent layers.
-  static Result<size_t> estimate_recurrent_state_bytes(const std::string& gguf_path, const RunnerParams& params);
   // The KV cache: its bytes in the type in use (kv_type(): params().kv_type, or f16 where a
-  // quantized type was asked for and a head size is not a multiple of 32), and the same before
-  // loading, from the file's header (n_ctx clamped to the training context as the server's
-  // loader does).
+  // quantized type was asked for and a head size is not a multiple of 32).
   size_t kv_bytes() const;
   KvType kv_type() const;
-  static Result<size_t> estimate_kv_bytes(const std::string& gguf_path, const RunnerParams& params);
+
+  // What a load with `params` holds beside the weights, known before loading from the file's
+  // header alone (no weights are read): the context once clamped to the training context (as
+  // the server's loader does, like Ollama), the KV cache in the type it will have, and the
+  // recurrent states with their checkpoints (0 without recurrent layers; constant in n_ctx).
+  // An encoder (embedding model) holds neither.
+  struct MemoryEstimate {
+    int64_t n_ctx = 0;
+    size_t kv_bytes = 0;
+    size_t recurrent_state_bytes = 0;
+  };
+  static Result<MemoryEstimate> estimate_memory(const std::string& gguf_path, const RunnerParams& params);
+  // n_ctx no larger than the model's training context (when the file gives one).
+  static int64_t clamp_n_ctx(const HParams& hp, int64_t n_ctx);
   size_t n_active() const { return n_active_.load(); }
   size_t n_queued() const;
 

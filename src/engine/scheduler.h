@@ -28,10 +28,10 @@ struct LoadSpec {
   std::string path;          // GGUF file
   RunnerParams params;
   int64_t estimated_bytes = 0;  // weights + KV, for the memory budget before the load finishes
-  // The part of estimated_bytes that is recurrent state (Runner::estimate_recurrent_state_bytes),
+  // The part of estimated_bytes that is recurrent state (Runner::estimate_memory),
   // which the loader replaces with what the loaded runner holds.
   int64_t estimated_state_bytes = 0;
-  // The part that is the KV cache (Runner::estimate_kv_bytes, in params.kv_type), likewise
+  // The part that is the KV cache (Runner::estimate_memory, in params.kv_type), likewise
   // replaced by what the loaded runner holds.
   int64_t estimated_kv_bytes = 0;
 };

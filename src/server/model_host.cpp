@@ -84,8 +84,7 @@ ModelHost::ModelHost(std::unique_ptr<Store> store, SchedulerConfig config) : sto
     auto lm = load_model(spec.path);
     if (!lm) return lm.error();
     RunnerParams p = spec.params;
-    const int64_t train = lm->model->hp.n_ctx_train;
-    if (train > 0 && p.n_ctx > train) p.n_ctx = train;
+    p.n_ctx = Runner::clamp_n_ctx(lm->model->hp, p.n_ctx);
     auto ex = std::make_shared<ModelExtras>();
     ex->model = lm->model;
     ex->tokenizer = lm->tokenizer;
@@ -149,24 +148,17 @@ Expected<ModelRef> ModelHost::resolve(const std::string& name) const {
   return ref;
 }
 
-int64_t ModelHost::state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const {
-  const std::string key = fmt::format("{}|{}|{}|{}", path, modified, p.n_parallel, p.n_checkpoints);
-  std::lock_guard<std::mutex> lock(state_estimate_mu_);
-  if (auto it = state_estimates_.find(key); it != state_estimates_.end()) return it->second;
-  // A file whose header cannot be read is estimated without states; its load reports the error.
-  auto bytes = Runner::estimate_recurrent_state_bytes(path, p);
-  const int64_t v = bytes ? static_cast<int64_t>(*bytes) : 0;
-  state_estimates_.emplace(key, v);
-  return v;
-}
-
-int64_t ModelHost::kv_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const {
-  const std::string key = fmt::format("{}|{}|{}|{}|{}", path, modified, p.n_parallel, p.n_ctx, kv_type_name(p.kv_type));
-  std::lock_guard<std::mutex> lock(state_estimate_mu_);
-  if (auto it = kv_estimates_.find(key); it != kv_estimates_.end()) return it->second;
-  auto bytes = Runner::estimate_kv_bytes(path, p);  // unreadable header: 0, the load reports it
-  const int64_t v = bytes ? static_cast<int64_t>(*bytes) : 0;
-  kv_estimates_.emplace(key, v);
+Runner::MemoryEstimate ModelHost::memory_estimate(const std::string& path, int64_t modified,
+                                                  const RunnerParams& p) const {
+  const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", path, modified, p.n_parallel, p.n_checkpoints, p.n_ctx,
+                                      kv_type_name(p.kv_type));
+  std::lock_guard<std::mutex> lock(memory_estimate_mu_);
+  if (auto it = memory_estimates_.find(key); it != memory_estimates_.end()) return it->second;
+  auto e = Runner::estimate_memory(path, p);
+  Runner::MemoryEstimate v;
+  if (e) v = *e;
+  else v.n_ctx = p.n_ctx;
+  memory_estimates_.emplace(key, v);
   return v;
 }
 
@@ -180,13 +172,15 @@ LoadSpec ModelHost::load_spec(const ModelRef& ref, const api::Options& opts) con
   s.params.n_ctx = opts.num_ctx && *opts.num_ctx > 0 ? *opts.num_ctx : default_num_ctx_;
   if (opts.num_batch && *opts.num_batch > 0 && *opts.num_batch <= 8192)
     s.params.n_batch = static_cast<int32_t>(*opts.num_batch);
-  s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
-  s.estimated_bytes = ref.size_bytes;  // weights; then states and KV cache
-  s.estimated_state_bytes = state_estimate(ref.path, ref.modified_unix_s, s.params);
-  s.estimated_bytes += s.estimated_state_bytes;
   s.params.kv_type = kv_type_;
-  s.estimated_kv_bytes = kv_estimate(ref.path, ref.modified_unix_s, s.params);
-  s.estimated_bytes += s.estimated_kv_bytes;
+  // The context the load will have (clamped to the training context), so that /api/ps reports
+  // it and two requests asking for more than the model has share one loaded instance.
+  const auto mem = memory_estimate(ref.path, ref.modified_unix_s, s.params);
+  s.params.n_ctx = mem.n_ctx;
+  s.key = fmt::format("{}|ctx={}|batch={}", ref.name, s.params.n_ctx, s.params.n_batch);
+  s.estimated_state_bytes = static_cast<int64_t>(mem.recurrent_state_bytes);
+  s.estimated_kv_bytes = static_cast<int64_t>(mem.kv_bytes);
+  s.estimated_bytes = ref.size_bytes + s.estimated_state_bytes + s.estimated_kv_bytes;  // weights, states, KV
   s.params.step_delay_ms = resilience_.faults.stall_ms(ref.name);  // test hook; 0 normally
   return s;
 }

@@ -130,15 +130,14 @@ class ModelHost {
   int64_t default_num_ctx_ = 4096;
   int32_t n_checkpoints_ = RunnerParams{}.n_checkpoints;              // CORRAL_CHECKPOINTS
   int32_t checkpoint_interval_ = RunnerParams{}.checkpoint_interval;  // CORRAL_CHECKPOINT_INTERVAL
-  int64_t state_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
-  // Recurrent-state estimates by "path|modified|slots" (a header read per file, not per request).
-  mutable std::mutex state_estimate_mu_;
-  mutable std::map<std::string, int64_t> state_estimates_;
   // OLLAMA_KV_CACHE_TYPE (f16, q8_0, q4_0; default and unknown values: f16), for every model.
   KvType kv_type_ = KvType::kF16;
-  // KV cache estimates by "path|modified|slots|ctx|type".
-  int64_t kv_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
-  mutable std::map<std::string, int64_t> kv_estimates_;
+  // Runner::estimate_memory by "path|modified|slots|checkpoints|ctx|type": a header read per
+  // file and shape, not per request. A file whose header cannot be read is estimated as its
+  // weights alone (with n_ctx as asked); its load reports the error.
+  Runner::MemoryEstimate memory_estimate(const std::string& path, int64_t modified, const RunnerParams& p) const;
+  mutable std::mutex memory_estimate_mu_;
+  mutable std::map<std::string, Runner::MemoryEstimate> memory_estimates_;
 };
 
 // Renders the prompt text for /api/generate and /api/chat. Messages is empty for generate.

@@ -90,11 +90,15 @@ done
 # default; tests/CMakeLists.txt family_args_qwen35).
 ps=$(curl -sf "$B/api/ps") || fail "/api/ps"
 tags=$(curl -sf "$B/api/tags") || fail "/api/tags"
+show35=$(curl -sf "$B/api/show" -d '{"model":"qwen35-test"}') || fail "/api/show qwen35-test"
+show35moe=$(curl -sf "$B/api/show" -d '{"model":"qwen35moe-test"}') || fail "/api/show qwen35moe-test"
 python3 -c '
 import json, sys
 ps = {m["name"]: m["size"] for m in json.loads(sys.argv[1])["models"]}
 ctx = {m["name"]: m["context_length"] for m in json.loads(sys.argv[1])["models"]}
 tags = {m["name"]: m["size"] for m in json.loads(sys.argv[2])["models"]}
+train = {"qwen35-test": json.loads(sys.argv[3])["model_info"]["qwen35.context_length"],
+         "qwen35moe-test": json.loads(sys.argv[4])["model_info"]["qwen35moe.context_length"]}
 # qwen35moe (family_args_qwen35moe): one DeltaNet layer of the same shapes.
 for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
     name = [n for n in ps if n.startswith(prefix)][0]
@@ -102,10 +106,13 @@ for prefix, layers in (("qwen35-test", 3), ("qwen35moe-test", 1)):
     # per DeltaNet layer and slot: the conv window, 4 value heads of 64 x 64 and the unfinished
     # chunk (64 x (64 + 64 + 1) floats per head); live state and 4 checkpoints.
     per_slot = (1 + 4) * layers * (3 * 512 + 4 * 64 * 64 + 4 * 64 * 129) * 4
+    # /api/ps reports the context the model was loaded with: the default num_ctx (4096)
+    # clamped to the training context, as Ollama does.
+    assert ctx[name] == min(4096, train[prefix]), (prefix, ctx[name], train[prefix])
     # One slot: its states, plus the F16 KV cache of the one full-attention layer (2 KV heads
-    # of 64; K and V): a whole number of positions, at most num_ctx.
+    # of 64; K and V) for every position of that context.
     kv = extra - per_slot
     position = 2 * 2 * 64 * 2
-    assert kv > 0 and kv % position == 0 and kv // position <= ctx[name], (prefix, extra, per_slot, kv)
-' "$ps" "$tags" || fail "qwen35/qwen35moe size in /api/ps: $ps"
+    assert kv == position * ctx[name], (prefix, extra, per_slot, kv, ctx[name])
+' "$ps" "$tags" "$show35" "$show35moe" || fail "qwen35/qwen35moe size and context in /api/ps: $ps"
 echo "families_run: gemma3 template, run, chat ($n_prompt prompt tokens), show; smollm3, gemma2, phi3, qwen35, qwen35moe, gemma4 answer"
