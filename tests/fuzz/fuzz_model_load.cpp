@@ -33,7 +33,9 @@ void check_layer(const corral::LayerWeights& l, Extent in) {
         &l.ffn_up_exps, &l.ffn_down_exps, &l.bo, &l.attn_sinks, &l.ffn_gate_inp_b, &l.ffn_gate_exps_b,
         &l.ffn_up_exps_b, &l.ffn_down_exps_b, &l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp,
         &l.ffn_gate_inp_shexp, &l.delta_qkv, &l.delta_z, &l.delta_beta, &l.delta_alpha, &l.delta_conv, &l.delta_dt,
-        &l.delta_a, &l.delta_norm, &l.delta_out, &l.ple_gate, &l.ple_proj, &l.ple_post_norm, &l.out_scale})
+        &l.delta_a, &l.delta_norm, &l.delta_out, &l.ple_gate, &l.ple_proj, &l.ple_post_norm, &l.out_scale,
+        &l.ffn_gate_up_exps, &l.ffn_gate_inp_s, &l.ffn_down_exps_s, &l.ffn_pre_norm_2, &l.ffn_post_norm_1,
+        &l.ffn_post_norm_2})
     check(*v, in);
 }
 
