@@ -189,6 +189,12 @@ void Runner::start_slot(Slot& s, Pending&& p) {
   // A sliding-window layer may have dropped what a shorter prefix needs; then start over. A
   // recurrent model resumes from the newest checkpoint within the prefix.
   common = static_cast<size_t>(ctx_->reusable_prefix(s.index, static_cast<int64_t>(common)));
+  // Continuing a recurrent state where the previous request left it (the end of its answer):
+  // keep a checkpoint there first, so that a later prompt sharing the answer but not what this
+  // one adds (another reply to the same answer) resumes at the answer's end. Taken only now, when
+  // the state is about to move on, it costs no copy and no checkpoint entry until then.
+  if (ctx_->recurrent() && common > 0 && static_cast<int64_t>(common) == ctx_->recurrent_position(s.index))
+    ctx_->checkpoint(s.index);
   CORRAL_LOG_DEBUG("request {}: slot {}, {} of {} prompt tokens from the prompt cache", s.id, s.index, common,
                    s.tokens.size());
   s.cached.resize(common);
@@ -394,8 +400,10 @@ bool Runner::step() {
     Slot& s = *slots_[static_cast<size_t>(batch.seq[i])];
     if (s.n_shifts == 0 && s.n_evaluated < s.n_prompt) s.prompt_eval_count++;
     s.n_evaluated++;
+    // Before the prompt's last token, and at each multiple of the interval, in the prompt and in
+    // the answer alike (a next turn that re-renders the answer's end differently resumes inside it).
     const bool at_checkpoint = s.n_evaluated + 1 == s.n_prompt ||
-                               (s.n_evaluated < s.n_prompt && s.n_evaluated % static_cast<size_t>(params_.checkpoint_interval) == 0);
+                               s.n_evaluated % static_cast<size_t>(params_.checkpoint_interval) == 0;
     if (ctx_->recurrent() && s.n_shifts == 0 && at_checkpoint &&
         (i + 1 == batch.size() || batch.seq[i + 1] != batch.seq[i]))
       ctx_->checkpoint(s.index);

@@ -25,9 +25,10 @@ struct RunnerParams {
   int32_t n_batch = 512;      // tokens per forward pass
   KvType kv_type = KvType::kF16;
   // Recurrent models (qwen35, qwen35moe): the prompt cache keeps up to n_checkpoints copies of
-  // a slot's states, taken before the last token of each prompt and at every multiple of
-  // checkpoint_interval within a prompt; a later prompt resumes from the newest one within its
-  // common prefix. Each costs one slot's states (Context::recurrent_elements_for).
+  // a slot's states, taken before the last token of each prompt, at every multiple of
+  // checkpoint_interval in a prompt or an answer, and at the end of an answer when the next
+  // request continues from it; a later prompt resumes from the newest one within its common
+  // prefix. Each costs one slot's states (Context::recurrent_elements_for).
   int32_t n_checkpoints = 4;
   int32_t checkpoint_interval = 1024;
   // Pause before every forward pass (0: none). A test hook that makes a model stall; the pause

@@ -253,22 +253,40 @@ void LayerPass::delta_net(const LayerWeights& L, int64_t il) {
   const auto* conv_w = static_cast<const float*>(L.delta_conv.data);
   const auto* dt = static_cast<const float*>(L.delta_dt.data);
   const auto* a = static_cast<const float*>(L.delta_a.data);
-  // Per token in batch order: a sequence's states restart at its position 0; the convolution
-  // (cheap) runs here, the recurrence below.
-  for (size_t t = 0; t < nt; ++t) {
-    float* st = c.recurrent_state(il, batch_.seq[t]);
-    if (batch_.pos[t] == 0) std::fill(st, st + h.recurrent_state_floats(), 0.0f);
-    float* qkv = &c.dn_qkv_[t * static_cast<size_t>(CD)];
-    causal_conv_step(st, conv_w, qkv, CD, K, qkv);
-    for (int64_t i = 0; i < CD; ++i) qkv[i] = silu(qkv[i]);
-    for (int64_t hh = 0; hh < 2 * NK; ++hh) l2_normalize(qkv + hh * dk, dk, h.rms_eps);
-    float* beta = &c.dn_beta_[t * static_cast<size_t>(NV)];
-    float* decay = &c.dn_decay_[t * static_cast<size_t>(NV)];
-    for (int64_t hh = 0; hh < NV; ++hh) {
-      beta[hh] = sigmoid(beta[hh]);
-      decay[hh] = std::min(softplus(decay[hh] + dt[hh]) * a[hh], kMaxLogDecay);  // the log decay
+  // A sequence's states restart at its position 0 (a batch restarts a sequence at most once:
+  // its positions follow one another).
+  for (size_t t = 0; t < nt; ++t)
+    if (batch_.pos[t] == 0) {
+      float* st = c.recurrent_state(il, batch_.seq[t]);
+      std::fill(st, st + h.recurrent_state_floats(), 0.0f);
     }
-  }
+  // The convolution, tokens in batch order within each block of channels (a channel's window
+  // depends only on that channel), the blocks in parallel; then per token the gates and norms.
+  // Each value is computed by the same operations however the work is split.
+  constexpr int64_t kConvBlock = 64;
+  const auto n_blocks = static_cast<size_t>((CD + kConvBlock - 1) / kConvBlock);
+  ThreadPool::global().parallel_for(n_blocks, [&](size_t begin, size_t end, int) {
+    for (size_t b = begin; b < end; ++b) {
+      const int64_t c0 = static_cast<int64_t>(b) * kConvBlock, nc = std::min(kConvBlock, CD - c0);
+      for (size_t t = 0; t < nt; ++t) {
+        float* qkv = &c.dn_qkv_[t * static_cast<size_t>(CD)] + c0;
+        causal_conv_step(c.recurrent_state(il, batch_.seq[t]) + c0 * (K - 1), conv_w + c0 * K, qkv, nc, K, qkv);
+        for (int64_t i = 0; i < nc; ++i) qkv[i] = silu(qkv[i]);
+      }
+    }
+  });
+  ThreadPool::global().parallel_for(nt, [&](size_t begin, size_t end, int) {
+    for (size_t t = begin; t < end; ++t) {
+      float* qkv = &c.dn_qkv_[t * static_cast<size_t>(CD)];
+      for (int64_t hh = 0; hh < 2 * NK; ++hh) l2_normalize(qkv + hh * dk, dk, h.rms_eps);
+      float* beta = &c.dn_beta_[t * static_cast<size_t>(NV)];
+      float* decay = &c.dn_decay_[t * static_cast<size_t>(NV)];
+      for (int64_t hh = 0; hh < NV; ++hh) {
+        beta[hh] = sigmoid(beta[hh]);
+        decay[hh] = std::min(softplus(decay[hh] + dt[hh]) * a[hh], kMaxLogDecay);  // the log decay
+      }
+    }
+  });
 
   // The recurrence, in chunks: one task per (value head, sequence), that sequence's tokens in
   // batch order (their positions follow one another; Context::advance_recurrent checks).
@@ -304,12 +322,14 @@ void LayerPass::delta_net(const LayerWeights& L, int64_t il) {
 
   // Output: per value head rmsnorm, times silu of the gate z; then the output projection.
   const auto* norm_w = static_cast<const float*>(L.delta_norm.data);
-  for (size_t t = 0; t < nt; ++t) {
-    float* o = &c.dn_out_[t * static_cast<size_t>(VD)];
-    const float* z = &c.dn_z_[t * static_cast<size_t>(VD)];
-    for (int64_t hh = 0; hh < NV; ++hh) rmsnorm(o + hh * dv, norm_w, o + hh * dv, dv, h.rms_eps);
-    for (int64_t i = 0; i < VD; ++i) o[i] *= silu(z[i]);
-  }
+  ThreadPool::global().parallel_for(nt, [&](size_t begin, size_t end, int) {
+    for (size_t t = begin; t < end; ++t) {
+      float* o = &c.dn_out_[t * static_cast<size_t>(VD)];
+      const float* z = &c.dn_z_[t * static_cast<size_t>(VD)];
+      for (int64_t hh = 0; hh < NV; ++hh) rmsnorm(o + hh * dv, norm_w, o + hh * dv, dv, h.rms_eps);
+      for (int64_t i = 0; i < VD; ++i) o[i] *= silu(z[i]);
+    }
+  });
   matmul(L.delta_out, c.dn_out_.data(), VD, n, c.xn_.data(), E);
 }
 

