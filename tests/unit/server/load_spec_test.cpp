@@ -102,6 +102,32 @@ TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
   EXPECT_EQ(s.estimated_bytes, 12345 + s.estimated_kv_bytes);
 }
 
+// num_ctx past the model's training context is clamped to it before the load, as the load
+// does (and Ollama): /api/ps reports that context, and every request asking for more shares
+// one loaded instance (one scheduler key); a smaller num_ctx stays as asked.
+TEST(LoadSpec, ContextIsClampedToTheTrainingContext) {
+  ModelHost host(nullptr, SchedulerConfig{});
+  ModelRef ref;
+  ref.name = "llama";
+  ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
+  ref.size_bytes = 1000;
+  api::Options small, big, bigger;
+  small.num_ctx = 64;
+  big.num_ctx = 1 << 20;
+  bigger.num_ctx = 1 << 21;
+  const LoadSpec a = host.load_spec(ref, big);
+  const LoadSpec b = host.load_spec(ref, bigger);
+  EXPECT_LT(a.params.n_ctx, 1 << 20);
+  EXPECT_GT(a.params.n_ctx, 64);
+  EXPECT_EQ(a.params.n_ctx, b.params.n_ctx);
+  EXPECT_EQ(a.key, b.key);
+  EXPECT_EQ(a.estimated_kv_bytes, b.estimated_kv_bytes);
+  const LoadSpec c = host.load_spec(ref, small);
+  EXPECT_EQ(c.params.n_ctx, 64);
+  EXPECT_NE(c.key, a.key);
+  EXPECT_EQ(c.estimated_kv_bytes * a.params.n_ctx, a.estimated_kv_bytes * 64);  // KV grows with the context
+}
+
 // The KV cache is charged in the type OLLAMA_KV_CACHE_TYPE asks for: the conformance llama (2
 // layers, 2 KV heads of 64) at 256 positions holds 2 x 2 x 256 x 128 elements: 2 bytes each
 // in f16, 34/32 in q8_0, 18/32 in q4_0; an unknown type is f16. stories260K's heads of 8 take
