@@ -103,6 +103,30 @@ void register_matmul(const std::string& path, const KernelTable* table, GgmlType
   })->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
+// The interleaved kernel alone, on the benchmark's own thread (no pool, activations quantised
+// once outside the loop): its CPU time is the kernel's, even when the machine is shared and the
+// wall time is several times longer. Same shape as Matmul64.
+void register_rows8_kernel(const std::string& path, const KernelTable* table, GgmlType type) {
+  const std::string name = "Rows8Kernel/" + path + "/" + std::string(ggml_type_name(type));
+  benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
+    const int64_t rows = 2048, n = 2048, nt = 64;
+    auto m = make_matrix(type, rows, n, true);
+    const TypeKernel k = table->matmul_rows8[static_cast<uint32_t>(type)];
+    const size_t arow = act_row_bytes(k.act, n);
+    std::vector<float> x = make_acts(nt, n), y(static_cast<size_t>(rows * nt));
+    std::vector<uint8_t> xq(arow * static_cast<size_t>(nt));
+    const QuantizeActFn quant = k.act == ActFormat::kQ8_K ? table->quantize_q8_k : table->quantize_q8_0;
+    for (int64_t t = 0; t < nt; ++t) quant(&x[static_cast<size_t>(t * n)], &xq[arow * static_cast<size_t>(t)], n);
+    MatmulArgs args{m->bytes.data(), m->view.row_bytes, n, xq.data(), arow, nt, y.data(), rows};
+    for (auto _ : st) {
+      k.rows(args, 0, rows);
+      benchmark::DoNotOptimize(y.data());
+    }
+    st.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * n * nt) * static_cast<double>(st.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+  })->Unit(benchmark::kMillisecond);
+}
+
 void register_attention(const std::string& path, const KernelTable* table) {
   const std::string name = "AttentionF16/" + path + "/ctx4096_hd64";
   benchmark::RegisterBenchmark(name.c_str(), [table](benchmark::State& st) {
@@ -179,6 +203,8 @@ int main(int argc, char** argv) {
       register_matmul(path, table, t);
       if (has_rows8(t)) register_matmul(path, table, t, true);
     }
+    for (GgmlType t : kTypes)
+      if (has_rows8(t)) register_rows8_kernel(path, table, t);
     register_attention(path, table);
     register_attention_quant(path, table, GgmlType::kQ8_0);
     register_attention_quant(path, table, GgmlType::kQ4_0);
