@@ -137,7 +137,7 @@ using AttentionBlockF32Fn = void (*)(const float* q, size_t q_stride, int64_t n_
 // Attention over a quantized KV cache (model/kv_type.h): each cached row of K and V holds
 // head_dim / 32 GGUF blocks (q8_0 or q4_0; head_dim a multiple of 32), row p at
 // k + p * kv_stride_bytes. cap and sink as AttentionExtF32Fn. Computes, within float rounding,
-// what the table's attention_ext_f32 computes over the dequantized rows.
+// what the table's attention_ext_f32 computes over the dequantized rows (the x86 tables: its bits).
 using AttentionQuantFn = void (*)(const float* q, const uint8_t* k, const uint8_t* v,
                                   size_t kv_stride_bytes, int64_t n_pos, int64_t head_dim,
                                   float scale, float cap, float sink, float* out);
