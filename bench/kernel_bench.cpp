@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -171,6 +172,49 @@ void register_attention_quant(const std::string& path, const KernelTable* table,
   })->Unit(benchmark::kMicrosecond);
 }
 
+// A GQA group at depth: TinyLlama's 8 query heads of one KV head over 4096 cached positions, in
+// one group call (each K/V tile converted once for the 8), f16 or q8_0 rows. Compare with 8 x
+// the one-query benchmarks above.
+void register_attention_group(const std::string& path, const KernelTable* table, bool q8) {
+  const std::string name = std::string("AttentionGroup") + (q8 ? "Q8_0" : "F16") + "/" + path + "/ctx4096_hd64_g8";
+  const AttentionGroupFn fn = q8 ? table->attention_group_q8_0 : table->attention_group_f16;
+  if (fn == nullptr) return;
+  benchmark::RegisterBenchmark(name.c_str(), [fn, q8](benchmark::State& st) {
+    const int64_t n_pos = 4096, hd = 64, row = 256, g = 8;
+    const size_t stride = q8 ? ggml_row_bytes(GgmlType::kQ8_0, row) : static_cast<size_t>(row) * 2;
+    std::vector<uint8_t> k(stride * static_cast<size_t>(n_pos)), v(k.size());
+    std::vector<float> x = make_acts(1, row);
+    for (int64_t p = 0; p < n_pos; ++p) {
+      for (int which = 0; which < 2; ++which) {
+        uint8_t* dst = (which == 0 ? k : v).data() + static_cast<size_t>(p) * stride;
+        if (q8) {
+          quantize_row(GgmlType::kQ8_0, x.data(), dst, row);
+        } else {
+          for (int64_t i = 0; i < row; ++i) {
+            const uint16_t h = f32_to_fp16(x[static_cast<size_t>(i)]);
+            std::memcpy(dst + 2 * i, &h, 2);
+          }
+        }
+        std::rotate(x.begin(), x.begin() + 1, x.end());
+      }
+    }
+    std::vector<float> q = make_acts(g, hd), out(static_cast<size_t>(g * hd));
+    const float* qp[8];
+    float* op[8];
+    int64_t np[8];
+    for (int64_t i = 0; i < g; ++i) {
+      qp[i] = &q[static_cast<size_t>(i * hd)];
+      op[i] = &out[static_cast<size_t>(i * hd)];
+      np[i] = n_pos;
+    }
+    const AttnQueries qs{qp, op, np, nullptr, static_cast<int>(g)};
+    for (auto _ : st) {
+      fn(qs, k.data(), v.data(), stride, hd, 0.125f, 0.0f);
+      benchmark::DoNotOptimize(out.data());
+    }
+  })->Unit(benchmark::kMicrosecond);
+}
+
 void register_limits(const std::string& path, const KernelTable* table) {
   benchmark::RegisterBenchmark(("Read/" + path).c_str(), [table](benchmark::State& st) {
     RateSpread bw;
@@ -208,6 +252,8 @@ int main(int argc, char** argv) {
     register_attention(path, table);
     register_attention_quant(path, table, GgmlType::kQ8_0);
     register_attention_quant(path, table, GgmlType::kQ4_0);
+    register_attention_group(path, table, false);
+    register_attention_group(path, table, true);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

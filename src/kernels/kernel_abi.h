@@ -137,10 +137,27 @@ using AttentionBlockF32Fn = void (*)(const float* q, size_t q_stride, int64_t n_
 // Attention over a quantized KV cache (model/kv_type.h): each cached row of K and V holds
 // head_dim / 32 GGUF blocks (q8_0 or q4_0; head_dim a multiple of 32), row p at
 // k + p * kv_stride_bytes. cap and sink as AttentionExtF32Fn. Computes, within float rounding,
-// what the table's attention_ext_f32 computes over the dequantized rows.
+// what the table's attention_ext_f32 computes over the dequantized rows (the x86 tables: its bits).
 using AttentionQuantFn = void (*)(const float* q, const uint8_t* k, const uint8_t* v,
                                   size_t kv_stride_bytes, int64_t n_pos, int64_t head_dim,
                                   float scale, float cap, float sink, float* out);
+// Attention of several queries over the same cached K/V rows: the query heads that share a KV
+// head (GQA), for one token or a block of one sequence's tokens (a prompt over the cache).
+// Query i (q[i], head_dim floats) attends to the first n_pos[i] rows and writes out[i]; sink
+// null or sink[i] as AttentionExtF32Fn's, cap likewise. Each K/V tile is read and converted
+// once for all the queries. A query's result has the bits of the same table's one-query kernel
+// (attention_ext_f16 / attention_ext_f32 / attention_q8_0 / attention_q4_0) for the rows' type,
+// whatever the other queries: so it depends neither on the batch nor on the grouping.
+inline constexpr int kAttnGroupMax = 64;  // queries per call
+struct AttnQueries {
+  const float* const* q;
+  float* const* out;
+  const int64_t* n_pos;
+  const float* sink;  // null: no sink
+  int n_q;
+};
+using AttentionGroupFn = void (*)(const AttnQueries& qs, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                                  int64_t head_dim, float scale, float cap);
 
 // Aggregates without member initialisers on purpose: a non-trivial constructor would be emitted
 // as a weak symbol by every unit, the ISA ones included, and the linker may keep any copy.
@@ -173,6 +190,10 @@ struct KernelTable {
   AttentionBlockF32Fn attention_block_f32;  // encoders' attention (null: attention_f32 per query)
   AttentionQuantFn attention_q8_0;  // quantized KV cache (null: the reference's)
   AttentionQuantFn attention_q4_0;
+  AttentionGroupFn attention_group_f16;  // several queries over the same rows (null: one at a time)
+  AttentionGroupFn attention_group_f32;
+  AttentionGroupFn attention_group_q8_0;
+  AttentionGroupFn attention_group_q4_0;
   ReadStreamFn read_stream;
   Int8PeakFn int8_peak;
   int64_t int8_peak_madds_per_iter;  // multiply-adds per iteration of int8_peak (0: kInt8PeakMaddsPerIter)

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "kernels/kernel_abi.h"
+
 namespace corral {
 
 // y[i] = x[i] / rms(x) * w[i]; y may alias x.
@@ -117,5 +119,19 @@ void attention_q8_0_ref(const float* q, const uint8_t* k, const uint8_t* v, size
                         int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
 void attention_q4_0_ref(const float* q, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
                         int64_t n_pos, int64_t head_dim, float scale, float cap, float sink, float* out);
+
+// Several queries over the same cached K/V rows in one pass (kernel_abi.h AttentionGroupFn: the
+// query heads of a GQA group, for one token or a block of one sequence's tokens); query i sees
+// the first qs.n_pos[i] rows. Each query gets the bits of the one-query kernel above for its row
+// type (attention_capped/sink_* / attention_q8_0 / attention_q4_0 with qs.sink[i] and cap), so
+// grouping changes no result. kv_stride in elements (f16, f32) or bytes (q8_0, q4_0).
+void attention_group_f16(const AttnQueries& qs, const uint16_t* k, const uint16_t* v, size_t kv_stride,
+                         int64_t head_dim, float scale, float cap);
+void attention_group_f32(const AttnQueries& qs, const float* k, const float* v, size_t kv_stride,
+                         int64_t head_dim, float scale, float cap);
+void attention_group_q8_0(const AttnQueries& qs, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                          int64_t head_dim, float scale, float cap);
+void attention_group_q4_0(const AttnQueries& qs, const uint8_t* k, const uint8_t* v, size_t kv_stride_bytes,
+                          int64_t head_dim, float scale, float cap);
 
 }  // namespace corral

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
@@ -180,48 +181,89 @@ void LayerPass::scale_residual(const TensorView& s) {
 // Attention for every (token, head) pair of the batch; reads K/V from the cache. A token at
 // position p attends to positions [p - window + 1, p] of a windowed layer, [0, p] otherwise;
 // a layer with sinks (gpt-oss) adds each head's sink logit to the softmax.
+//
+// Blocked over the cache: one task runs the query heads that share a KV head, for a block of
+// consecutive tokens of one sequence that start reading at the same cached position (all of a
+// prompt's tokens on a layer without a window), through the group kernels, so each K/V tile is
+// read and converted once for all of them instead of once per (token, head). A query's result
+// has the bits of the same query alone (kernel_abi.h AttentionGroupFn), so a token's result does
+// not depend on the batch it came in.
 void Context::attention(const Batch& batch, int64_t il) {
   const HParams& h = model_->hp;
   const int64_t window = h.layers[static_cast<size_t>(il)].window;
   const int64_t hd = h.head_dim_of(il), QD = h.q_dim_of(il);
   const int64_t kvl = h.kv_layer(il);  // the layer whose cache this one reads
   const int64_t n_head = h.n_head_of(il);
-  const int64_t group = n_head / h.n_head_kv_of(il);
-  const size_t n_tasks = batch.size() * static_cast<size_t>(n_head);
+  const int64_t n_kv = h.n_head_kv_of(il);
+  const int64_t group = n_head / n_kv;
   const float scale = h.query_scale();
   const float cap = h.attn_softcap;
-  const bool f16 = params_.kv_type == KvType::kF16;
-  // q8_0 / q4_0: rows of blocks (every head a whole number of them; Context::kv_type_for)
-  const bool quant = kv_block_bytes(params_.kv_type) != 0;
-  const auto attention_quant = params_.kv_type == KvType::kQ8_0 ? attention_q8_0 : attention_q4_0;
   const auto* sinks = static_cast<const float*>(model_->layers[static_cast<size_t>(il)].attn_sinks.data);
+  const auto stride = static_cast<size_t>(h.kv_dim_of(kvl));  // elements between positions
+  const KvType type = params_.kv_type;
+
+  struct Block {
+    size_t t0, t1;  // batch tokens [t0, t1)
+    int64_t from;   // the first position they read
+  };
+  const auto first_pos = [&](size_t t) -> int64_t {
+    return window > 0 ? std::max<int64_t>(0, batch.pos[t] - window + 1) : 0;
+  };
+  const size_t max_tokens = static_cast<size_t>(std::clamp<int64_t>(kAttnGroupMax / group, 1, 16));
+  // Grows to the largest batch, then stays (no per-token allocation); the workers read it through
+  // this reference (a thread_local named in the loop would be each worker's own, empty one).
+  thread_local std::vector<Block> block_list;
+  std::vector<Block>& blocks = block_list;
+  blocks.clear();
+  for (size_t t = 0; t < batch.size(); ++t) {
+    const int64_t from = first_pos(t);
+    if (blocks.empty() || batch.seq[t] != batch.seq[blocks.back().t0] || from != blocks.back().from ||
+        blocks.back().t1 - blocks.back().t0 == max_tokens)
+      blocks.push_back(Block{t, t + 1, from});
+    else
+      blocks.back().t1 = t + 1;
+  }
+  // A KV head's query heads in parts when there would be too few tasks for the threads (one
+  // decoded token over few KV heads) or too many queries for one call.
+  const auto want = static_cast<size_t>(2 * ThreadPool::global().size());
+  int64_t parts = (group + kAttnGroupMax - 1) / kAttnGroupMax;
+  while (parts < group && blocks.size() * static_cast<size_t>(n_kv * parts) < want) ++parts;
+  const int64_t per_part = (group + parts - 1) / parts;
+  const size_t n_tasks = blocks.size() * static_cast<size_t>(n_kv * parts);
+
   // Claimed in chunks: in a prompt, later tokens attend over more positions, so equal static
   // halves would leave the first thread idle for most of the loop.
   ThreadPool::global().parallel_for_dynamic(n_tasks, [&](size_t begin, size_t end, int) {
+    const float* qp[kAttnGroupMax];
+    float* op[kAttnGroupMax];
+    int64_t np[kAttnGroupMax];
+    float sk[kAttnGroupMax];
     for (size_t task = begin; task < end; ++task) {
-      const size_t t = task / static_cast<size_t>(n_head);
-      const int64_t head = static_cast<int64_t>(task % static_cast<size_t>(n_head));
-      const int64_t kvh = head / group;
-      const int64_t pos = batch.pos[t];
-      const int64_t from = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
-      const int64_t n_pos = pos + 1 - from;
-      const float* q = &q_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
-      float* out = &attn_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
-      const size_t off = kv_offset(kvl, batch.seq[t], kv_slot(kvl, batch.seq[t], from)) + static_cast<size_t>(kvh * hd);
-      const auto stride = static_cast<size_t>(h.kv_dim_of(kvl));  // elements between positions
-      if (quant) {
-        attention_quant(q, &k_q_[kv_qbytes(off)], &v_q_[kv_qbytes(off)], kv_qbytes(stride), n_pos, hd, scale, cap,
-                        sinks != nullptr ? sinks[head] : kNoSink, out);
-      } else if (sinks != nullptr) {
-        if (f16) attention_sink_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, sinks[head], out);
-        else attention_sink_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, sinks[head], out);
-      } else if (cap > 0.0f) {
-        if (f16) attention_capped_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, cap, out);
-        else attention_capped_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, cap, out);
-      } else if (f16) {
-        attention_f16(q, &k_f16_[off], &v_f16_[off], stride, n_pos, hd, scale, out);
-      } else {
-        attention_f32(q, &k_f32_[off], &v_f32_[off], stride, n_pos, hd, scale, out);
+      const Block& bl = blocks[task / static_cast<size_t>(n_kv * parts)];
+      const auto r = static_cast<int64_t>(task % static_cast<size_t>(n_kv * parts));
+      const int64_t kvh = r / parts, part = r % parts;
+      const int64_t h0 = kvh * group + part * per_part;
+      const int64_t h1 = std::min(kvh * group + group, h0 + per_part);
+      int n = 0;  // at most kAttnGroupMax: per_part <= kAttnGroupMax / tokens of a block
+      for (size_t t = bl.t0; t < bl.t1; ++t)
+        for (int64_t head = h0; head < h1; ++head, ++n) {
+          qp[n] = &q_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
+          op[n] = &attn_[t * static_cast<size_t>(QD) + static_cast<size_t>(head * hd)];
+          np[n] = batch.pos[t] + 1 - bl.from;
+          sk[n] = sinks != nullptr ? sinks[head] : kNoSink;
+        }
+      const AttnQueries qs{qp, op, np, sinks != nullptr ? sk : nullptr, n};
+      const size_t off =
+          kv_offset(kvl, batch.seq[bl.t0], kv_slot(kvl, batch.seq[bl.t0], bl.from)) + static_cast<size_t>(kvh * hd);
+      switch (type) {
+        case KvType::kQ8_0:
+          attention_group_q8_0(qs, &k_q_[kv_qbytes(off)], &v_q_[kv_qbytes(off)], kv_qbytes(stride), hd, scale, cap);
+          break;
+        case KvType::kQ4_0:
+          attention_group_q4_0(qs, &k_q_[kv_qbytes(off)], &v_q_[kv_qbytes(off)], kv_qbytes(stride), hd, scale, cap);
+          break;
+        case KvType::kF16: attention_group_f16(qs, &k_f16_[off], &v_f16_[off], stride, hd, scale, cap); break;
+        case KvType::kF32: attention_group_f32(qs, &k_f32_[off], &v_f32_[off], stride, hd, scale, cap); break;
       }
     }
   });

@@ -201,5 +201,50 @@ TEST(IsaIdentity, QuantizedKvAttentionGivesTheSameBits) {
   }
 }
 
+// The group kernels (a GQA group's heads over the same rows, lengths differing per query).
+TEST(IsaIdentity, GroupAttentionGivesTheSameBits) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(6);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t hd = 128, n_pos = 200, n_q = 12;
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    const size_t row_bytes = ggml_row_bytes(type, hd);
+    std::vector<uint8_t> k(row_bytes * static_cast<size_t>(n_pos)), v(k.size());
+    std::vector<float> x(static_cast<size_t>(hd));
+    for (int64_t p = 0; p < n_pos; ++p) {
+      for (auto& e : x) e = nd(rng);
+      quantize_row(type, x.data(), &k[static_cast<size_t>(p) * row_bytes], hd);
+      for (auto& e : x) e = nd(rng);
+      quantize_row(type, x.data(), &v[static_cast<size_t>(p) * row_bytes], hd);
+    }
+    std::vector<float> q(static_cast<size_t>(n_q * hd)), a(q.size()), b(q.size());
+    for (auto& e : q) e = 2.0f * nd(rng);
+    std::vector<const float*> qp;
+    std::vector<float*> ap, bp;
+    std::vector<int64_t> np;
+    std::vector<float> sinks;
+    for (int64_t i = 0; i < n_q; ++i) {
+      qp.push_back(&q[static_cast<size_t>(i * hd)]);
+      ap.push_back(&a[static_cast<size_t>(i * hd)]);
+      bp.push_back(&b[static_cast<size_t>(i * hd)]);
+      np.push_back(n_pos - 7 * i);
+      sinks.push_back(0.3f * static_cast<float>(i));
+    }
+    const AttentionGroupFn KernelTable::*fn = type == GgmlType::kF16    ? &KernelTable::attention_group_f16
+                                              : type == GgmlType::kQ8_0 ? &KernelTable::attention_group_q8_0
+                                                                        : &KernelTable::attention_group_q4_0;
+    for (const auto& [cap, with_sinks] : {std::pair{0.0f, false}, std::pair{3.0f, false}, std::pair{0.0f, true}}) {
+      const float* sk = with_sinks ? sinks.data() : nullptr;
+      (t.avx2->*fn)(AttnQueries{qp.data(), ap.data(), np.data(), sk, static_cast<int>(n_q)}, k.data(), v.data(), row_bytes,
+                    hd, 0.09f, cap);
+      (t.avx512->*fn)(AttnQueries{qp.data(), bp.data(), np.data(), sk, static_cast<int>(n_q)}, k.data(), v.data(),
+                      row_bytes, hd, 0.09f, cap);
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+          << ggml_type_name(type) << " cap " << cap << " sinks " << with_sinks;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace corral
