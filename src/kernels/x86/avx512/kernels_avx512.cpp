@@ -8,6 +8,7 @@
 
 #include "gguf/ggml_type.h"
 #include "kernels/kernel_abi.h"
+#include "kernels/ops.h"
 #include "kernels/x86/x86_tables.h"
 #include "tensor/iq_grids.h"
 #include "tensor/quant_blocks.h"
