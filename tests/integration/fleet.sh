@@ -42,6 +42,15 @@ as_pg "$PGBIN/pg_ctl" -D "$tmp/pg" -l "$tmp/sock/pg.log" -w -t 60 start \
 ports=()
 for _ in 1 2 3; do ports+=("$(free_port)"); done
 haport=$(free_port)
+# The three servers and their health checks, the same in both backends. Down after two failed
+# checks (a refused connection fails at once), back after two good ones.
+servers="  option httpchk GET /ready
+  http-check expect status 200
+  default-server inter 400ms fastinter 200ms fall 2 rise 2
+  http-response set-header X-Served-By %s
+  server s1 127.0.0.1:${ports[0]} check
+  server s2 127.0.0.1:${ports[1]} check
+  server s3 127.0.0.1:${ports[2]} check"
 cat >"$tmp/haproxy.cfg" <<CFG
 global
   maxconn 4096
@@ -67,25 +76,12 @@ frontend fleet
   default_backend corral
 backend jobs
   balance roundrobin
-  option httpchk GET /ready
-  http-check expect status 200
-  default-server inter 400ms fastinter 200ms fall 2 rise 2
-  http-response set-header X-Served-By %s
-  server s1 127.0.0.1:${ports[0]} check
-  server s2 127.0.0.1:${ports[1]} check
-  server s3 127.0.0.1:${ports[2]} check
+$servers
 backend corral
   # One model, one server while it is up: the prompt cache stays warm.
   balance hash req.body,json_query('$.model')
   hash-type consistent
-  option httpchk GET /ready
-  http-check expect status 200
-  # Down after two failed checks (a refused connection fails at once), back after two good ones.
-  default-server inter 400ms fastinter 200ms fall 2 rise 2
-  http-response set-header X-Served-By %s
-  server s1 127.0.0.1:${ports[0]} check
-  server s2 127.0.0.1:${ports[1]} check
-  server s3 127.0.0.1:${ports[2]} check
+$servers
 CFG
 haproxy -c -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 || fail "haproxy config: $(cat "$tmp/haproxy.log")"
 haproxy -f "$tmp/haproxy.cfg" -db >>"$tmp/haproxy.log" 2>&1 &
