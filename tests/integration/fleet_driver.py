@@ -12,8 +12,11 @@ servers, each request with an X-Request-Id; a submitter thread queues jobs besid
      requests that fail must be exactly those it had begun and not finished (its access log,
      CORRAL_ACCESS_LOG: "access begin <id>" without "access end <id>"), HAProxy must mark it
      down within 2 s, and every request started after the kill must succeed.
-Then every job must have finished exactly once, and the job runs lost at the kill must be
-exactly the job calls in flight on the killed server. Around the kill (and between phases) clients
+Then every job must have finished exactly once, and every job call in flight on the killed
+server must be a lost run (one that ran again elsewhere). Not the converse: the killed server may
+have claimed a job and not yet called the model, or had the answer and not yet recorded it, and
+on a loaded machine a live server's 2 s lease can lapse before it is renewed (another server then
+runs the job and the late one's result is refused); such runs are counted, not failed. Around the kill (and between phases) clients
 hold back new requests until every request under way has reached its server, so that the
 in-flight set is not blurred by requests in transit.
 """
@@ -426,6 +429,7 @@ while time.time() < end:
     time.sleep(0.02)
 else:
     die("requests still in transit to the server to kill")
+victim_worker = f":{victim.port}/{victim.proc.pid}"  # the end of its job worker id, host:port/pid
 victim.proc.kill()
 t_kill = time.time()
 events.append((round(t_kill - t_start, 2), f"kill -9 {victim_name}"))
@@ -467,15 +471,18 @@ succeeded = int(sql("SELECT count(*) FROM jobs WHERE status='succeeded'"))
 once = int(sql("SELECT count(*) FROM (SELECT job_id FROM job_runs WHERE outcome='succeeded' GROUP BY job_id HAVING count(*)=1) x"))
 finished_runs = int(sql("SELECT count(*) FROM job_runs WHERE outcome IN ('succeeded','failed')"))
 lost = int(sql("SELECT count(*) FROM job_runs WHERE outcome='lost'"))
-lost_ids = set(sql("SELECT job_id FROM job_runs WHERE outcome='lost'").split())
-check(lost_ids == jobs_in_flight, f"jobs: lost runs {sorted(lost_ids)[:5]} != job calls in flight on the killed server "
-      f"{sorted(jobs_in_flight)[:5]}")
+lost_runs = [row.split("|") for row in sql("SELECT job_id || '|' || worker FROM job_runs WHERE outcome='lost'").split()]
+lost_ids = {job for job, _ in lost_runs}
+check(jobs_in_flight <= lost_ids, f"jobs: job calls in flight on the killed server {sorted(jobs_in_flight - lost_ids)[:5]} "
+      f"are not lost runs {sorted(lost_ids)[:5]}")
+lost_elsewhere = [job for job, worker in lost_runs if not worker.endswith(victim_worker)]
 workers = int(sql("SELECT count(DISTINCT split_part(worker, '/', 1)) FROM jobs"))
 check(succeeded == n_jobs and once == n_jobs and finished_runs == n_jobs,
       f"jobs: {n_jobs} submitted, {succeeded} succeeded, {once} finished once, {finished_runs} finished runs")
 total = len(results)
 print(f"jobs: {n_jobs} submitted, {succeeded} succeeded, each finished exactly once; {lost} were running on the "
-      f"killed server ({len(jobs_in_flight)} job calls in flight in its log) and ran again elsewhere; run by {workers} servers; "
+      f"killed server or lapsed ({len(jobs_in_flight)} job calls in flight in its log, {len(lost_elsewhere)} leases lapsed "
+      f"on live servers) and ran again elsewhere; run by {workers} servers; "
       f"{len(refused_submits)} submissions refused with 503 and sent again",
       flush=True)
 print(f"fleet: {A.clients} clients, {total} requests, {sum(1 for r in results if not r['ok'])} failed "
