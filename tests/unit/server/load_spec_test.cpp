@@ -50,6 +50,15 @@ std::string write_header(const std::string& arch, int64_t n_expert) {
 constexpr int64_t kStatePerCopy = 6 * (3 * (2 * 2 * 32 + 128) + 4 * 32 * 32 + 4 * 64 * 65) * 4;
 constexpr int64_t kStateBytesPerSlot = kStatePerCopy * (1 + 4);
 
+// The conformance llama (2 layers, 2 KV heads of 64, f32), charged `size_bytes` for its file.
+ModelRef conformance_llama(int64_t size_bytes) {
+  ModelRef ref;
+  ref.name = "llama";
+  ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
+  ref.size_bytes = size_bytes;
+  return ref;
+}
+
 TEST(LoadSpec, RecurrentModelsAreChargedTheirStatesBeforeLoading) {
   setenv("OLLAMA_NUM_PARALLEL", "3", 1);
   ModelHost host(nullptr, SchedulerConfig{});
@@ -93,10 +102,7 @@ TEST(LoadSpec, CheckpointSettingsComeFromTheEnvironment) {
 
 TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
   ModelHost host(nullptr, SchedulerConfig{});
-  ModelRef ref;
-  ref.name = "llama";
-  ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
-  ref.size_bytes = 12345;
+  const ModelRef ref = conformance_llama(12345);
   const LoadSpec s = host.load_spec(ref, api::Options{});
   EXPECT_EQ(s.estimated_state_bytes, 0);
   EXPECT_EQ(s.estimated_bytes, 12345 + s.estimated_kv_bytes);
@@ -107,10 +113,7 @@ TEST(LoadSpec, OtherModelsAreChargedTheirFileSize) {
 // one loaded instance (one scheduler key); a smaller num_ctx stays as asked.
 TEST(LoadSpec, ContextIsClampedToTheTrainingContext) {
   ModelHost host(nullptr, SchedulerConfig{});
-  ModelRef ref;
-  ref.name = "llama";
-  ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
-  ref.size_bytes = 1000;
+  const ModelRef ref = conformance_llama(1000);
   api::Options small, big, bigger;
   small.num_ctx = 64;
   big.num_ctx = 1 << 20;
@@ -140,10 +143,7 @@ TEST(LoadSpec, KvCacheIsChargedInItsType) {
   for (const auto& [type, bytes] : cases) {
     setenv("OLLAMA_KV_CACHE_TYPE", type, 1);
     ModelHost host(nullptr, SchedulerConfig{});
-    ModelRef ref;
-    ref.name = "llama";
-    ref.path = std::string(CORRAL_SHARED_DIR) + "/conformance/models/llama-tok512-f32.gguf";
-    ref.size_bytes = 1000;
+    ModelRef ref = conformance_llama(1000);
     const LoadSpec s = host.load_spec(ref, api::Options{});
     EXPECT_EQ(s.estimated_kv_bytes, bytes) << type;
     EXPECT_EQ(s.estimated_bytes, 1000 + bytes) << type;
