@@ -20,6 +20,7 @@
 #include "kernels/matmul.h"
 #include "kernels/repack.h"
 #include "tensor/quant.h"
+#include "unit/kernels/random_weights.h"
 
 namespace corral {
 namespace {
@@ -28,6 +29,8 @@ const GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, Gg
                            GgmlType::kF16,  GgmlType::kQ5_K, GgmlType::kQ3_K, GgmlType::kQ2_K,
                            GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kBF16,
                            GgmlType::kF32};
+// Interleaved kernels timed alone (Rows8Kernel) only: the 4-bit table types with Q8_0 activations.
+const GgmlType kRows8OnlyTypes[] = {GgmlType::kIQ4_NL, GgmlType::kMXFP4};
 
 // A rows x n weight matrix of random quantised values (one row quantised, then repeated with
 // small changes would be cache-friendly; every row is distinct here).
@@ -45,7 +48,7 @@ std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n, bool
   std::vector<float> row(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
     for (auto& v : row) v = nd(rng);
-    quantize_row(type, row.data(), &m->bytes[static_cast<size_t>(r) * rb], n);
+    quantize_row_for_tests(type, row.data(), &m->bytes[static_cast<size_t>(r) * rb], n);  // IQ4_NL, MXFP4 too
   }
   m->view.data = m->bytes.data();
   m->view.type = type;
@@ -110,7 +113,8 @@ void register_matmul(const std::string& path, const KernelTable* table, GgmlType
 void register_rows8_kernel(const std::string& path, const KernelTable* table, GgmlType type) {
   const std::string name = "Rows8Kernel/" + path + "/" + std::string(ggml_type_name(type));
   benchmark::RegisterBenchmark(name.c_str(), [table, type](benchmark::State& st) {
-    const int64_t rows = 2048, n = 2048, nt = 64;
+    // KB_TOKENS: the batch (1 = generation, 2..8 = the server's multi-stream decode steps).
+    const int64_t rows = 2048, n = 2048, nt = std::getenv("KB_TOKENS") ? std::atoll(std::getenv("KB_TOKENS")) : 64;
     auto m = make_matrix(type, rows, n, true);
     const TypeKernel k = table->matmul_rows8[static_cast<uint32_t>(type)];
     const size_t arow = act_row_bytes(k.act, n);
@@ -248,6 +252,8 @@ int main(int argc, char** argv) {
       if (has_rows8(t)) register_matmul(path, table, t, true);
     }
     for (GgmlType t : kTypes)
+      if (has_rows8(t)) register_rows8_kernel(path, table, t);
+    for (GgmlType t : kRows8OnlyTypes)
       if (has_rows8(t)) register_rows8_kernel(path, table, t);
     register_attention(path, table);
     register_attention_quant(path, table, GgmlType::kQ8_0);

@@ -20,6 +20,7 @@
 #include "kernels/ops.h"
 #include "kernels/repack.h"
 #include "tensor/quant.h"
+#include "tensor/quant_blocks.h"
 #include "unit/kernels/random_weights.h"
 
 namespace corral {
@@ -100,6 +101,101 @@ TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
     for (size_t i = 0; i < z2.size(); ++i)
       ASSERT_EQ(std::memcmp(&z2[i], &z512[i], sizeof(float)), 0)
           << ggml_type_name(type) << " interleaved output " << i << ": " << z2[i] << " vs " << z512[i];
+  }
+}
+
+// The avx512 table's 512-bit interleaved kernels for the Q8_0-activation types (two groups per
+// zmm, offset codes, token tiles of up to 8, x86/avx512/rows8_zmm.inc) against the avx2 table's
+// 256-bit ones: row counts with pairs and an odd trailing group, row ranges that start on an odd
+// group, every batch from 1 to 9 tokens and past the 64-token chunk, and blocks whose codes are
+// at the extremes (Q8_0 -128 and 127, nibbles 0 and 15, MXFP4 exponents 0, 1 and 254).
+void set_extreme_codes(GgmlType type, uint8_t* row, int64_t n, int pattern) {
+  // Q8_0: 0, -1, -128, 127; nibbles: 0|0, 15|15, 0|8, 15|0.
+  const uint8_t q8_fill[4] = {0x00, 0xFF, 0x80, 0x7F}, nibble_fill[4] = {0x00, 0xFF, 0x80, 0x0F};
+  const uint8_t* fill = type == GgmlType::kQ8_0 ? q8_fill : nibble_fill;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    if ((b + pattern) % 3 == 0) continue;  // keep some quantised blocks between the extreme ones
+    const uint8_t v = fill[(b + static_cast<int64_t>(pattern)) % 4];
+    if (type == GgmlType::kQ8_0) {
+      auto* blk = reinterpret_cast<BlockQ8_0*>(row) + b;
+      std::memset(blk->qs, v, sizeof(blk->qs));
+    } else if (type == GgmlType::kMXFP4) {
+      auto* blk = reinterpret_cast<BlockMXFP4*>(row) + b;
+      std::memset(blk->qs, v, sizeof(blk->qs));
+      const uint8_t exps[4] = {0, 1, 254, 127};
+      blk->e = exps[b % 4];
+    } else {  // Q4_0 and IQ4_NL share the block layout
+      auto* blk = reinterpret_cast<BlockQ4_0*>(row) + b;
+      std::memset(blk->qs, v, sizeof(blk->qs));
+    }
+  }
+}
+
+TEST(IsaIdentity, Q8_0ActivationInterleavedKernelsGiveTheSameBitsAtEveryBatch) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(21);
+  const int64_t n = 320, max_nt = 131;
+  const std::vector<float> x = extreme_values(max_nt, n, rng);
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kMXFP4}) {
+    for (int64_t rows : {24, 40}) {
+      ASSERT_TRUE(can_interleave_rows8(type, rows, n));
+      const std::vector<float> wf = extreme_values(rows, n, rng);
+      const size_t row_bytes = ggml_row_bytes(type, n);
+      std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) {
+        uint8_t* row = &wq[static_cast<size_t>(r) * row_bytes];
+        quantize_row_for_tests(type, &wf[static_cast<size_t>(r * n)], row, n);
+        if (r % 3 != 0) set_extreme_codes(type, row, n, static_cast<int>(r));
+      }
+      std::vector<uint8_t> packed(wq.size());
+      for (int64_t g = 0; g < rows / 8; ++g) {
+        const size_t off = row_bytes * 8 * static_cast<size_t>(g);
+        pack_rows8(type, &wq[off], row_bytes, &packed[off]);
+      }
+      TensorView w;
+      w.data = packed.data();
+      w.type = type;
+      w.ne[0] = n;
+      w.ne[1] = rows;
+      w.row_bytes = row_bytes;
+      w.interleave = kRowsInterleaved;
+      std::vector<int64_t> batches = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64, 70, max_nt};
+      for (int64_t nt : batches) {
+        std::vector<float> y2(static_cast<size_t>(rows * nt)), y512(y2.size());
+        matmul_with(*t.avx2, w, x.data(), n, nt, y2.data(), rows);
+        matmul_with(*t.avx512, w, x.data(), n, nt, y512.data(), rows);
+        for (size_t i = 0; i < y2.size(); ++i)
+          ASSERT_EQ(std::memcmp(&y2[i], &y512[i], sizeof(float)), 0)
+              << ggml_type_name(type) << " rows " << rows << " tokens " << nt << " output " << i << ": " << y2[i] << " vs " << y512[i];
+      }
+      // The kernels alone (matmul hands a small matrix to the threads a group or two at a
+      // time): rows [0, rows) pairs groups 0+1, 2+3 and leaves the last one alone; rows
+      // [8, rows) starts on an odd group.
+      const TypeKernel k2 = t.avx2->matmul_rows8[static_cast<int>(type)];
+      const TypeKernel k512 = t.avx512->matmul_rows8[static_cast<int>(type)];
+      ASSERT_NE(k2.rows, nullptr);
+      ASSERT_NE(k512.rows, nullptr);
+      ASSERT_EQ(k2.act, ActFormat::kQ8_0);
+      const size_t arow = act_row_bytes(ActFormat::kQ8_0, n);
+      std::vector<uint8_t> xq(arow * static_cast<size_t>(max_nt));
+      for (int64_t tok = 0; tok < max_nt; ++tok)
+        t.avx2->quantize_q8_0(&x[static_cast<size_t>(tok * n)], &xq[arow * static_cast<size_t>(tok)], n);
+      for (int64_t first_row : {int64_t{0}, int64_t{8}}) {
+        for (int64_t nt : batches) {
+          std::vector<float> y2(static_cast<size_t>(rows * nt), -1.0f), y512(y2.size(), -1.0f);
+          MatmulArgs a2{packed.data(), row_bytes, n, xq.data(), arow, nt, y2.data(), rows};
+          MatmulArgs a512 = a2;
+          a512.y = y512.data();
+          k2.rows(a2, first_row, rows);
+          k512.rows(a512, first_row, rows);
+          for (size_t i = 0; i < y2.size(); ++i)
+            ASSERT_EQ(std::memcmp(&y2[i], &y512[i], sizeof(float)), 0)
+                << ggml_type_name(type) << " rows [" << first_row << ", " << rows << ") tokens " << nt << " output " << i
+                << ": " << y2[i] << " vs " << y512[i];
+        }
+      }
+    }
   }
 }
 
