@@ -27,7 +27,7 @@ namespace {
 const GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0,
                            GgmlType::kF16,  GgmlType::kQ5_K, GgmlType::kQ3_K, GgmlType::kQ2_K,
                            GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kBF16,
-                           GgmlType::kF32};
+                           GgmlType::kF32,  GgmlType::kIQ4_XS};
 
 // A rows x n weight matrix of random quantised values (one row quantised, then repeated with
 // small changes would be cache-friendly; every row is distinct here).
@@ -44,8 +44,15 @@ std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n, bool
   std::normal_distribution<float> nd;
   std::vector<float> row(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* dst = &m->bytes[static_cast<size_t>(r) * rb];
+    if (type == GgmlType::kIQ4_XS) {  // no reference quantizer: random codes and scales, a plain d
+      for (size_t i = 0; i < rb; ++i) dst[i] = static_cast<uint8_t>(rng());
+      const uint16_t d = f32_to_fp16(0.01f);
+      for (size_t off = 0; off < rb; off += ggml_type_info(type).block_bytes) memcpy(dst + off, &d, 2);
+      continue;
+    }
     for (auto& v : row) v = nd(rng);
-    quantize_row(type, row.data(), &m->bytes[static_cast<size_t>(r) * rb], n);
+    quantize_row(type, row.data(), dst, n);
   }
   m->view.data = m->bytes.data();
   m->view.type = type;
