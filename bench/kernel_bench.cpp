@@ -28,7 +28,7 @@ namespace {
 const GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0,
                            GgmlType::kF16,  GgmlType::kQ5_K, GgmlType::kQ3_K, GgmlType::kQ2_K,
                            GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kBF16,
-                           GgmlType::kF32};
+                           GgmlType::kF32,  GgmlType::kIQ4_XS};
 // Interleaved kernels timed alone (Rows8Kernel) only: the 4-bit table types with Q8_0 activations.
 const GgmlType kRows8OnlyTypes[] = {GgmlType::kIQ4_NL, GgmlType::kMXFP4};
 
@@ -47,6 +47,13 @@ std::shared_ptr<Matrix> make_matrix(GgmlType type, int64_t rows, int64_t n, bool
   std::normal_distribution<float> nd;
   std::vector<float> row(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* dst = &m->bytes[static_cast<size_t>(r) * rb];
+    if (type == GgmlType::kIQ4_XS) {  // no reference quantizer: random codes and scales, a plain d
+      for (size_t i = 0; i < rb; ++i) dst[i] = static_cast<uint8_t>(rng());
+      const uint16_t d = f32_to_fp16(0.01f);
+      for (size_t off = 0; off < rb; off += ggml_type_info(type).block_bytes) memcpy(dst + off, &d, 2);
+      continue;
+    }
     for (auto& v : row) v = nd(rng);
     quantize_row_for_tests(type, row.data(), &m->bytes[static_cast<size_t>(r) * rb], n);  // IQ4_NL, MXFP4 too
   }

@@ -199,6 +199,52 @@ TEST(IsaIdentity, Q8_0ActivationInterleavedKernelsGiveTheSameBitsAtEveryBatch) {
   }
 }
 
+// The avx512 table's own interleaved kernels, called directly (through matmul the pool may hand
+// a thread one group at a time): the 512-bit Q4_K / Q6_K / IQ4_XS kernels take two groups of 8
+// rows per call, a lone trailing group goes to the 256-bit kernel, and token tiles of 8 leave
+// their remainder to tiles of 4. Row ranges with pairs and an odd group, every remainder of the
+// tiles, one token (generation) and a prompt past the 64-token chunk, with extreme codes and
+// activations.
+TEST(IsaIdentity, InterleavedKernelsGiveTheSameBitsAtEveryRowAndTokenCount) {
+  const Pair t = tables();
+  if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
+  std::mt19937 rng(21);
+  for (GgmlType type : kTypes) {
+    const int64_t n = 4 * 256, max_rows = 40, max_nt = 75;
+    if (!can_interleave_rows8(type, max_rows, n)) continue;
+    const TypeKernel k2 = t.avx2->matmul_rows8[static_cast<int>(type)];
+    const TypeKernel k512 = t.avx512->matmul_rows8[static_cast<int>(type)];
+    ASSERT_TRUE(k2.rows != nullptr && k512.rows != nullptr) << ggml_type_name(type);
+    ASSERT_EQ(k2.act, k512.act) << ggml_type_name(type);
+    const std::vector<float> wf = extreme_values(max_rows, n, rng);
+    const size_t row_bytes = ggml_row_bytes(type, n);
+    std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(max_rows)), packed(wq.size());
+    for (int64_t r = 0; r < max_rows; ++r)
+      quantize_row_for_tests(type, &wf[static_cast<size_t>(r * n)], &wq[static_cast<size_t>(r) * row_bytes], n);
+    for (int64_t g = 0; g < max_rows / 8; ++g)
+      pack_rows8(type, &wq[row_bytes * 8 * static_cast<size_t>(g)], row_bytes, &packed[row_bytes * 8 * static_cast<size_t>(g)]);
+    const std::vector<float> x = extreme_values(max_nt, n, rng);
+    const size_t arow = act_row_bytes(k2.act, n);
+    std::vector<uint8_t> xq(arow * static_cast<size_t>(max_nt));
+    const QuantizeActFn quant = k2.act == ActFormat::kQ8_K ? t.avx2->quantize_q8_k : t.avx2->quantize_q8_0;
+    for (int64_t i = 0; i < max_nt; ++i) quant(&x[static_cast<size_t>(i * n)], &xq[arow * static_cast<size_t>(i)], n);
+    const int64_t ranges[][2] = {{0, 8}, {0, 16}, {0, 24}, {8, 40}, {0, 40}};
+    for (const auto& range : ranges) {
+      for (int64_t nt : {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 75}) {
+        std::vector<float> y2(static_cast<size_t>(max_rows * nt), -1.0f), y512(y2.size(), -1.0f);
+        MatmulArgs args{packed.data(), row_bytes, n, xq.data(), arow, nt, y2.data(), max_rows};
+        k2.rows(args, range[0], range[1]);
+        args.y = y512.data();
+        k512.rows(args, range[0], range[1]);
+        for (size_t i = 0; i < y2.size(); ++i)
+          ASSERT_EQ(std::memcmp(&y2[i], &y512[i], sizeof(float)), 0)
+              << ggml_type_name(type) << " rows " << range[0] << ".." << range[1] << " tokens " << nt << " output " << i
+              << ": " << y2[i] << " vs " << y512[i];
+      }
+    }
+  }
+}
+
 TEST(IsaIdentity, ActivationQuantisersGiveTheSameBytes) {
   const Pair t = tables();
   if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";

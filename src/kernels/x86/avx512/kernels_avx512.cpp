@@ -26,7 +26,9 @@ inline __m256i dot_u8s8_scaled(__m256i w, __m256i a, __m256i scales) {
 }
 
 #include "kernels/x86/kernels_x86.inc"
+#include "kernels/x86/avx512/zmm_common.inc"
 #include "kernels/x86/avx512/rows8_zmm.inc"
+#include "kernels/x86/avx512/rows8_zmm_k.inc"
 
 // The int8 peak with the widest vpdpbusd (512 bits): the kernels above use 256-bit vectors, but
 // a CPU with 512-bit units (Zen 4/5, Intel) retires twice the multiply-adds per instruction, and
@@ -66,6 +68,9 @@ const KernelTable* avx512_kernel_table() {
     t.int8_peak = avx512::int8_peak_zmm;
     t.int8_peak_madds_per_iter = avx512::kZmmPeakMaddsPerIter;
     avx512::use_rows8_zmm(t);  // Q4_0, Q8_0, IQ4_NL, MXFP4 interleaved: 512-bit vpdpbusd
+    t.matmul_rows8[static_cast<int>(GgmlType::kQ4_K)].rows = avx512::rows8_quant<avx512::Q4Kx16Kernel, 8>;
+    t.matmul_rows8[static_cast<int>(GgmlType::kQ6_K)].rows = avx512::rows8_quant<avx512::Q6Kx16Kernel, 8>;
+    t.matmul_rows8[static_cast<int>(GgmlType::kIQ4_XS)].rows = avx512::rows8_quant<avx512::IQ4XSx16Kernel, 8>;
     return t;
   }();
   return &table;
