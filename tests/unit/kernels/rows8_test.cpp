@@ -174,6 +174,13 @@ TEST_P(Rows8Matmul, InvariantToBatchPositionAndGroupSplit) {
     for (int64_t r = 0; r < rows; ++r)
       ASSERT_EQ(y_one[static_cast<size_t>(r)], y_batch[static_cast<size_t>(t * rows + r)]) << "token " << t << " row " << r;
   }
+  // Small batches (a decode step of 2..7 streams) run as one narrower tile: the same bits.
+  for (int64_t small = 2; small <= 7; ++small) {
+    std::vector<float> y_small(static_cast<size_t>(rows * small));
+    matmul_with(*table, v, x.data(), n, small, y_small.data(), rows);
+    for (int64_t i = 0; i < rows * small; ++i)
+      ASSERT_EQ(y_small[static_cast<size_t>(i)], y_batch[static_cast<size_t>(i)]) << small << " tokens, output " << i;
+  }
   // The group kernel on two uneven splits of the groups, as two threads would run it.
   const size_t act_bytes = act_row_bytes(k8.act, n);
   const QuantizeActFn quantize = k8.act == ActFormat::kQ8_0 ? table->quantize_q8_0 : table->quantize_q8_k;
