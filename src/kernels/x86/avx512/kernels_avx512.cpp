@@ -58,6 +58,16 @@ int64_t int8_peak_zmm(int64_t iters) {
   return sum;
 }
 
+// A batch of fewer than 8 tokens (a decode step of 2..7 streams) streams the weights from memory
+// once, and there the 256-bit kernels ran faster than the 512-bit ones: Q4_K_M, 2 threads, 2 / 4
+// streams gave 1.97x / 2.49x one stream on the avx2 table and 1.09x / 1.74x with the zmm
+// kernels (docs/performance.md). Both give the same bits, so the choice is by batch size only.
+template <RowsKernel Wide, RowsKernel Narrow>
+void rows8_by_batch(const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
+  if (args.n_tokens < 8) Narrow(args, row_begin, row_end);
+  else Wide(args, row_begin, row_end);
+}
+
 }  // namespace corral::avx512
 
 namespace corral {
@@ -67,10 +77,18 @@ const KernelTable* avx512_kernel_table() {
     KernelTable t = avx512::make_table("avx512");
     t.int8_peak = avx512::int8_peak_zmm;
     t.int8_peak_madds_per_iter = avx512::kZmmPeakMaddsPerIter;
-    avx512::use_rows8_zmm(t);  // Q4_0, Q8_0, IQ4_NL, MXFP4 interleaved: 512-bit vpdpbusd
-    t.matmul_rows8[static_cast<int>(GgmlType::kQ4_K)].rows = avx512::rows8_quant<avx512::Q4Kx16Kernel, 8>;
-    t.matmul_rows8[static_cast<int>(GgmlType::kQ6_K)].rows = avx512::rows8_quant<avx512::Q6Kx16Kernel, 8>;
-    t.matmul_rows8[static_cast<int>(GgmlType::kIQ4_XS)].rows = avx512::rows8_quant<avx512::IQ4XSx16Kernel, 8>;
+    // Q4_0, Q8_0, IQ4_NL, MXFP4, Q4_K, Q6_K, IQ4_XS interleaved: 512-bit vpdpbusd from 8 tokens.
+    using namespace avx512;
+    auto set = [&t](GgmlType type, RowsKernel fn) { t.matmul_rows8[static_cast<int>(type)].rows = fn; };
+    set(GgmlType::kQ4_0, rows8_by_batch<rows8_zmm<Q4_0x16Zmm, kZmmTile>, rows8_quant<Q4_0x8Kernel, 4>>);
+    set(GgmlType::kQ8_0, rows8_by_batch<rows8_zmm<Q8_0x16Zmm, kZmmTile>, rows8_quant<Q8_0x8Kernel, 4>>);
+    set(GgmlType::kIQ4_NL, rows8_by_batch<rows8_zmm<Table32x16Zmm<BlockIQ4_NLx8, false>, kZmmTile>,
+                                          rows8_quant<Table32x8Kernel<BlockIQ4_NLx8, false>, 4>>);
+    set(GgmlType::kMXFP4, rows8_by_batch<rows8_zmm<Table32x16Zmm<BlockMXFP4x8, true>, kZmmTile>,
+                                         rows8_quant<Table32x8Kernel<BlockMXFP4x8, true>, 4>>);
+    set(GgmlType::kQ4_K, rows8_by_batch<rows8_quant<Q4Kx16Kernel, 8>, rows8_quant<Q4Kx8Kernel, 4>>);
+    set(GgmlType::kQ6_K, rows8_by_batch<rows8_quant<Q6Kx16Kernel, 8>, rows8_quant<Q6Kx8Kernel, 4>>);
+    set(GgmlType::kIQ4_XS, rows8_by_batch<rows8_quant<IQ4XSx16Kernel, 8>, rows8_quant<IQ4XSx8Kernel, 4>>);
     return t;
   }();
   return &table;
