@@ -61,6 +61,17 @@ std::vector<float> extreme_values(int64_t rows, int64_t n, std::mt19937& rng) {
   return v;
 }
 
+// A rows x n weight matrix of `type` at `data`, rows row_bytes apart (the file layout).
+TensorView weights_view(const uint8_t* data, GgmlType type, int64_t n, int64_t rows, size_t row_bytes) {
+  TensorView w;
+  w.data = data;
+  w.type = type;
+  w.ne[0] = n;
+  w.ne[1] = rows;
+  w.row_bytes = row_bytes;
+  return w;
+}
+
 TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
   const Pair t = tables();
   if (t.avx2 == nullptr || t.avx512 == nullptr) GTEST_SKIP() << "this CPU cannot run both avx2 and avx512";
@@ -73,12 +84,7 @@ TEST(IsaIdentity, MatmulGivesTheSameBitsOnAvx2AndAvx512) {
     std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r)
       quantize_row_for_tests(type, &wf[static_cast<size_t>(r * n)], &wq[static_cast<size_t>(r) * row_bytes], n);
-    TensorView w;
-    w.data = wq.data();
-    w.type = type;
-    w.ne[0] = n;
-    w.ne[1] = rows;
-    w.row_bytes = row_bytes;
+    TensorView w = weights_view(wq.data(), type, n, rows, row_bytes);
     const std::vector<float> x = extreme_values(nt, n, rng);
     std::vector<float> y2(static_cast<size_t>(rows * nt)), y512(y2.size());
     matmul_with(*t.avx2, w, x.data(), n, nt, y2.data(), rows);
@@ -153,12 +159,7 @@ TEST(IsaIdentity, Q8_0ActivationInterleavedKernelsGiveTheSameBitsAtEveryBatch) {
         const size_t off = row_bytes * 8 * static_cast<size_t>(g);
         pack_rows8(type, &wq[off], row_bytes, &packed[off]);
       }
-      TensorView w;
-      w.data = packed.data();
-      w.type = type;
-      w.ne[0] = n;
-      w.ne[1] = rows;
-      w.row_bytes = row_bytes;
+      TensorView w = weights_view(packed.data(), type, n, rows, row_bytes);
       w.interleave = kRowsInterleaved;
       std::vector<int64_t> batches = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64, 70, max_nt};
       for (int64_t nt : batches) {
